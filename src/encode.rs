@@ -1,0 +1,96 @@
+//! How a value is written into each place it lands: URLs, INI values, SQL
+//! string literals, shell words. One function per place, so every caller agrees.
+
+/// Percent-encode for the userinfo part of a URL (RFC 3986 unreserved kept).
+pub fn url(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A SQL string literal for MariaDB, with quotes and backslashes escaped.
+pub fn sql_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            _ => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A single shell word, quoted for POSIX sh.
+pub fn shell_word(value: &str) -> String {
+    if !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b))
+    {
+        return value.to_string();
+    }
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+/// An oslo.config / INI value. oslo.config reads values literally (no quoting,
+/// no inline comments) but interpolates `$name`, so `$` is doubled.
+pub fn ini_value(value: &str) -> String {
+    value.replace('$', "$$")
+}
+
+/// Every form in which a secret may appear in output, for masking.
+pub fn all_variants(value: &str) -> Vec<String> {
+    let mut v = vec![
+        value.to_string(),
+        url(value),
+        ini_value(value),
+        sql_string(value),
+        shell_word(value),
+    ];
+    // the SQL/shell forms without their quotes
+    v.push(v[3].trim_matches('\'').to_string());
+    v.sort();
+    v.dedup();
+    v.retain(|s| !s.is_empty());
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encodes_every_reserved_character() {
+        assert_eq!(url("a' \"$%#@/:;b"), "a%27%20%22%24%25%23%40%2F%3A%3Bb");
+        assert_eq!(url("Az09-._~"), "Az09-._~");
+    }
+
+    #[test]
+    fn sql_string_escapes_quotes_and_backslashes() {
+        assert_eq!(sql_string(r"it's \ ok"), r"'it''s \\ ok'");
+    }
+
+    #[test]
+    fn shell_word_quotes_when_needed() {
+        assert_eq!(shell_word("keystone"), "keystone");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn ini_value_doubles_dollars() {
+        assert_eq!(ini_value("a$b"), "a$$b");
+    }
+}

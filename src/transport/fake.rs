@@ -1,0 +1,1 @@
+//! An in-memory host for unit tests.

@@ -1,0 +1,1 @@
+//! The ssh2 transport (see issue 3).
