@@ -1,0 +1,112 @@
+//! The site file: parse, then validate into a typed [`Site`] that cannot hold an
+//! invalid state. Every problem is reported at once, each with file:line:col.
+
+pub mod secrets;
+mod validate;
+pub mod yaml;
+
+use crate::diag::Diagnostic;
+use crate::release::Release;
+use crate::transport::{HostKeyPolicy, HostTarget};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Larger site files are refused before parsing.
+pub const MAX_SITE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Roles a host can have, in the order they are applied on a host.
+pub const ROLES: &[&str] = &[
+    "base",
+    "mariadb",
+    "messaging",
+    "keystone",
+    "glance",
+    "openrc",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// The site file, as given on the command line.
+    pub path: PathBuf,
+    pub name: String,
+    pub release: Release,
+    pub region: String,
+    /// The host name the catalog's endpoints and DB connections use.
+    pub controller: String,
+    pub package_proxy: Option<String>,
+    pub secrets_file: PathBuf,
+    pub known_hosts: Option<PathBuf>,
+    pub host_key_policy: HostKeyPolicy,
+    pub hosts: Vec<Host>,
+    /// Extra INI keys per rendered file: path → section → key → value.
+    pub overrides: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub become_root: bool,
+    pub identity_file: Option<PathBuf>,
+    /// Roles in application order (see [`ROLES`]).
+    pub roles: Vec<String>,
+}
+
+impl Site {
+    /// Read and validate a site file; `Err` holds every problem found.
+    pub fn load(path: &Path) -> Result<Site, Vec<Diagnostic>> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            vec![
+                Diagnostic::new(
+                    path,
+                    yaml::Mark { line: 0, col: 0 },
+                    "",
+                    format!("cannot read: {e}"),
+                )
+                .hint("check the path to the site file"),
+            ]
+        })?;
+        Site::from_bytes(path, &bytes)
+    }
+
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Diagnostic>> {
+        validate::site_from_bytes(path, bytes)
+    }
+
+    /// The directory relative paths in the site file are resolved against.
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+
+    /// How the transport reaches a host.
+    pub fn target(&self, host: &Host) -> HostTarget {
+        HostTarget {
+            name: host.name.clone(),
+            address: host.address.clone(),
+            port: host.port,
+            user: host.user.clone(),
+            become_root: host.become_root,
+            identity_file: host.identity_file.clone(),
+            known_hosts: self.known_hosts.iter().cloned().collect(),
+            host_key_policy: self.host_key_policy,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Host {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
