@@ -49,20 +49,23 @@ pub fn ini_value(value: &str) -> String {
     value.replace('$', "$$")
 }
 
-/// Every form in which a secret may appear in output, for masking.
-pub fn all_variants(value: &str) -> Vec<String> {
-    let mut v = vec![
-        value.to_string(),
-        url(value),
-        ini_value(value),
-        sql_string(value),
-        shell_word(value),
+/// Every form in which a secret may appear in a file, URL or command, with the
+/// name of its encoding (`plain`, `url`, `ini`, `sql`, `shell`), for masking.
+pub fn all_variants(value: &str) -> Vec<(&'static str, String)> {
+    let mut v: Vec<(&'static str, String)> = vec![
+        ("plain", value.to_string()),
+        ("url", url(value)),
+        ("ini", ini_value(value)),
+        ("sql", sql_string(value)),
+        ("shell", shell_word(value)),
     ];
-    // the SQL/shell forms without their quotes
-    v.push(v[3].trim_matches('\'').to_string());
-    v.sort();
-    v.dedup();
-    v.retain(|s| !s.is_empty());
+    let mut seen = Vec::new();
+    v.retain(|(_, s)| {
+        !s.is_empty() && !seen.contains(s) && {
+            seen.push(s.clone());
+            true
+        }
+    });
     v
 }
 

@@ -1,8 +1,25 @@
 //! stackprov: a bare host to an OpenStack controller, from one YAML site file.
 
+pub mod apply;
+pub mod assets;
+pub mod cli;
+pub mod cmd;
 pub mod diag;
 pub mod encode;
+pub mod engine;
+pub mod facts;
+pub mod hostops;
+pub mod ini;
+pub mod local;
+pub mod plan;
+pub mod planner;
+pub mod playbook;
+pub mod profile;
 pub mod release;
+pub mod render;
+pub mod resource;
+pub mod schema;
 pub mod secret;
 pub mod site;
+pub mod text;
 pub mod transport;

@@ -49,19 +49,23 @@ pub struct Masker {
 }
 
 impl Masker {
-    /// Register a secret under a name. Encoded variants (URL, SQL, shell) are masked too.
+    /// Register a secret under a name. Encoded variants (URL, INI, SQL, shell) are masked too.
     pub fn add(&mut self, name: &str, secret: &Secret) {
         let v = secret.expose();
         if v.is_empty() {
             return;
         }
-        let placeholder = placeholder(name);
-        for variant in crate::encode::all_variants(v) {
+        let mut variants = crate::encode::all_variants(v);
+        // the inside of a SQL literal, as it shows in a logged statement
+        let inner = crate::encode::sql_string(v);
+        variants.push(("plain", inner[1..inner.len() - 1].to_string()));
+        for (enc, variant) in variants {
             if !self.needles.iter().any(|(n, _)| *n == variant) {
-                self.needles.push((variant, placeholder.clone()));
+                self.needles
+                    .push((variant, crate::text::placeholder(name, enc)));
             }
         }
-        self.needles.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
     }
 
     /// Text safe to show: every secret replaced by the mask.
@@ -92,11 +96,6 @@ impl Masker {
     }
 }
 
-/// The placeholder stored in saved facts and plans instead of a secret's value.
-pub fn placeholder(name: &str) -> String {
-    format!("((secret:{name}))")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,9 +117,7 @@ mod tests {
         assert!(!masked.contains("p@ss"), "{masked}");
         assert!(!masked.contains("p%40ss"), "{masked}");
         assert_eq!(masked.matches(MASK).count(), 2);
-        assert_eq!(
-            m.to_placeholders("x p@ss/w:rd"),
-            format!("x {}", placeholder("db"))
-        );
+        assert_eq!(m.to_placeholders("x p@ss/w:rd"), "x ((secret:db))");
+        assert_eq!(m.to_placeholders("p%40ss%2Fw%3Ard"), "((secret:db|url))");
     }
 }

@@ -16,14 +16,7 @@ use std::time::Duration;
 pub const MAX_SITE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Roles a host can have, in the order they are applied on a host.
-pub const ROLES: &[&str] = &[
-    "base",
-    "mariadb",
-    "messaging",
-    "keystone",
-    "glance",
-    "openrc",
-];
+pub const ROLES: &[&str] = &["base", "mariadb", "keystone", "glance", "openrc"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
@@ -40,8 +33,11 @@ pub struct Site {
     pub host_key_policy: HostKeyPolicy,
     pub hosts: Vec<Host>,
     /// Extra INI keys per rendered file: path → section → key → value.
-    pub overrides: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    pub overrides: Overrides,
 }
+
+/// Extra INI keys per rendered file: path → section → key → value.
+pub type Overrides = BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Host {

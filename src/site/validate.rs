@@ -1,7 +1,7 @@
 //! Site YAML tree → [`Site`], collecting every problem with its position.
 
 use super::yaml::{self, Mark, Node, Value};
-use super::{Host, MAX_SITE_BYTES, ROLES, Site};
+use super::{Host, MAX_SITE_BYTES, Overrides, ROLES, Site};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::release::{RELEASES, Release};
 use crate::transport::HostKeyPolicy;
@@ -537,10 +537,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn overrides(
-        &mut self,
-        n: &Node,
-    ) -> Option<BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>> {
+    fn overrides(&mut self, n: &Node) -> Option<Overrides> {
         let files = self.fields(n, "overrides", "file paths mapped to INI sections")?;
         let mut out = BTreeMap::new();
         let mut ok = true;

@@ -1,0 +1,161 @@
+//! Execute a host's plan: exactly its operations, in order, through the
+//! transport. A failure stops this host only and is reported with the command,
+//! its exit status and the last lines of stderr, secrets masked.
+
+use crate::plan::{Change, HostPlan, Op};
+use crate::secret::Masker;
+use crate::site::secrets::SecretStore;
+use crate::text;
+use crate::transport::{ExecRequest, FileSpec, Transport};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Failure {
+    pub change: String,
+    /// The failed operation, first line (scripts never hold secrets; masked anyway).
+    pub command: String,
+    /// Exit status, or `None` when the transport failed.
+    pub status: Option<i32>,
+    /// Last lines of stderr (or the transport error), masked.
+    pub stderr: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostOutcome {
+    pub host: String,
+    pub changed: usize,
+    pub failure: Option<Failure>,
+    pub seconds: f64,
+}
+
+/// Progress events for the live display.
+pub enum Event<'a> {
+    Start(&'a Change),
+    Done(&'a Change, Duration),
+    Failed(&'a Change, &'a Failure),
+}
+
+/// How many stderr lines a failure shows.
+pub const STDERR_TAIL: usize = 15;
+
+pub fn apply_host(
+    t: &mut dyn Transport,
+    plan: &HostPlan,
+    secrets: &SecretStore,
+    masker: &Masker,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> HostOutcome {
+    let started = Instant::now();
+    let mut changed = 0;
+    let mut failure = None;
+    for c in &plan.changes {
+        on_event(Event::Start(c));
+        let t0 = Instant::now();
+        match run_change(t, c, secrets, masker) {
+            Ok(()) => {
+                changed += 1;
+                on_event(Event::Done(c, t0.elapsed()));
+            }
+            Err(f) => {
+                on_event(Event::Failed(c, &f));
+                failure = Some(f);
+                break;
+            }
+        }
+    }
+    HostOutcome {
+        host: plan.host.clone(),
+        changed,
+        failure,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn run_change(
+    t: &mut dyn Transport,
+    c: &Change,
+    secrets: &SecretStore,
+    masker: &Masker,
+) -> Result<(), Failure> {
+    for op in &c.ops {
+        let fail = |status: Option<i32>, stderr: &str| Failure {
+            change: c.id.clone(),
+            command: masker.mask(&op.summary()),
+            status,
+            stderr: masker.mask(&tail(stderr, STDERR_TAIL)),
+        };
+        let resolve = |s: &str| text::resolve(s, secrets).map_err(|e| fail(None, &e));
+        match op {
+            Op::Exec {
+                script,
+                stdin,
+                timeout_secs,
+            } => {
+                let input = stdin
+                    .as_deref()
+                    .map(resolve)
+                    .transpose()?
+                    .unwrap_or_default();
+                let req = ExecRequest::new(script)
+                    .stdin(input.as_bytes())
+                    .timeout(Duration::from_secs(*timeout_secs));
+                let out = t.exec(&req).map_err(|e| fail(None, &e.message))?;
+                if !out.success() {
+                    let mut err = out.stderr_str();
+                    if err.trim().is_empty() {
+                        err = out.stdout_str();
+                    }
+                    return Err(fail(Some(out.status), &err));
+                }
+            }
+            Op::Write {
+                path,
+                perms,
+                content,
+            } => {
+                let body = resolve(content)?;
+                t.write_file(&spec(path, perms), body.as_bytes())
+                    .map_err(|e| fail(None, &e.message))?;
+            }
+            Op::IniEdit {
+                path,
+                perms,
+                settings,
+            } => {
+                let current = t.read_file(path).map_err(|e| fail(None, &e.message))?;
+                let Some(current) = current else {
+                    return Err(fail(
+                        None,
+                        &format!(
+                            "{path} does not exist; the package that ships it is not installed"
+                        ),
+                    ));
+                };
+                let mut resolved = settings.clone();
+                for s in &mut resolved {
+                    s.value = resolve(&s.value)?;
+                }
+                let old = String::from_utf8_lossy(&current);
+                let new = crate::ini::apply(&old, &resolved);
+                t.write_file(&spec(path, perms), new.as_bytes())
+                    .map_err(|e| fail(None, &e.message))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn spec(path: &str, perms: &crate::resource::Perms) -> FileSpec {
+    FileSpec {
+        path: path.to_string(),
+        owner: Some(perms.owner.clone()),
+        group: Some(perms.group.clone()),
+        mode: Some(perms.mode),
+    }
+}

@@ -1,0 +1,38 @@
+//! playbooks/ and templates/, compiled into the binary so it runs anywhere.
+
+use include_dir::{Dir, include_dir};
+
+static PLAYBOOKS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/playbooks");
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+/// A file under playbooks/ or templates/, by its path from the repository root.
+pub fn text(path: &str) -> Result<&'static str, String> {
+    let (dir, rest) = if let Some(r) = path.strip_prefix("playbooks/") {
+        (&PLAYBOOKS, r)
+    } else if let Some(r) = path.strip_prefix("templates/") {
+        (&TEMPLATES, r)
+    } else {
+        return Err(format!("{path}: not under playbooks/ or templates/"));
+    };
+    dir.get_file(rest)
+        .and_then(|f| f.contents_utf8())
+        .ok_or_else(|| format!("{path}: no such file in this build of stackprov"))
+}
+
+/// Every template, as (name relative to templates/, text).
+pub fn templates() -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    collect(&TEMPLATES, &mut out);
+    out
+}
+
+fn collect(dir: &'static Dir<'static>, out: &mut Vec<(String, &'static str)>) {
+    for f in dir.files() {
+        if let Some(t) = f.contents_utf8() {
+            out.push((f.path().to_string_lossy().into_owned(), t));
+        }
+    }
+    for d in dir.dirs() {
+        collect(d, out);
+    }
+}

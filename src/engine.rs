@@ -1,0 +1,94 @@
+//! One host's pipeline: OS facts → desired resources → facts → plan, and the
+//! saved-facts round trip. Everything goes through a `Transport`.
+
+use crate::facts::{self, Facts, OsFacts};
+use crate::plan::HostPlan;
+use crate::planner;
+use crate::resource::Resource;
+use crate::secret::Masker;
+use crate::site::secrets::SecretStore;
+use crate::site::{Host, Site};
+use crate::transport::{ExecRequest, Transport, TransportError};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Transport(#[from] TransportError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<String> for EngineError {
+    fn from(s: String) -> Self {
+        EngineError::Other(s)
+    }
+}
+
+/// First round trip: which OS (and so which profile) the host runs.
+pub fn os_facts(t: &mut dyn Transport) -> Result<OsFacts, EngineError> {
+    let out = t.exec(&ExecRequest::new(facts::OS_SCRIPT).timeout(Duration::from_secs(60)))?;
+    Ok(facts::parse_os(&out.stdout_str())?)
+}
+
+/// The host's desired resources, from its roles.
+pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Vec<Resource>, EngineError> {
+    Ok(crate::playbook::desired(site, host, os)?.resources)
+}
+
+/// Second round trip: every fact the resources need, in one batched script.
+pub fn gather(
+    t: &mut dyn Transport,
+    os: &OsFacts,
+    resources: &[Resource],
+    secrets: &SecretStore,
+) -> Result<Facts, EngineError> {
+    let q = planner::query(resources);
+    let (script, stdin) = facts::script(os, &q);
+    let stdin = match stdin {
+        Some(s) => facts::encode_login_stdin(&crate::text::resolve(&s, secrets)?),
+        None => Vec::new(),
+    };
+    let out = t.exec(
+        &ExecRequest::new(&script)
+            .stdin(&stdin)
+            .timeout(Duration::from_secs(120)),
+    )?;
+    Ok(facts::parse(os.clone(), &q, &out.stdout_str())?)
+}
+
+pub fn plan(
+    host: &str,
+    resources: &[Resource],
+    facts: &Facts,
+    secrets: &SecretStore,
+    masker: &Masker,
+) -> Result<HostPlan, EngineError> {
+    let inp = planner::Inputs {
+        host,
+        secrets,
+        masker,
+    };
+    Ok(planner::plan_host(&inp, resources, facts)?)
+}
+
+/// Facts as saved to a file: file contents with secret placeholders.
+pub fn facts_for_saving(f: &Facts, masker: &Masker) -> Facts {
+    let mut f = f.clone();
+    for file in f.files.values_mut() {
+        if let Some(c) = file.content.as_mut() {
+            *c = masker.to_placeholders(c);
+        }
+    }
+    f
+}
+
+/// Saved facts back to what the host showed: placeholders resolved.
+pub fn facts_from_saved(mut f: Facts, secrets: &SecretStore) -> Result<Facts, EngineError> {
+    for file in f.files.values_mut() {
+        if let Some(c) = file.content.as_mut() {
+            *c = crate::text::resolve(c, secrets)?;
+        }
+    }
+    Ok(f)
+}

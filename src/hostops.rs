@@ -1,0 +1,71 @@
+//! The exact shell commands for a host's package manager and init system.
+//! Every script here is free of secrets; secrets travel on stdin.
+
+use crate::encode::shell_word as w;
+use crate::facts::{Init, JOURNAL, OsFacts, PackageManager};
+use crate::resource::Perms;
+
+pub fn install(os: &OsFacts, names: &[String]) -> String {
+    let list: Vec<String> = names.iter().map(|n| w(n)).collect();
+    let list = list.join(" ");
+    match os.package_manager {
+        PackageManager::Apt => {
+            let get = format!(
+                "apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold {list}"
+            );
+            // a stale package index is refreshed only when the install needs it
+            format!(
+                "export DEBIAN_FRONTEND=noninteractive; {get} || {{ apt-get update -q && {get}; }}"
+            )
+        }
+        PackageManager::Yum => format!("yum install -y -q {list}"),
+        PackageManager::Dnf => format!("dnf install -y -q {list}"),
+    }
+}
+
+pub fn service(os: &OsFacts, name: &str, action: &str) -> String {
+    let n = w(name);
+    match (os.init, action) {
+        (Init::Systemd, _) => format!("systemctl {action} {n}"),
+        (Init::Sysv, "enable") => format!("chkconfig {n} on"),
+        (Init::Sysv, _) => format!("service {n} {action}"),
+    }
+}
+
+pub fn journal_add(service: &str) -> String {
+    let n = w(service);
+    format!(
+        "mkdir -p /var/lib/stackprov && {{ grep -qx {n} {JOURNAL} 2>/dev/null || echo {n} >> {JOURNAL}; }}"
+    )
+}
+
+pub fn journal_clear(service: &str) -> String {
+    format!(
+        "if [ -f {JOURNAL} ]; then sed -i '/^{}$/d' {JOURNAL}; fi",
+        service.replace(['/', '\''], "")
+    )
+}
+
+pub fn set_perms(path: &str, perms: &Perms) -> String {
+    let p = w(path);
+    format!(
+        "chown {}:{} {p} && chmod {:04o} {p}",
+        w(&perms.owner),
+        w(&perms.group),
+        perms.mode
+    )
+}
+
+pub fn mkdir(path: &str, perms: &Perms) -> String {
+    format!("mkdir -p {} && {}", w(path), set_perms(path, perms))
+}
+
+pub fn command(run: &str, user: Option<&str>) -> String {
+    match user {
+        Some(u) => format!("cd / && su -s /bin/sh -c {} {}", w(run), w(u)),
+        None => format!("cd / && {run}"),
+    }
+}
+
+/// SQL is sent on stdin to the local client as root (unix_socket auth).
+pub const MYSQL: &str = "mysql -N -B";

@@ -1,0 +1,103 @@
+//! The plan is data: per host, the changes with their reasons, diffs and the
+//! exact operations `apply` will perform. `apply` obeys only this.
+
+use crate::ini::IniSetting;
+use crate::resource::Perms;
+use serde::{Deserialize, Serialize};
+
+/// Bumped when the saved plan format changes; `apply plan.json` refuses others.
+pub const PLAN_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format: u32,
+    pub site: String,
+    /// The site file the plan was made from.
+    pub site_file: String,
+    pub release: String,
+    pub hosts: Vec<HostPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostPlan {
+    pub host: String,
+    /// sha256 of the facts the plan was made from; a saved plan is applied only
+    /// while the host still shows the same facts.
+    pub facts_digest: String,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Run,
+}
+
+impl Action {
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Run => '!',
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub id: String,
+    pub role: String,
+    pub action: Action,
+    pub reason: String,
+    /// A unified diff with secrets masked, for files.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub diff: Option<String>,
+    pub ops: Vec<Op>,
+}
+
+/// One step on the host. Text fields hold `((secret:..))` placeholders, never values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Run a script (never holding secrets); `stdin` may hold placeholders.
+    Exec {
+        script: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        stdin: Option<String>,
+        timeout_secs: u64,
+    },
+    /// Write a whole file atomically.
+    Write {
+        path: String,
+        perms: Perms,
+        content: String,
+    },
+    /// Read a file, set keys, write it back atomically if it changed.
+    IniEdit {
+        path: String,
+        perms: Perms,
+        settings: Vec<IniSetting>,
+    },
+}
+
+impl Plan {
+    pub fn change_count(&self) -> usize {
+        self.hosts.iter().map(|h| h.changes.len()).sum()
+    }
+}
+
+impl Op {
+    /// A one-line description for reports (no content, no secrets).
+    pub fn summary(&self) -> String {
+        match self {
+            Op::Exec { script, .. } => script.lines().next().unwrap_or_default().to_string(),
+            Op::Write { path, perms, .. } => format!(
+                "write {path} ({}:{} {:04o})",
+                perms.owner, perms.group, perms.mode
+            ),
+            Op::IniEdit { path, settings, .. } => format!("set {} keys in {path}", settings.len()),
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Pure planning: desired resources × facts → the host's changes, each with a
+//! reason, a masked diff and the exact operations. Nothing here touches a host.
+
+use crate::facts::{Facts, FileKind};
+use crate::hostops;
+use crate::plan::{Action, Change, HostPlan, Op};
+use crate::resource::{Kind, Perms, Resource, SQL_USER_HOSTS};
+use crate::secret::Masker;
+use crate::site::secrets::SecretStore;
+use crate::text;
+use std::collections::BTreeSet;
+
+/// What the planner needs besides resources and facts.
+pub struct Inputs<'a> {
+    pub host: &'a str,
+    pub secrets: &'a SecretStore,
+    pub masker: &'a Masker,
+}
+
+/// The facts each resource needs (the second, batched round trip).
+pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
+    let mut q = crate::facts::FactQuery::default();
+    for r in resources {
+        match &r.kind {
+            Kind::Packages { names } => q.packages.extend(names.iter().cloned()),
+            Kind::File { path, .. } | Kind::IniEdit { path, .. } => {
+                q.contents.insert(path.clone());
+            }
+            Kind::Directory { path, .. } => {
+                q.stats.insert(path.clone());
+            }
+            Kind::Service { name, .. } => {
+                q.services.insert(name.clone());
+            }
+            Kind::Command {
+                creates, unless, ..
+            } => {
+                if let Some(c) = creates {
+                    q.stats.insert(c.clone());
+                }
+                if let Some(u) = unless {
+                    q.checks.insert(u.clone());
+                }
+            }
+            Kind::SqlDatabase { .. } | Kind::SqlGrant { .. } => q.sql = true,
+            Kind::SqlUser { name, password } => {
+                q.sql = true;
+                q.sql_logins.insert(name.clone(), password.clone());
+            }
+        }
+    }
+    q
+}
+
+/// Every secret name the resources reference.
+pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for r in resources {
+        let texts: Vec<&str> = match &r.kind {
+            Kind::File { content, .. } => vec![content],
+            Kind::IniEdit { settings, .. } => settings.iter().map(|s| s.value.as_str()).collect(),
+            Kind::Command { stdin: Some(s), .. } => vec![s],
+            Kind::SqlUser { password, .. } => {
+                out.insert(password.clone());
+                vec![]
+            }
+            _ => vec![],
+        };
+        for t in texts {
+            out.extend(text::secret_names(t));
+        }
+    }
+    out
+}
+
+pub fn plan_host(
+    inp: &Inputs<'_>,
+    resources: &[Resource],
+    facts: &Facts,
+) -> Result<HostPlan, String> {
+    let mut changes = Vec::new();
+    // services whose restart is due: left pending by a killed run, or notified now
+    let mut notified: BTreeSet<String> = facts.pending_restarts.clone();
+    for r in resources {
+        if let Some(c) = plan_one(inp, r, facts, &mut notified)? {
+            changes.push(c);
+        }
+    }
+    Ok(HostPlan {
+        host: inp.host.to_string(),
+        facts_digest: facts.digest(),
+        changes,
+    })
+}
+
+fn change(r: &Resource, action: Action, reason: impl Into<String>, ops: Vec<Op>) -> Change {
+    Change {
+        id: r.id(),
+        role: r.role.clone(),
+        action,
+        reason: reason.into(),
+        diff: None,
+        ops,
+    }
+}
+
+fn exec(script: String) -> Op {
+    Op::Exec {
+        script,
+        stdin: None,
+        timeout_secs: 600,
+    }
+}
+
+fn exec_stdin(script: &str, stdin: String) -> Op {
+    Op::Exec {
+        script: script.to_string(),
+        stdin: Some(stdin),
+        timeout_secs: 600,
+    }
+}
+
+fn perms_text(p: &Perms) -> String {
+    format!("{}:{} {:04o}", p.owner, p.group, p.mode)
+}
+
+fn plan_one(
+    inp: &Inputs<'_>,
+    r: &Resource,
+    facts: &Facts,
+    notified: &mut BTreeSet<String>,
+) -> Result<Option<Change>, String> {
+    let os = &facts.os;
+    Ok(match &r.kind {
+        Kind::Packages { names } => {
+            let missing: Vec<String> = names
+                .iter()
+                .filter(|n| !facts.packages.contains_key(*n))
+                .cloned()
+                .collect();
+            (!missing.is_empty()).then(|| {
+                let ops = vec![exec(hostops::install(os, &missing))];
+                change(
+                    r,
+                    Action::Create,
+                    format!("not installed: {}", missing.join(" ")),
+                    ops,
+                )
+            })
+        }
+        Kind::File {
+            path,
+            content,
+            perms,
+            notify,
+        } => {
+            let desired = text::resolve(content, inp.secrets)?;
+            let current = facts.file(path);
+            let (action, reason, old) = match current {
+                None => (Action::Create, "does not exist".to_string(), String::new()),
+                Some(f) if f.kind != FileKind::File => {
+                    return Err(format!(
+                        "{}: {path} exists but is not a regular file",
+                        r.source
+                    ));
+                }
+                Some(f) => {
+                    let old = f.content.clone().unwrap_or_default();
+                    let mut why = Vec::new();
+                    if old != desired {
+                        why.push("content differs".to_string());
+                    }
+                    if f.perms != *perms {
+                        why.push(format!("{} → {}", perms_text(&f.perms), perms_text(perms)));
+                    }
+                    if why.is_empty() {
+                        return Ok(None);
+                    }
+                    (Action::Update, why.join("; "), old)
+                }
+            };
+            let mut ops: Vec<Op> = notify
+                .iter()
+                .map(|s| exec(hostops::journal_add(s)))
+                .collect();
+            notified.extend(notify.iter().cloned());
+            ops.push(Op::Write {
+                path: path.clone(),
+                perms: perms.clone(),
+                content: content.clone(),
+            });
+            let mut c = change(r, action, reason, ops);
+            if old != desired {
+                c.diff = Some(diff(path, &old, &desired, inp.masker));
+            }
+            Some(c)
+        }
+        Kind::Directory { path, perms } => match facts.file(path) {
+            None => Some(change(
+                r,
+                Action::Create,
+                "does not exist",
+                vec![exec(hostops::mkdir(path, perms))],
+            )),
+            Some(f) if f.kind != FileKind::Directory => {
+                return Err(format!(
+                    "{}: {path} exists but is not a directory",
+                    r.source
+                ));
+            }
+            Some(f) if f.perms != *perms => Some(change(
+                r,
+                Action::Update,
+                format!("{} → {}", perms_text(&f.perms), perms_text(perms)),
+                vec![exec(hostops::set_perms(path, perms))],
+            )),
+            Some(_) => None,
+        },
+        Kind::IniEdit {
+            path,
+            settings,
+            perms,
+            notify,
+        } => {
+            let current = facts
+                .file(path)
+                .and_then(|f| f.content.clone().map(|c| (c, f.perms.clone())));
+            let (reason, diff_text) = match &current {
+                None => (
+                    "file not there yet: keys are set once its package has installed it"
+                        .to_string(),
+                    None,
+                ),
+                Some((old, old_perms)) => {
+                    let mut resolved = settings.clone();
+                    for s in &mut resolved {
+                        s.value = text::resolve(&s.value, inp.secrets)?;
+                    }
+                    let new = crate::ini::apply(old, &resolved);
+                    if new == *old && old_perms == perms {
+                        return Ok(None);
+                    }
+                    let mut why = Vec::new();
+                    let changed: Vec<String> = resolved
+                        .iter()
+                        .filter(|s| {
+                            crate::ini::get(old, &s.section, &s.key).as_deref()
+                                != Some(s.value.as_str())
+                        })
+                        .map(|s| format!("[{}] {}", s.section, s.key))
+                        .collect();
+                    if !changed.is_empty() {
+                        why.push(format!("keys differ: {}", changed.join(", ")));
+                    }
+                    if old_perms != perms {
+                        why.push(format!("{} → {}", perms_text(old_perms), perms_text(perms)));
+                    }
+                    (
+                        why.join("; "),
+                        (new != *old).then(|| diff(path, old, &new, inp.masker)),
+                    )
+                }
+            };
+            let mut ops: Vec<Op> = notify
+                .iter()
+                .map(|s| exec(hostops::journal_add(s)))
+                .collect();
+            notified.extend(notify.iter().cloned());
+            ops.push(Op::IniEdit {
+                path: path.clone(),
+                perms: perms.clone(),
+                settings: settings.clone(),
+            });
+            let mut c = change(r, Action::Update, reason, ops);
+            c.diff = diff_text;
+            Some(c)
+        }
+        Kind::Service {
+            name,
+            enabled,
+            running,
+        } => {
+            let f = facts.service(name);
+            let mut ops = Vec::new();
+            let mut why = Vec::new();
+            if *enabled && !f.enabled {
+                ops.push(exec(hostops::service(os, name, "enable")));
+                why.push(if f.exists {
+                    "not enabled"
+                } else {
+                    "not installed yet; will be enabled"
+                });
+            }
+            let restart = notified.remove(name);
+            if *running && !f.running {
+                ops.push(exec(hostops::service(os, name, "start")));
+                why.push(if f.exists {
+                    "not running"
+                } else {
+                    "will be started"
+                });
+            } else if *running && restart {
+                ops.push(exec(hostops::service(os, name, "restart")));
+                why.push(if facts.pending_restarts.contains(name) {
+                    "restart left pending by an interrupted run"
+                } else {
+                    "configuration changed"
+                });
+            }
+            if restart || facts.pending_restarts.contains(name) {
+                ops.push(exec(hostops::journal_clear(name)));
+            }
+            (!ops.is_empty()).then(|| {
+                let action = if why
+                    .iter()
+                    .any(|w| w.contains("restart") || w.contains("configuration"))
+                {
+                    Action::Run
+                } else {
+                    Action::Update
+                };
+                change(r, action, why.join("; "), ops)
+            })
+        }
+        Kind::Command {
+            name: _,
+            run,
+            user,
+            stdin,
+            creates,
+            unless,
+            notify,
+            timeout_secs,
+        } => {
+            if let Some(c) = creates
+                && facts.file(c).is_some()
+            {
+                return Ok(None);
+            }
+            if let Some(u) = unless
+                && facts.checks.get(u) == Some(&0)
+            {
+                return Ok(None);
+            }
+            let reason = match (creates, unless) {
+                (Some(c), _) if facts.file(c).is_none() => format!("{c} does not exist"),
+                (_, Some(u)) => format!("check failed: {u}"),
+                _ => "guard not met".to_string(),
+            };
+            let mut ops: Vec<Op> = notify
+                .iter()
+                .map(|s| exec(hostops::journal_add(s)))
+                .collect();
+            notified.extend(notify.iter().cloned());
+            ops.push(Op::Exec {
+                script: hostops::command(run, user.as_deref()),
+                stdin: stdin.clone(),
+                timeout_secs: *timeout_secs,
+            });
+            Some(change(r, Action::Run, reason, ops))
+        }
+        Kind::SqlDatabase { name } => {
+            let exists = facts
+                .sql
+                .as_ref()
+                .is_some_and(|s| s.databases.contains(name));
+            (!exists).then(|| {
+                let sql = format!("CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;\n");
+                change(r, Action::Create, sql_reason(facts, "database does not exist"), vec![exec_stdin(hostops::MYSQL, sql)])
+            })
+        }
+        Kind::SqlUser { name, password } => {
+            let sql_facts = facts.sql.as_ref();
+            let missing: Vec<&str> = SQL_USER_HOSTS
+                .iter()
+                .copied()
+                .filter(|h| !sql_facts.is_some_and(|s| s.users.contains(&format!("{name}@{h}"))))
+                .collect();
+            let login_ok = sql_facts
+                .and_then(|s| s.logins.get(name))
+                .copied()
+                .unwrap_or(false);
+            if missing.is_empty() && login_ok {
+                return Ok(None);
+            }
+            let pw = text::placeholder(password, "sql");
+            let mut sql = String::new();
+            for h in SQL_USER_HOSTS {
+                sql.push_str(&format!("CREATE USER IF NOT EXISTS '{name}'@'{h}' IDENTIFIED BY {pw};\nALTER USER '{name}'@'{h}' IDENTIFIED BY {pw};\n"));
+            }
+            let (action, reason) = if !missing.is_empty() {
+                (
+                    Action::Create,
+                    sql_reason(facts, &format!("missing at {}", missing.join(", "))),
+                )
+            } else {
+                (
+                    Action::Update,
+                    "logging in with the password from the secrets file failed".to_string(),
+                )
+            };
+            Some(change(
+                r,
+                action,
+                reason,
+                vec![exec_stdin(hostops::MYSQL, sql)],
+            ))
+        }
+        Kind::SqlGrant { user, database } => {
+            let missing: Vec<&str> = SQL_USER_HOSTS
+                .iter()
+                .copied()
+                .filter(|h| {
+                    !facts
+                        .sql
+                        .as_ref()
+                        .is_some_and(|s| s.grants.contains(&format!("{user}@{h}@{database}")))
+                })
+                .collect();
+            (!missing.is_empty()).then(|| {
+                let sql: String = missing
+                    .iter()
+                    .map(|h| format!("GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'{h}';\n"))
+                    .collect();
+                change(
+                    r,
+                    Action::Create,
+                    sql_reason(facts, &format!("no grant at {}", missing.join(", "))),
+                    vec![exec_stdin(hostops::MYSQL, sql)],
+                )
+            })
+        }
+    })
+}
+
+fn sql_reason(facts: &Facts, why: &str) -> String {
+    if facts.sql.is_none() {
+        format!("{why} (MariaDB is not running yet)")
+    } else {
+        why.to_string()
+    }
+}
+
+/// A unified diff with secrets masked; hunk headers name the INI section.
+pub fn diff(path: &str, old: &str, new: &str, masker: &Masker) -> String {
+    let (old_m, new_m) = (masker.mask(old), masker.mask(new));
+    let td = similar::TextDiff::from_lines(old_m.as_str(), new_m.as_str());
+    let mut out = format!("--- {path} (current)\n+++ {path} (planned)\n");
+    let mut ud = td.unified_diff();
+    ud.context_radius(3);
+    for hunk in ud.iter_hunks() {
+        let body = hunk.to_string();
+        let section = hunk.ops().first().and_then(|op| {
+            crate::ini::section_at(&new_m, op.new_range().start + 3.min(op.new_range().len()))
+        });
+        let mut lines = body.lines();
+        if let Some(header) = lines.next() {
+            match section {
+                Some(s) => out.push_str(&format!("{header} [{s}]\n")),
+                None => out.push_str(&format!("{header}\n")),
+            }
+        }
+        for l in lines {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}

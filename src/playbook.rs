@@ -1,0 +1,422 @@
+//! Roles as data: `playbooks/<role>.yaml` is a list of resources whose strings
+//! are Tera templates, rendered with the site, the host and the profile.
+//! Files come from `templates/`. The result is the host's desired state.
+
+use crate::facts::OsFacts;
+use crate::ini::IniSetting;
+use crate::resource::{Kind, Perms, Resource};
+use crate::site::yaml::{self, Node, Value};
+use crate::site::{Host, Site};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+/// Everything a host should look like, in order.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub resources: Vec<Resource>,
+}
+
+/// Build the Tera context shared by playbooks and templates.
+pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, String> {
+    let family = site.release.family();
+    let profile = crate::profile::for_host(os, family)?;
+    let mut cx = tera::Context::new();
+    cx.insert(
+        "site",
+        &json!({
+            "name": site.name,
+            "region": site.region,
+            "controller": site.controller,
+            "release": site.release.name(),
+            "family": family,
+            "package_proxy": site.package_proxy,
+            "glance_registry": site.release.has_glance_registry(),
+        }),
+    );
+    let controller_host = site
+        .hosts
+        .iter()
+        .find(|h| h.has_role("keystone"))
+        .unwrap_or(host);
+    cx.insert("controller_address", &controller_host.address);
+    cx.insert(
+        "host",
+        &json!({"name": host.name, "address": host.address, "roles": host.roles}),
+    );
+    cx.insert(
+        "os",
+        &json!({"id": os.id, "version": os.version, "major": os.major(), "family": os.family,
+                "package_manager": os.package_manager, "init": os.init}),
+    );
+    cx.insert("p", &profile);
+    Ok(cx)
+}
+
+fn tera() -> Result<tera::Tera, String> {
+    let mut t = tera::Tera::default();
+    t.add_raw_templates(crate::assets::templates())
+        .map_err(|e| format!("templates/: {}", tera_error(&e)))?;
+    t.register_function("secret", secret_fn);
+    t.autoescape_on(vec![]);
+    Ok(t)
+}
+
+/// `secret(name="keystone_db", enc="url")`: the placeholder, never the value.
+fn secret_fn(args: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let name = args
+        .get("name")
+        .and_then(|v| v.as_str())
+        .ok_or("secret() needs name=\"...\"")?;
+    let enc = args.get("enc").and_then(|v| v.as_str()).unwrap_or("plain");
+    if !matches!(enc, "plain" | "url" | "ini" | "sql" | "shell" | "cnf") {
+        return Err(format!("secret(): unknown enc `{enc}`").into());
+    }
+    Ok(tera::Value::String(crate::text::placeholder(name, enc)))
+}
+
+fn tera_error(e: &tera::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    msg
+}
+
+struct Loader<'a> {
+    tera: tera::Tera,
+    cx: &'a tera::Context,
+    file: String,
+}
+
+impl Loader<'_> {
+    fn at(&self, n: &Node) -> String {
+        format!("{}:{}", self.file, n.mark.line)
+    }
+
+    fn err(&self, n: &Node, msg: impl std::fmt::Display) -> String {
+        format!("{}:{}:{}: {msg}", self.file, n.mark.line, n.mark.col)
+    }
+
+    fn render(&mut self, n: &Node) -> Result<String, String> {
+        let Some(s) = n.as_str() else {
+            return Err(self.err(n, format!("expected a string, found {}", n.kind())));
+        };
+        if !s.contains("{{") && !s.contains("{%") {
+            return Ok(s.to_string());
+        }
+        let cx = self.cx;
+        self.tera
+            .render_str(s, cx)
+            .map_err(|e| self.err(n, tera_error(&e)))
+    }
+
+    fn words(&mut self, n: &Node) -> Result<Vec<String>, String> {
+        match &n.value {
+            Value::Seq(items) => {
+                let mut out = Vec::new();
+                for i in items {
+                    out.extend(self.render(i)?.split_whitespace().map(str::to_string));
+                }
+                Ok(out)
+            }
+            Value::Null => Ok(Vec::new()),
+            _ => Ok(self
+                .render(n)?
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()),
+        }
+    }
+
+    fn template(&mut self, n: &Node) -> Result<String, String> {
+        let name = self.render(n)?;
+        self.tera
+            .render(&name, self.cx)
+            .map_err(|e| self.err(n, format!("templates/{name}: {}", tera_error(&e))))
+    }
+
+    fn truthy(&mut self, n: &Node) -> Result<bool, String> {
+        let s = n
+            .as_str()
+            .ok_or_else(|| self.err(n, "expected a condition"))?;
+        let cx = self.cx;
+        let out = self
+            .tera
+            .render_str(&format!("{{% if {s} %}}yes{{% endif %}}"), cx)
+            .map_err(|e| self.err(n, tera_error(&e)))?;
+        Ok(out == "yes")
+    }
+}
+
+/// Fields of one playbook entry.
+struct Entry<'n> {
+    entries: &'n [(Node, Node)],
+}
+
+impl<'n> Entry<'n> {
+    fn get(&self, k: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(key, _)| key.as_str() == Some(k))
+            .map(|(_, v)| v)
+    }
+}
+
+const KINDS: &[&str] = &[
+    "packages",
+    "file",
+    "directory",
+    "ini",
+    "service",
+    "command",
+    "sql_database",
+    "sql_user",
+    "sql_grant",
+];
+
+/// The resources of every role of a host, in role order.
+pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Desired, String> {
+    let cx = context(site, host, os)?;
+    let mut resources = Vec::new();
+    for role in &host.roles {
+        let file = format!("playbooks/{role}.yaml");
+        let text = crate::assets::text(&file)?;
+        let root = yaml::parse(text)
+            .map_err(|e| format!("{file}:{}:{}: {}", e.mark.line, e.mark.col, e.message))?;
+        let mut l = Loader {
+            tera: tera()?,
+            cx: &cx,
+            file: file.clone(),
+        };
+        let Value::Seq(items) = &root.value else {
+            return Err(format!("{file}: expected a list of resources"));
+        };
+        for item in items {
+            if let Some(r) = resource(&mut l, role, item)? {
+                resources.push(r);
+            }
+        }
+    }
+    apply_overrides(site, &mut resources)?;
+    Ok(Desired { resources })
+}
+
+fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resource>, String> {
+    let Value::Map(entries) = &item.value else {
+        return Err(l.err(item, "expected a resource (a mapping)"));
+    };
+    let e = Entry { entries };
+    if let Some(w) = e.get("when")
+        && !l.truthy(w)?
+    {
+        return Ok(None);
+    }
+    let Some((kind_key, body)) = entries
+        .iter()
+        .find(|(k, _)| k.as_str().is_some_and(|k| KINDS.contains(&k)))
+    else {
+        return Err(l.err(
+            item,
+            format!("no resource kind; one of: {}", KINDS.join(", ")),
+        ));
+    };
+    let kind_name = kind_key.as_str().unwrap_or_default();
+    let b = match &body.value {
+        Value::Map(be) => Entry { entries: be },
+        _ if kind_name == "packages" => Entry { entries: &[] },
+        _ => return Err(l.err(body, format!("`{kind_name}` expects a mapping"))),
+    };
+    let need = |l: &mut Loader<'_>, k: &str| -> Result<String, String> {
+        let n = b
+            .get(k)
+            .ok_or_else(|| l.err(body, format!("`{kind_name}` needs `{k}`")))?;
+        l.render(n)
+    };
+    let opt = |l: &mut Loader<'_>, k: &str| -> Result<Option<String>, String> {
+        b.get(k)
+            .map(|n| l.render(n))
+            .transpose()
+            .map(|o| o.filter(|s| !s.is_empty()))
+    };
+    let perms = |l: &mut Loader<'_>| -> Result<Perms, String> {
+        let mode_s = need(l, "mode")?;
+        let mode = u32::from_str_radix(&mode_s, 8)
+            .map_err(|_| l.err(body, format!("mode `{mode_s}` is not octal")))?;
+        Ok(Perms {
+            owner: need(l, "owner")?,
+            group: need(l, "group")?,
+            mode,
+        })
+    };
+    let notify = |l: &mut Loader<'_>| -> Result<Vec<String>, String> {
+        b.get("notify")
+            .map(|n| l.words(n))
+            .unwrap_or(Ok(Vec::new()))
+    };
+    let kind = match kind_name {
+        "packages" => Kind::Packages {
+            names: l.words(body)?,
+        },
+        "file" => {
+            let content = match (b.get("template"), b.get("content")) {
+                (Some(t), _) => l.template(t)?,
+                (None, Some(c)) => l.render(c)?,
+                _ => return Err(l.err(body, "`file` needs `template` or `content`")),
+            };
+            Kind::File {
+                path: need(l, "path")?,
+                content,
+                perms: perms(l)?,
+                notify: notify(l)?,
+            }
+        }
+        "directory" => Kind::Directory {
+            path: need(l, "path")?,
+            perms: perms(l)?,
+        },
+        "ini" => {
+            let sn = b
+                .get("settings")
+                .ok_or_else(|| l.err(body, "`ini` needs `settings`"))?;
+            let Value::Map(secs) = &sn.value else {
+                return Err(l.err(sn, "`settings` maps sections to keys"));
+            };
+            let mut settings = Vec::new();
+            for (sk, sv) in secs {
+                let Value::Map(keys) = &sv.value else {
+                    return Err(l.err(sv, "expected keys and values"));
+                };
+                let section = l.render(sk)?;
+                for (k, v) in keys {
+                    settings.push(IniSetting {
+                        section: section.clone(),
+                        key: l.render(k)?,
+                        value: l.render(v)?,
+                    });
+                }
+            }
+            Kind::IniEdit {
+                path: need(l, "path")?,
+                settings,
+                perms: perms(l)?,
+                notify: notify(l)?,
+            }
+        }
+        "service" => Kind::Service {
+            name: need(l, "name")?,
+            enabled: opt(l, "enabled")?.is_none_or(|s| s == "true"),
+            running: opt(l, "running")?.is_none_or(|s| s == "true"),
+        },
+        "command" => {
+            let creates = opt(l, "creates")?;
+            let unless = opt(l, "unless")?;
+            if creates.is_none() && unless.is_none() {
+                return Err(l.err(body, "a command needs a guard (`creates` or `unless`) so that a re-run changes nothing"));
+            }
+            let run = need(l, "run")?;
+            if crate::text::has_secrets(&run)
+                || unless.as_deref().is_some_and(crate::text::has_secrets)
+            {
+                return Err(l.err(
+                    body,
+                    "secrets may only reach a command on `stdin`, never in `run` or `unless`",
+                ));
+            }
+            let timeout_secs = opt(l, "timeout")?
+                .map(|t| t.parse().map_err(|_| l.err(body, "timeout is seconds")))
+                .transpose()?
+                .unwrap_or(600);
+            Kind::Command {
+                name: need(l, "name")?,
+                run,
+                user: opt(l, "user")?,
+                stdin: opt(l, "stdin")?,
+                creates,
+                unless,
+                notify: notify(l)?,
+                timeout_secs,
+            }
+        }
+        "sql_database" => {
+            let name = need(l, "name")?;
+            Kind::SqlDatabase {
+                name: sql_ident(l, body, name)?,
+            }
+        }
+        "sql_user" => {
+            let name = need(l, "name")?;
+            Kind::SqlUser {
+                name: sql_ident(l, body, name)?,
+                password: need(l, "password")?,
+            }
+        }
+        "sql_grant" => {
+            let (user, database) = (need(l, "user")?, need(l, "database")?);
+            Kind::SqlGrant {
+                user: sql_ident(l, body, user)?,
+                database: sql_ident(l, body, database)?,
+            }
+        }
+        _ => unreachable!("kind checked against KINDS"),
+    };
+    Ok(Some(Resource {
+        role: role.to_string(),
+        source: l.at(item),
+        kind,
+    }))
+}
+
+/// SQL names are spliced into statements, so only safe characters are allowed.
+fn sql_ident(l: &Loader<'_>, n: &Node, s: String) -> Result<String, String> {
+    if s.is_empty() || s.len() > 64 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(l.err(
+            n,
+            format!("`{s}` is not a safe SQL name (letters, digits, `_`)"),
+        ));
+    }
+    Ok(s)
+}
+
+/// Site `overrides`: extra INI keys set in rendered files.
+fn apply_overrides(site: &Site, resources: &mut [Resource]) -> Result<(), String> {
+    for (path, sections) in &site.overrides {
+        let settings: Vec<IniSetting> = sections
+            .iter()
+            .flat_map(|(s, kv)| {
+                kv.iter().map(|(k, v)| IniSetting {
+                    section: s.clone(),
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+            })
+            .collect();
+        for r in resources.iter_mut() {
+            match &mut r.kind {
+                Kind::File {
+                    path: p, content, ..
+                } if p == path => *content = crate::ini::apply(content, &settings),
+                Kind::IniEdit {
+                    path: p,
+                    settings: s,
+                    ..
+                } if p == path => s.extend(settings.iter().cloned()),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Paths of every INI file a site's roles render or edit on some host, for
+/// checking `overrides` keys (needs an OS; any supported one gives the same paths).
+pub fn managed_paths(resources: &[Resource]) -> BTreeSet<String> {
+    resources
+        .iter()
+        .filter_map(|r| match &r.kind {
+            Kind::File { path, .. } | Kind::IniEdit { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect()
+}

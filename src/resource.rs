@@ -1,0 +1,100 @@
+//! Desired state, one value per thing stackprov manages on a host. A resource
+//! never sees the transport: the planner compares it with facts.
+
+use crate::ini::IniSetting;
+use serde::{Deserialize, Serialize};
+
+/// Owner, group and mode of a file or directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Perms {
+    pub owner: String,
+    pub group: String,
+    pub mode: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    /// The role (playbook) it comes from.
+    pub role: String,
+    /// Where it is written, `playbooks/keystone.yaml:12`, for messages.
+    pub source: String,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Kind {
+    /// Installed packages (one install command for the set).
+    Packages {
+        names: Vec<String>,
+    },
+    /// A whole file, rendered from a template (content holds secret placeholders).
+    File {
+        path: String,
+        content: String,
+        perms: Perms,
+        notify: Vec<String>,
+    },
+    Directory {
+        path: String,
+        perms: Perms,
+    },
+    /// Keys set in a file a package ships (the rest of it is left alone).
+    IniEdit {
+        path: String,
+        settings: Vec<IniSetting>,
+        perms: Perms,
+        notify: Vec<String>,
+    },
+    Service {
+        name: String,
+        enabled: bool,
+        running: bool,
+    },
+    /// A command with guards: it runs only when `creates` is missing or `unless` fails.
+    Command {
+        name: String,
+        run: String,
+        /// Run as this user (`su -s /bin/sh -c`), as Debian's own scripts do.
+        user: Option<String>,
+        /// Sent on stdin; may hold secret placeholders (the only way secrets reach a command).
+        stdin: Option<String>,
+        creates: Option<String>,
+        unless: Option<String>,
+        notify: Vec<String>,
+        timeout_secs: u64,
+    },
+    SqlDatabase {
+        name: String,
+    },
+    /// A MariaDB user at `localhost` and `%`, with a password from the secrets file.
+    SqlUser {
+        name: String,
+        password: String,
+    },
+    /// ALL PRIVILEGES on `database`.* for the user at both hosts.
+    SqlGrant {
+        user: String,
+        database: String,
+    },
+}
+
+/// The MariaDB hosts each service user is created for.
+pub const SQL_USER_HOSTS: &[&str] = &["localhost", "%"];
+
+impl Resource {
+    /// A stable id, e.g. `file:/etc/keystone/keystone.conf`.
+    pub fn id(&self) -> String {
+        match &self.kind {
+            Kind::Packages { names } => format!("packages:{}", names.join(",")),
+            Kind::File { path, .. } => format!("file:{path}"),
+            Kind::Directory { path, .. } => format!("directory:{path}"),
+            Kind::IniEdit { path, .. } => format!("ini:{path}"),
+            Kind::Service { name, .. } => format!("service:{name}"),
+            Kind::Command { name, .. } => format!("command:{name}"),
+            Kind::SqlDatabase { name } => format!("sql_database:{name}"),
+            Kind::SqlUser { name, .. } => format!("sql_user:{name}"),
+            Kind::SqlGrant { user, database } => format!("sql_grant:{user}@{database}"),
+        }
+    }
+}

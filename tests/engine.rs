@@ -1,0 +1,263 @@
+//! The engine against the fake host: convergence, plan = apply, recovery from
+//! failures and killed runs. (The real host is in tests/e2e.rs.)
+
+use clap::Parser;
+use stackprov::cli::Cli;
+use stackprov::cmd::{self, Io};
+use stackprov::render::Style;
+use stackprov::transport::Transport;
+use stackprov::transport::fake::{FakeHost, SharedFake};
+use std::path::{Path, PathBuf};
+
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+fn site_file(dir: &Path, roles: &str) -> PathBuf {
+    let p = dir.join("site.yaml");
+    std::fs::write(
+        &p,
+        format!(
+            "site: t\nrelease: zed\ncontroller: controller\npackage_proxy: http://10.0.0.1:3128\nhosts:\n  - name: controller\n    address: 10.251.0.2\n    roles: [{roles}]\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+fn run(fake: &SharedFake, args: &[&str]) -> Run {
+    let cli =
+        Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let connect =
+        |_: &stackprov::site::Site, _: &stackprov::site::Host| -> Result<Box<dyn Transport>, _> {
+            Ok(Box::new(fake.clone()) as Box<dyn Transport>)
+        };
+    let code = {
+        let mut io = Io {
+            out: &mut out,
+            err: &mut err,
+            interactive: false,
+            style: Style::plain(),
+        };
+        cmd::run(&cli, &connect, &mut io)
+    };
+    Run {
+        code,
+        out: String::from_utf8(out).unwrap(),
+        err: String::from_utf8(err).unwrap(),
+    }
+}
+
+const ALL: &str = "base, mariadb, keystone, glance, openrc";
+
+#[test]
+fn apply_converges_and_a_second_apply_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+
+    let plan = run(&fake, &["plan", s, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}{}", plan.out, plan.err);
+    assert!(plan.out.contains("+ packages:keystone"), "{}", plan.out);
+
+    let first = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(first.code, 0, "{}{}", first.out, first.err);
+    assert!(first.out.contains("controller : ok="), "{}", first.out);
+    assert!(!first.out.contains("changed=0"), "{}", first.out);
+
+    let second = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(second.code, 0, "{}{}", second.out, second.err);
+    assert!(second.out.contains("No changes."), "{}", second.out);
+    assert!(second.out.contains("changed=0 failed=0"), "{}", second.out);
+    let again = run(&fake, &["plan", s, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.out);
+
+    let h = fake.lock();
+    let conf = h.file_text("/etc/keystone/keystone.conf").unwrap();
+    assert!(conf.contains("provider = fernet"));
+    assert_eq!(h.files["/root/admin-openrc"].perms.mode, 0o600);
+    assert!(h.grants.contains("glance@%@glance"));
+}
+
+#[test]
+fn apply_runs_exactly_the_planned_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    let plan = run(&fake, &["--format", "json", "plan", s]);
+    let v: serde_json::Value = serde_json::from_str(&plan.out).unwrap();
+    let mut expected = Vec::new();
+    for c in v["plan"]["hosts"][0]["changes"].as_array().unwrap() {
+        for op in c["ops"].as_array().unwrap() {
+            match op["op"].as_str().unwrap() {
+                "exec" => expected.push(op["script"].as_str().unwrap().to_string()),
+                _ => expected.push(format!("write {}", op["path"].as_str().unwrap())),
+            }
+        }
+    }
+    assert!(expected.len() > 20, "{expected:?}");
+    fake.lock().log.clear();
+    let r = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert_eq!(fake.lock().log, expected);
+}
+
+#[test]
+fn a_run_that_fails_half_way_converges_when_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    fake.lock().fail_once = Some("keystone-manage db_sync".into());
+    let first = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(first.code, 1, "{}{}", first.out, first.err);
+    assert!(first.out.contains("failed=1"), "{}", first.out);
+    assert!(first.out.contains("failed command:keystone db_sync: cd / && su -s /bin/sh -c 'keystone-manage db_sync' keystone (exit 100)"), "{}", first.out);
+    assert!(
+        first.out.contains("| E: simulated failure"),
+        "{}",
+        first.out
+    );
+    assert!(
+        !fake.lock().packages.contains("glance"),
+        "the host stopped at the failure"
+    );
+
+    let second = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(second.code, 0, "{}{}", second.out, second.err);
+    let third = run(&fake, &["plan", s, "--detailed-exitcode"]);
+    assert_eq!(third.code, 0, "{}", third.out);
+}
+
+#[test]
+fn a_run_killed_after_a_config_write_restarts_the_service_exactly_once_next_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    fake.lock().die_after_write = Some("/etc/keystone/keystone.conf".into());
+    let killed = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(killed.code, 4, "{}{}", killed.out, killed.err);
+    {
+        let mut h = fake.lock();
+        assert_eq!(h.services["keystone"].restarts, 0);
+        assert_eq!(
+            h.file_text("/var/lib/stackprov/pending-restarts")
+                .as_deref(),
+            Some("keystone\n")
+        );
+        h.die_after = None;
+        h.die_after_write = None;
+    }
+    let plan = run(&fake, &["plan", s]);
+    assert!(
+        plan.out
+            .contains("restart left pending by an interrupted run"),
+        "{}",
+        plan.out
+    );
+    let second = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(second.code, 0, "{}{}", second.out, second.err);
+    assert_eq!(fake.lock().services["keystone"].restarts, 1);
+    let third = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(third.code, 0);
+    assert_eq!(fake.lock().services["keystone"].restarts, 1);
+    assert_eq!(
+        fake.lock()
+            .file_text("/var/lib/stackprov/pending-restarts")
+            .as_deref(),
+        Some("")
+    );
+}
+
+#[test]
+fn secrets_never_show_in_output_and_travel_on_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    let plan_path = dir.path().join("plan.json");
+    let plan = run(&fake, &["plan", s, "--out", plan_path.to_str().unwrap()]);
+    let json = run(&fake, &["--format", "json", "apply", s, "-y"]);
+    let secrets = std::fs::read_to_string(dir.path().join("site.secrets.yaml")).unwrap();
+    let values: Vec<String> = secrets
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(": "))
+        .map(|(_, v)| v.trim_matches('"').to_string())
+        .collect();
+    assert_eq!(values.len(), 4, "{secrets}");
+    let saved_plan = std::fs::read_to_string(&plan_path).unwrap();
+    let h = fake.lock();
+    for v in &values {
+        for (what, text) in [
+            ("plan", &plan.out),
+            ("plan stderr", &plan.err),
+            ("json", &json.out),
+            ("saved plan", &saved_plan),
+        ] {
+            assert!(
+                !text.contains(v.as_str()),
+                "a secret leaked into the {what}"
+            );
+        }
+        assert!(
+            h.log.iter().all(|script| !script.contains(v.as_str())),
+            "a secret reached a command line"
+        );
+        assert!(
+            h.stdins.iter().any(|i| i.contains(v.as_str()))
+                || h.files
+                    .values()
+                    .any(|f| String::from_utf8_lossy(&f.content).contains(v.as_str()))
+        );
+    }
+    assert!(
+        plan.out
+            .contains("connection = mysql+pymysql://keystone:********@controller/keystone"),
+        "{}",
+        plan.out
+    );
+}
+
+#[test]
+fn a_saved_plan_applies_only_while_the_host_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), "base");
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    let p = dir.path().join("plan.json");
+    let ps = p.to_str().unwrap();
+    assert_eq!(run(&fake, &["plan", s, "--out", ps]).code, 0);
+    fake.lock().add_file(
+        "/etc/apt/apt.conf.d/01proxy",
+        "changed behind our back\n",
+        "root",
+        "root",
+        0o644,
+    );
+    let stale = run(&fake, &["apply", ps, "-y"]);
+    assert_eq!(stale.code, 1);
+    assert!(stale.err.contains("has changed since"), "{}", stale.err);
+    assert_eq!(run(&fake, &["plan", s, "--out", ps]).code, 0);
+    let ok = run(&fake, &["apply", ps, "-y"]);
+    assert_eq!(ok.code, 0, "{}{}", ok.out, ok.err);
+    assert_eq!(run(&fake, &["plan", s, "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn apply_without_a_terminal_and_without_yes_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), "base");
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    let r = run(&fake, &["apply", site.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.err.contains("pass -y"), "{}", r.err);
+    assert!(fake.lock().log.is_empty(), "nothing ran");
+}
