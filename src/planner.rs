@@ -291,34 +291,29 @@ fn plan_one(
                     "not installed yet; will be enabled"
                 });
             }
+            // a notified service is restarted even when it looks stopped: packages
+            // start daemons before their config is written, and restart also starts
             let restart = notified.remove(name);
-            if *running && !f.running {
+            if *running && restart {
+                ops.push(exec(hostops::service(os, name, "restart")));
+                why.push(if facts.pending_restarts.contains(name) {
+                    "restart left pending by an interrupted run"
+                } else {
+                    "configuration changed: restart"
+                });
+            } else if *running && !f.running {
                 ops.push(exec(hostops::service(os, name, "start")));
                 why.push(if f.exists {
                     "not running"
                 } else {
                     "will be started"
                 });
-            } else if *running && restart {
-                ops.push(exec(hostops::service(os, name, "restart")));
-                why.push(if facts.pending_restarts.contains(name) {
-                    "restart left pending by an interrupted run"
-                } else {
-                    "configuration changed"
-                });
             }
-            if restart || facts.pending_restarts.contains(name) {
+            if restart {
                 ops.push(exec(hostops::journal_clear(name)));
             }
             (!ops.is_empty()).then(|| {
-                let action = if why
-                    .iter()
-                    .any(|w| w.contains("restart") || w.contains("configuration"))
-                {
-                    Action::Run
-                } else {
-                    Action::Update
-                };
+                let action = if restart { Action::Run } else { Action::Update };
                 change(r, action, why.join("; "), ops)
             })
         }

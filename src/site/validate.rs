@@ -133,11 +133,14 @@ impl Ctx<'_> {
                 used: vec![false; entries.len()],
             }),
             _ => {
+                let hint = path.is_empty().then(|| {
+                    "a site file maps `site`, `release`, `controller` and `hosts`; see examples/site.yaml".to_string()
+                });
                 self.error(
                     node.mark,
                     path,
                     format!("expected {what} (a mapping), found {}", node.kind()),
-                    None,
+                    hint,
                 );
                 None
             }
@@ -167,7 +170,9 @@ impl Ctx<'_> {
     fn required<'n>(&mut self, f: &mut Fields<'n>, key: &str, example: &str) -> Option<&'n Node> {
         let n = f.get(key);
         if n.is_none() || matches!(n.map(|n| &n.value), Some(Value::Null)) {
-            let mark = n.map_or(f.node.mark, |n| n.mark);
+            // a block mapping's own mark is after its first key; point at that key's line start
+            let start = f.entries.first().map_or(f.node.mark, |(k, _)| k.mark);
+            let mark = n.map_or(start, |n| n.mark);
             self.error(
                 mark,
                 &f.child(key),
@@ -346,7 +351,7 @@ impl Ctx<'_> {
         self.finish(f, SITE_KEYS);
 
         if let Some(hosts) = &hosts {
-            self.cross_checks(root, hosts);
+            self.cross_checks(hosts);
         }
         Some(Site {
             path: path.to_path_buf(),
@@ -616,48 +621,61 @@ impl Ctx<'_> {
         ok.then_some(out)
     }
 
-    fn cross_checks(&mut self, root: &Node, hosts: &[(Host, Mark)]) {
+    fn cross_checks(&mut self, hosts: &[(Host, Mark)]) {
         let with = |role: &str| {
             hosts
                 .iter()
-                .filter(|(h, _)| h.has_role(role))
+                .enumerate()
+                .filter(|(_, (h, _))| h.has_role(role))
                 .collect::<Vec<_>>()
         };
         for role in ["mariadb", "keystone", "glance"] {
             let list = with(role);
-            if list.len() > 1 {
+            if let [(_, (first, _)), (i, (_, mark)), ..] = list.as_slice() {
                 self.error(
-                    list[1].1,
-                    "hosts",
+                    *mark,
+                    &format!("hosts[{i}].roles"),
                     format!(
                         "role `{role}` is on {} hosts; stackprov builds one controller",
                         list.len()
                     ),
-                    Some(format!("keep `{role}` on host `{}` only", list[0].0.name)),
+                    Some(format!("keep `{role}` on host `{}` only", first.name)),
                 );
             }
         }
+        let keystone_host = with("keystone").first().map(|(_, (h, _))| h.name.clone());
         for role in ["glance", "openrc"] {
-            if !with(role).is_empty() && with("keystone").is_empty() {
+            for (i, (h, mark)) in with(role) {
+                if keystone_host.is_none() {
+                    self.error(
+                        *mark,
+                        &format!("hosts[{i}].roles"),
+                        format!("role `{role}` needs a host with role `keystone`"),
+                        Some(format!("add `keystone` to the roles of host `{}`", h.name)),
+                    );
+                }
+            }
+        }
+        for (i, (h, mark)) in with("keystone").into_iter().chain(with("glance")) {
+            if !h.has_role("mariadb") {
                 self.error(
-                    root.mark,
-                    "hosts",
-                    format!("role `{role}` needs a host with role `keystone`"),
-                    Some("add `keystone` to the controller's roles".into()),
+                    *mark,
+                    &format!("hosts[{i}].roles"),
+                    format!(
+                        "role `{}` needs role `mariadb` on the same host",
+                        if h.has_role("keystone") {
+                            "keystone"
+                        } else {
+                            "glance"
+                        }
+                    ),
+                    Some(format!("add `mariadb` to the roles of host `{}`", h.name)),
                 );
             }
         }
-        if !with("keystone").is_empty() && with("mariadb").is_empty() {
-            self.error(
-                root.mark,
-                "hosts",
-                "role `keystone` needs a host with role `mariadb`",
-                Some("add `mariadb` to the controller's roles".into()),
-            );
-        }
-        for (h, mark) in hosts {
+        for (i, (h, mark)) in hosts.iter().enumerate() {
             if h.user != "root" && !h.become_root && !h.roles.is_empty() {
-                self.error(*mark, &format!("hosts.{}", h.name), format!("user `{}` is not root and `become` is false, so roles cannot install packages", h.user), Some("add `become: true` (passwordless sudo) or use `user: root`".into()));
+                self.error(*mark, &format!("hosts[{i}].become"), format!("user `{}` is not root and `become` is false, so roles cannot install packages", h.user), Some("add `become: true` (passwordless sudo) or use `user: root`".into()));
             }
         }
     }

@@ -1,0 +1,378 @@
+//! The exact messages users see for invalid site files (pinned).
+
+use assert_cmd::Command;
+
+fn validate(name: &str, content: &[u8]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!("{name}.yaml");
+    std::fs::write(dir.path().join(&file), content).unwrap();
+    if name == "secretsmode" {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(dir.path().join("s.yaml"), "a: x\n").unwrap();
+        std::fs::set_permissions(
+            dir.path().join("s.yaml"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+    }
+    let out = Command::cargo_bin("stackprov")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["validate", &file])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn invalid_alias() {
+    let (code, stdout, stderr) = validate(
+        "alias",
+        b"site: &n s\nrelease: zed\ncontroller: *n\nhosts:\n  - {name: a, address: 10.0.0.1}\n",
+    );
+    assert_eq!(
+        stderr,
+        "alias.yaml:1:10: invalid YAML: anchors (&name) are not supported in stackprov files; write the value out\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_badyaml() {
+    let (code, stdout, stderr) = validate("badyaml", b"site: [unclosed\n");
+    assert_eq!(
+        stderr,
+        "badyaml.yaml:2:1: invalid YAML: while parsing a flow sequence, expected ',' or ']'\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_become() {
+    let (code, stdout, stderr) = validate("become", b"site: s\nrelease: zed\ncontroller: c\nhosts:\n  - {name: a, address: 10.0.0.1, user: ops, roles: [base]}\n");
+    assert_eq!(
+        stderr,
+        "become.yaml:5:5: hosts[0].become: user `ops` is not root and `become` is false, so roles cannot install packages\n  hint: add `become: true` (passwordless sudo) or use `user: root`\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_binary() {
+    let (code, stdout, stderr) = validate("binary", b"site: s\n\xff\xfe\n");
+    assert_eq!(
+        stderr,
+        "binary.yaml:2:1: the file is not valid UTF-8 text\n  hint: site files are YAML text; is this a binary file?\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_bomb() {
+    let (code, stdout, stderr) = validate("bomb", b"a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n");
+    assert_eq!(
+        stderr,
+        "bomb.yaml:1:7: invalid YAML: anchors (&name) are not supported in stackprov files; write the value out\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_deep() {
+    let (code, stdout, stderr) = validate(
+        "deep",
+        &format!("a: {}{}\n", "[".repeat(200), "]".repeat(200)).into_bytes(),
+    );
+    assert_eq!(
+        stderr,
+        "deep.yaml:1:67: invalid YAML: nested deeper than 64 levels\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_dup() {
+    let (code, stdout, stderr) = validate("dup", b"site: s\nrelease: zed\ncontroller: c\nhosts:\n  - {name: a, address: 10.0.0.1}\n  - {name: a, address: 10.0.0.2}\n");
+    assert_eq!(
+        stderr,
+        "dup.yaml:6:5: hosts[1].name: duplicate host name `a` (first at line 5)\n  hint: host names must be unique\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_dupkey() {
+    let (code, stdout, stderr) = validate("dupkey", b"site: s\nsite: t\n");
+    assert_eq!(
+        stderr,
+        "dupkey.yaml:2:1: invalid YAML: duplicate key `site` (first at line 1)\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_empty() {
+    let (code, stdout, stderr) = validate("empty", b"");
+    assert_eq!(
+        stderr,
+        "empty.yaml:1:1: the site file is empty\n  hint: start from examples/site.yaml\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_glancenoks() {
+    let (code, stdout, stderr) = validate("glancenoks", b"site: s\nrelease: zed\ncontroller: c\nhosts:\n  - {name: a, address: 10.0.0.1, roles: [base, glance]}\n");
+    assert_eq!(
+        stderr,
+        "glancenoks.yaml:5:5: hosts[0].roles: role `glance` needs a host with role `keystone`\n  hint: add `keystone` to the roles of host `a`\nglancenoks.yaml:5:5: hosts[0].roles: role `glance` needs role `mariadb` on the same host\n  hint: add `mariadb` to the roles of host `a`\n2 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_hostkey() {
+    let (code, stdout, stderr) = validate("hostkey", b"site: s\nrelease: zed\ncontroller: c\nhost_key_policy: no\nhosts:\n  - {name: a, address: 10.0.0.1}\n");
+    assert_eq!(
+        stderr,
+        "hostkey.yaml:4:18: host_key_policy: unknown host key policy `no`\n  hint: host keys are always checked; use `accept-new` to record unknown keys on first contact\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_hostsnotlist() {
+    let (code, stdout, stderr) = validate(
+        "hostsnotlist",
+        b"site: s\nrelease: zed\ncontroller: c\nhosts:\n  name: a\n",
+    );
+    assert_eq!(
+        stderr,
+        "hostsnotlist.yaml:5:7: hosts: expected a list of hosts, found a mapping\n  hint: write `hosts:` followed by `- name: ...` entries\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_idfile() {
+    let (code, stdout, stderr) = validate("idfile", b"site: s\nrelease: zed\ncontroller: c\nhosts:\n  - {name: a, address: 10.0.0.1, identity_file: nope/id_ed25519}\n");
+    assert_eq!(
+        stderr,
+        "idfile.yaml:5:49: hosts[0].identity_file: identity file ./nope/id_ed25519 does not exist\n  hint: paths are relative to the site file; remove the key to use ssh-agent and ~/.ssh\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_missing() {
+    let (code, stdout, stderr) = validate("missing", b"site: s\n");
+    assert_eq!(
+        stderr,
+        "missing.yaml:1:1: release: missing required key `release`\n  hint: add `release: zed`\nmissing.yaml:1:1: controller: missing required key `controller`\n  hint: add `controller: controller`\nmissing.yaml:1:1: hosts: missing required key `hosts`\n  hint: add `hosts: [{name: controller, address: 192.0.2.10, roles: [base]}]`\n3 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_multi() {
+    let (code, stdout, stderr) = validate("multi", b"site: s\nrelease: zed\ncontroller: c\nhosts:\n  - {name: a b, address: 10.0.0.1, bogus: 1}\n  - {address: 10.0.0.2}\n");
+    assert_eq!(
+        stderr,
+        "multi.yaml:5:12: hosts[0].name: `a b` is not a valid host name\n  hint: use letters, digits, `-` and `.`\nmulti.yaml:5:36: hosts[0].bogus: unknown key `bogus`\n  hint: known keys: name, address, port, user, become, identity_file, roles\nmulti.yaml:6:6: hosts[1].name: missing required key `name`\n  hint: add `name: controller`\n3 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_notmap() {
+    let (code, stdout, stderr) = validate("notmap", b"- a\n- b\n");
+    assert_eq!(
+        stderr,
+        "notmap.yaml:1:1: expected a site definition (a mapping), found a list\n  hint: a site file maps `site`, `release`, `controller` and `hosts`; see examples/site.yaml\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_override() {
+    let (code, stdout, stderr) = validate("override", b"site: s\nrelease: zed\ncontroller: c\nhosts:\n  - {name: a, address: 10.0.0.1}\noverrides:\n  etc/keystone.conf:\n    DEFAULT: {debug: true}\n");
+    assert_eq!(
+        stderr,
+        "override.yaml:7:3: overrides.etc/keystone.conf: `etc/keystone.conf` is not an absolute path\n  hint: name the rendered file, e.g. /etc/keystone/keystone.conf\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_port() {
+    let (code, stdout, stderr) = validate("port", b"site: s\nrelease: zed\ncontroller: c\nhosts:\n  - name: a\n    address: 10.0.0.1\n    port: 70000\n");
+    assert_eq!(
+        stderr,
+        "port.yaml:7:11: hosts[0].port: `70000` is not a TCP port\n  hint: a number from 1 to 65535, e.g. `port: 22`\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_proxy() {
+    let (code, stdout, stderr) = validate("proxy", b"site: s\nrelease: zed\ncontroller: c\npackage_proxy: ftp://x\nhosts:\n  - {name: a, address: 10.0.0.1}\n");
+    assert_eq!(
+        stderr,
+        "proxy.yaml:4:16: package_proxy: `ftp://x` is not an http(s) URL\n  hint: write it as http://HOST:PORT\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_release() {
+    let (code, stdout, stderr) = validate(
+        "release",
+        b"site: s\nrelease: zedd\ncontroller: c\nhosts:\n  - {name: a, address: 10.0.0.1}\n",
+    );
+    assert_eq!(
+        stderr,
+        "release.yaml:2:10: release: unknown OpenStack release `zedd`\n  hint: did you mean `zed`?\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_role() {
+    let (code, stdout, stderr) = validate("role", b"site: s\nrelease: zed\ncontroller: c\nhosts:\n  - name: a\n    address: 10.0.0.1\n    roles: [base, keystnoe]\n");
+    assert_eq!(
+        stderr,
+        "role.yaml:7:19: hosts[0].roles[1]: unknown role `keystnoe`\n  hint: did you mean `keystone`?\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_secretsmode() {
+    let (code, stdout, stderr) = validate("secretsmode", b"site: s\nrelease: zed\ncontroller: c\nhosts:\n  - {name: a, address: 10.0.0.1}\nsecrets_file: s.yaml\n");
+    assert_eq!(
+        stderr,
+        "./s.yaml: the secrets file is readable by group or others (mode 0644)\n  hint: run `chmod 600 ./s.yaml`\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_unknownkey() {
+    let (code, stdout, stderr) = validate(
+        "unknownkey",
+        b"site: s\nrelease: zed\ncontroller: c\nhots: []\n",
+    );
+    assert_eq!(
+        stderr,
+        "unknownkey.yaml:1:1: hosts: missing required key `hosts`\n  hint: add `hosts: [{name: controller, address: 192.0.2.10, roles: [base]}]`\nunknownkey.yaml:4:1: hots: unknown key `hots`\n  hint: did you mean `hosts`?\n2 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+#[test]
+fn invalid_huge_file_is_refused_before_parsing() {
+    let big = vec![b'#'; 5 * 1024 * 1024];
+    let (code, _, stderr) = validate("huge", &big);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr,
+        "huge.yaml:1:1: the file is 5242880 bytes; site files are limited to 4194304\n  hint: is this the right file?\n1 error(s)\n"
+    );
+}
+
+#[test]
+fn a_missing_site_file_names_the_path() {
+    let out = Command::cargo_bin("stackprov")
+        .unwrap()
+        .args(["validate", "/nonexistent/site.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "/nonexistent/site.yaml: cannot read: No such file or directory (os error 2)\n  hint: check the path to the site file\n1 error(s)\n"
+    );
+}
+
+#[test]
+fn the_example_site_is_valid() {
+    let out = Command::cargo_bin("stackprov")
+        .unwrap()
+        .args(["validate", "examples/site.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "examples/site.yaml: valid (1 host(s), release zed)\n"
+    );
+}
+
+#[test]
+fn validate_speaks_json_for_machines() {
+    let (_, _, _) = validate("x", b"");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.yaml"), "site: s\nrelease: zedd\n").unwrap();
+    let out = Command::cargo_bin("stackprov")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["--format", "json", "validate", "s.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 3);
+    assert_eq!(errors[0]["path"], "controller");
+    assert_eq!(errors[2]["message"], "unknown OpenStack release `zedd`");
+    assert_eq!(errors[2]["hint"], "did you mean `zed`?");
+    assert_eq!(
+        (errors[2]["line"].as_u64(), errors[2]["col"].as_u64()),
+        (Some(2), Some(10))
+    );
+}
+
+#[test]
+fn usage_errors_exit_1_not_2_so_2_always_means_changes_pending() {
+    let out = Command::cargo_bin("stackprov")
+        .unwrap()
+        .args(["plan"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("required arguments were not provided")
+    );
+}
+
+#[test]
+fn schema_and_completions_print() {
+    let out = Command::cargo_bin("stackprov")
+        .unwrap()
+        .arg("schema")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["properties"]["host_key_policy"]["enum"],
+        serde_json::json!(["strict", "accept-new"])
+    );
+    assert_eq!(v["additionalProperties"], false);
+    let out = Command::cargo_bin("stackprov")
+        .unwrap()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("_stackprov()")
+    );
+}
