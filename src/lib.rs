@@ -23,3 +23,4 @@ pub mod secret;
 pub mod site;
 pub mod text;
 pub mod transport;
+pub mod openstack;

@@ -1,0 +1,4 @@
+//! OpenStack APIs, reached through the transport's tunnel to the host's loopback.
+
+pub mod http;
+pub mod keystone;
