@@ -1,1 +1,0 @@
-//! The ssh2 transport (see issue 3).
