@@ -259,7 +259,7 @@ pub fn connect_with(
             let bastion = setup.session(tcp, fd, j, Arc::new(Counters::default()))?;
             let deadline = Instant::now() + target.connect_timeout;
             let ch = bastion
-                .retry(deadline, || {
+                .open(deadline, || {
                     bastion.sess.channel_direct_tcpip(&ep.host, ep.port, None)
                 })
                 .map_err(|f| {
@@ -366,7 +366,12 @@ impl Setup<'_> {
         self.verify_host_key(&sess, ep)?;
         self.authenticate(&sess, ep)?;
         sess.set_blocking(false);
-        Ok(Conn { sess, fd, stats })
+        Ok(Conn {
+            sess,
+            fd,
+            stats,
+            open_lock: Default::default(),
+        })
     }
 
     fn prefer_known_key_types(&self, sess: &Session, ep: &Endpoint) {
@@ -561,7 +566,7 @@ impl SshTransport {
         let start = Instant::now();
         let deadline = start + timeout;
         let mut ch = c
-            .retry(deadline, || c.sess.channel_session())
+            .open(deadline, || c.sess.channel_session())
             .map_err(|f| self.fail(f, "open channel", timeout))?;
         c.retry(deadline, || ch.exec(command))
             .map_err(|f| self.fail(f, "exec", timeout))?;
@@ -645,15 +650,16 @@ impl SshTransport {
         })
     }
 
-    /// On timeout: ask sshd to SIGKILL the command's process group (the "signal"
-    /// channel request; sshd refuses it for processes the login user may not
-    /// signal, e.g. under sudo), then close the channel.
+    /// On timeout: close the channel, then (one more exec) SIGKILL every process
+    /// in the timed-out command's session (see [`shell::KILL_SIBLINGS_SCRIPT`]).
+    /// libssh2's channel "signal" request is not reachable through ssh2, and sshd
+    /// would refuse it for root processes under sudo anyway.
     fn kill(&self, ch: &mut ssh2::Channel) {
-        let deadline = Instant::now() + Duration::from_secs(2);
-        let _ = self
-            .conn
-            .retry(deadline, || ch.process_startup("signal", Some("KILL")));
         self.conn.close_channel(ch, Duration::from_secs(2));
+        let cmd = shell::command_line(shell::KILL_SIBLINGS_SCRIPT, self.become_root);
+        if let Err(e) = self.run(&cmd, b"", Duration::from_secs(10)) {
+            tracing::debug!(host = %self.name, error = %e, "could not kill the timed-out command");
+        }
     }
 
     fn fail(&self, f: Fail, what: &str, timeout: Duration) -> TransportError {
@@ -755,7 +761,7 @@ impl Transport for SshTransport {
         c.stats.trip();
         let deadline = Instant::now() + Duration::from_secs(30);
         let ch = c
-            .retry(deadline, || {
+            .open(deadline, || {
                 c.sess.channel_direct_tcpip("127.0.0.1", port, None)
             })
             .map_err(|f| {

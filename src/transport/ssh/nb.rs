@@ -55,6 +55,9 @@ pub struct Conn {
     pub sess: Session,
     pub fd: RawFd,
     pub stats: Arc<Counters>,
+    /// libssh2 keeps the state of a channel open in progress on the session, not
+    /// on the channel: two non-blocking opens from two threads would corrupt it.
+    pub open_lock: Arc<std::sync::Mutex<()>>,
 }
 
 pub enum Fail {
@@ -92,6 +95,16 @@ impl Conn {
                 Err(e) => return Err(Fail::Ssh(e)),
             }
         }
+    }
+
+    /// Open a channel with `f` (retried), holding the session's open lock.
+    pub fn open<T>(
+        &self,
+        deadline: Instant,
+        f: impl FnMut() -> Result<T, ssh2::Error>,
+    ) -> Result<T, Fail> {
+        let _guard = self.open_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.retry(deadline, f)
     }
 
     /// Close a channel politely, giving up after `grace`.
@@ -428,7 +441,7 @@ fn forward_loop(conn: Conn, listener: TcpListener, port: u16, stop: Arc<AtomicBo
                     progress = true;
                     let deadline = Instant::now() + Duration::from_secs(15);
                     conn.stats.trip();
-                    match conn.retry(deadline, || {
+                    match conn.open(deadline, || {
                         conn.sess.channel_direct_tcpip("127.0.0.1", port, None)
                     }) {
                         Ok(ch) => {

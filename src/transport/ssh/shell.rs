@@ -107,6 +107,28 @@ pub fn write_script(
     s
 }
 
+/// Kill what earlier commands on this connection left running (after a timeout).
+///
+/// sshd starts every command of a connection as a session leader (`setsid`) under
+/// one per-connection sshd process. This script, itself one of those sessions,
+/// finds its sibling sessions and SIGKILLs every process in them. Commands run
+/// one at a time per transport, so the only siblings are timed-out commands.
+pub const KILL_SIBLINGS_SCRIPT: &str = r#"st() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null; }
+set -- $(st $$); me=$4
+set -- $(st "$me"); parent=$2
+leaders=" "
+for f in /proc/[0-9]*; do
+  p=${f#/proc/}; set -- $(st "$p"); [ $# -ge 4 ] || continue
+  [ "$2" = "$parent" ] && [ "$4" = "$p" ] && [ "$p" != "$me" ] && leaders="$leaders$p "
+done
+victims=
+for f in /proc/[0-9]*; do
+  p=${f#/proc/}; set -- $(st "$p"); [ $# -ge 4 ] || continue
+  case "$leaders" in *" $4 "*) victims="$victims $p" ;; esac
+done
+[ -z "$victims" ] || kill -KILL $victims 2>/dev/null
+exit 0"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
