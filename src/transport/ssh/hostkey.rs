@@ -168,8 +168,9 @@ pub fn known_types(sess: &Session, files: &[PathBuf], host: &str, port: u16) -> 
     types
 }
 
-/// Append `host_pattern keytype base64` to the first of `files` that can be opened
-/// for appending (created, with its directory, when missing). Returns that file.
+/// Append `host_pattern keytype base64` (unhashed) to the first of `files` that
+/// can be opened for appending (created, with its directory, when missing).
+/// Returns that file.
 pub fn record(files: &[PathBuf], host: &str, port: u16, blob: &[u8]) -> Result<PathBuf, String> {
     let ktype = key_type(blob).ok_or("host key blob has no type")?;
     let line = format!(

@@ -6,7 +6,12 @@
 //! * Exec: each command is one channel on the shared connection, run as
 //!   `sh -c '<script>'` (or `sudo -n sh -c '<script>'` under `become`), stdin
 //!   written while stdout and stderr are drained, so no size of either deadlocks.
-//! * Files: one exec round trip each (see [`shell`]).
+//! * Files: one exec round trip each: `read_file` is `cat` behind an existence
+//!   test (missing → `None`, unreadable → error); `write_file` streams stdin into
+//!   a temp file beside the target (random suffix), `dd conv=fsync`, chown, chmod,
+//!   `mv -f`, with the temp file removed by a trap on any failure.
+//! * Timeouts: the channel is closed and one more exec SIGKILLs the processes of
+//!   the timed-out command's SSH session (they would otherwise run on).
 //! * Tunnels: direct-tcpip channels ([`Transport::open_tunnel`],
 //!   [`SshTransport::forward_local`]).
 //!
@@ -548,7 +553,9 @@ impl SshTransport {
 
     /// Forward a local port on 127.0.0.1 (chosen by the OS) to `port` on the host's
     /// loopback, over this connection, until the returned value is dropped. Works
-    /// while the transport keeps running commands.
+    /// while the transport keeps running commands (the session is non-blocking and
+    /// channel opens are serialized, so the two threads interleave safely).
+    /// Dropping the transport ends the connection and with it the forward.
     pub fn forward_local(&self, port: u16) -> Result<LocalForward, TransportError> {
         LocalForward::start(self.conn.clone(), port)
             .map_err(|e| TransportError::io(format!("{}: local forward: {e}", self.name)))
