@@ -1,0 +1,968 @@
+//! Acceptance tests for the ssh2 transport against real OpenSSH `sshd` processes on
+//! 127.0.0.1 (installed with apt-get when missing). Run as root.
+
+use stackprov::transport::ssh::{SshOptions, SshTransport, connect_with};
+use stackprov::transport::{
+    ExecRequest, FileSpec, HostKeyPolicy, HostTarget, Transport, TransportErrorKind,
+};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+// ---------------------------------------------------------------- helpers
+
+static SETUP: Mutex<bool> = Mutex::new(false);
+
+/// Install openssh-server and sudo when missing; make sshd's privsep dir.
+fn ensure_packages() {
+    let mut done = SETUP.lock().unwrap_or_else(|e| e.into_inner());
+    if *done {
+        return;
+    }
+    if !Path::new("/usr/sbin/sshd").exists() || !Path::new("/usr/bin/sudo").exists() {
+        let ok = Command::new("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .expect("apt-get")
+            .success();
+        assert!(ok, "apt-get update failed");
+        let ok = Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-q",
+                "openssh-server",
+                "openssh-client",
+                "sudo",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .expect("apt-get")
+            .success();
+        assert!(ok, "apt-get install openssh-server sudo failed");
+    }
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    *done = true;
+}
+
+fn run(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd).args(args).output().expect(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn keygen(path: &Path) {
+    run(
+        "ssh-keygen",
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "test",
+            "-f",
+            path.to_str().unwrap(),
+        ],
+    );
+}
+
+/// `SHA256:...` as OpenSSH prints it for a public key file.
+fn ssh_fp(pub_path: &Path) -> String {
+    let out = run("ssh-keygen", &["-lf", pub_path.to_str().unwrap()]);
+    out.split_whitespace().nth(1).unwrap().to_string()
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A client key pair in its own directory.
+struct ClientKey {
+    dir: TempDir,
+}
+impl ClientKey {
+    fn new() -> ClientKey {
+        ensure_packages(); // ssh-keygen
+        let dir = TempDir::new().unwrap();
+        keygen(&dir.path().join("id"));
+        ClientKey { dir }
+    }
+    fn private(&self) -> PathBuf {
+        self.dir.path().join("id")
+    }
+    fn public(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("id.pub")).unwrap()
+    }
+}
+
+/// OpenSSH's sshd on 127.0.0.1, with a throwaway host key; killed on drop.
+struct Sshd {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+}
+
+impl Sshd {
+    fn start(authorized: &ClientKey, extra: &str) -> Sshd {
+        ensure_packages();
+        let dir = TempDir::new().unwrap();
+        chmod(dir.path(), 0o755); // test users read authorized_keys from here
+        keygen(&dir.path().join("host_ed25519"));
+        let ak = dir.path().join("authorized_keys");
+        std::fs::write(&ak, authorized.public()).unwrap();
+        chmod(&ak, 0o644);
+        let d = dir.path().display();
+        // First value wins in sshd_config: overrides go first.
+        let config = format!(
+            "{extra}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile none\n\
+             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
+             PermitRootLogin yes\nAllowTcpForwarding yes\nMaxStartups 100\nMaxSessions 50\nLogLevel ERROR\n"
+        );
+        let cfg = dir.path().join("sshd_config");
+        std::fs::write(&cfg, config).unwrap();
+        for _attempt in 0..5 {
+            let port = free_port();
+            let mut child = Command::new("/usr/sbin/sshd")
+                .args([
+                    "-D",
+                    "-e",
+                    "-f",
+                    cfg.to_str().unwrap(),
+                    "-p",
+                    &port.to_string(),
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start sshd");
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(10) {
+                if child.try_wait().unwrap().is_some() {
+                    break; // port taken meanwhile, or a config error: try again
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Sshd { child, port, dir };
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("sshd did not start");
+    }
+
+    fn host_pub(&self) -> String {
+        let s = std::fs::read_to_string(self.dir.path().join("host_ed25519.pub")).unwrap();
+        let mut f = s.split_whitespace();
+        format!("{} {}", f.next().unwrap(), f.next().unwrap())
+    }
+
+    fn host_fp(&self) -> String {
+        ssh_fp(&self.dir.path().join("host_ed25519.pub"))
+    }
+
+    fn known_line(&self) -> String {
+        format!("[127.0.0.1]:{} {}\n", self.port, self.host_pub())
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Options that keep the tests off the real ~/.ssh and ssh-agent.
+fn isolated(home: &TempDir) -> SshOptions {
+    SshOptions {
+        config_file: None,
+        ssh_dir: Some(home.path().join(".ssh")),
+        agent_socket: None,
+    }
+}
+
+fn target(sshd: &Sshd, key: &ClientKey, known_hosts: &Path) -> HostTarget {
+    HostTarget {
+        name: "ctl".into(),
+        address: "127.0.0.1".into(),
+        port: sshd.port,
+        user: "root".into(),
+        become_root: false,
+        identity_file: Some(key.private()),
+        known_hosts: vec![known_hosts.to_path_buf()],
+        host_key_policy: HostKeyPolicy::Strict,
+        connect_timeout: Duration::from_secs(5),
+    }
+}
+
+/// An sshd, a client key, a known_hosts file with the host's key.
+struct World {
+    sshd: Sshd,
+    key: ClientKey,
+    home: TempDir,
+    kh: PathBuf,
+}
+impl World {
+    fn new() -> World {
+        let key = ClientKey::new();
+        let sshd = Sshd::start(&key, "");
+        let home = TempDir::new().unwrap();
+        let kh = home.path().join("site_known_hosts");
+        std::fs::write(&kh, sshd.known_line()).unwrap();
+        World {
+            sshd,
+            key,
+            home,
+            kh,
+        }
+    }
+    fn target(&self) -> HostTarget {
+        target(&self.sshd, &self.key, &self.kh)
+    }
+    fn connect(&self) -> SshTransport {
+        connect_with(&self.target(), &isolated(&self.home)).expect("connect")
+    }
+}
+
+fn exec(t: &mut SshTransport, script: &str) -> stackprov::transport::ExecOutput {
+    t.exec(&ExecRequest::new(script)).expect(script)
+}
+
+/// (pid, cmdline, environ) of every process.
+fn procs() -> Vec<(u32, Vec<u8>, Vec<u8>)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+        v.push((pid, cmd, env));
+    }
+    v
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+// ---------------------------------------------------------------- exec
+
+#[test]
+fn exec_status_output_stdin_timeout_and_figures() {
+    let w = World::new();
+    let mut t = w.connect();
+
+    let o = exec(&mut t, "echo out; echo err >&2; exit 3");
+    assert_eq!(
+        (o.status, o.stdout_str(), o.stderr_str()),
+        (3, "out\n".into(), "err\n".into())
+    );
+    assert_eq!(exec(&mut t, "true").status, 0);
+    assert_eq!(exec(&mut t, "kill -9 $$").status, -1, "killed by a signal");
+    // Quotes and shell syntax reach sh intact.
+    assert_eq!(
+        exec(&mut t, "printf '%s|' \"a b\" 'c'\\''d'").stdout_str(),
+        "a b|c'd|"
+    );
+
+    const TEN_MB: usize = 10 * 1024 * 1024;
+    let s = Instant::now();
+    let o = exec(&mut t, "head -c 10485760 /dev/urandom");
+    let stdout_time = s.elapsed();
+    assert_eq!((o.status, o.stdout.len(), o.stderr.len()), (0, TEN_MB, 0));
+    let o = exec(&mut t, "head -c 10485760 /dev/zero >&2");
+    assert_eq!((o.status, o.stdout.len(), o.stderr.len()), (0, 0, TEN_MB));
+    // Both at once: neither stream may stall the other.
+    let o = exec(
+        &mut t,
+        "head -c 10485760 /dev/zero >&2 & head -c 10485760 /dev/zero; wait",
+    );
+    assert_eq!(
+        (o.status, o.stdout.len(), o.stderr.len()),
+        (0, TEN_MB, TEN_MB)
+    );
+
+    // 5 MB through stdin while the command echoes it back (and to stderr).
+    let input: Vec<u8> = (0..5 * 1024 * 1024u32)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    let o = t
+        .exec(&ExecRequest::new("tee /dev/stderr").stdin(&input))
+        .unwrap();
+    assert!(o.stdout == input && o.stderr == input, "stdin round trip");
+    // A command that ignores its stdin does not hang.
+    let o = t
+        .exec(&ExecRequest::new("echo done").stdin(&input))
+        .unwrap();
+    assert_eq!(o.stdout_str(), "done\n");
+
+    // Round trips on the one connection (timing: see become_root_through_sudo; root's
+    // login shell here may be slow to start).
+    let before = t.stats();
+    let s = Instant::now();
+    for i in 0..20 {
+        let o = exec(&mut t, &format!("echo {i}"));
+        assert_eq!(o.stdout_str(), format!("{i}\n"));
+    }
+    let hundred = s.elapsed();
+    let after = t.stats();
+    assert_eq!(after.round_trips - before.round_trips, 20);
+    assert!(after.bytes_received > before.bytes_received);
+    eprintln!(
+        "FIGURES: 20 execs as root: {hundred:?} ({} round trips); 10 MB stdout exec: {stdout_time:?}; stats {after:?}",
+        after.round_trips - before.round_trips
+    );
+
+    // Timeout: kind Timeout, promptly, the process is killed, the connection lives on.
+    let s = Instant::now();
+    let e = t
+        .exec(&ExecRequest::new("sleep 37; echo late").timeout(Duration::from_secs(1)))
+        .unwrap_err();
+    assert_eq!(e.kind, TransportErrorKind::Timeout, "{e}");
+    assert!(s.elapsed() < Duration::from_secs(5), "{:?}", s.elapsed());
+    std::thread::sleep(Duration::from_millis(300));
+    let still = procs()
+        .into_iter()
+        .any(|(_, c, _)| c == b"sleep\x0037\x00" || contains(&c, b"sleep 37; echo late"));
+    assert!(!still, "the timed-out command is still running");
+    assert_eq!(exec(&mut t, "echo alive").stdout_str(), "alive\n");
+}
+
+#[test]
+fn secret_on_stdin_never_in_cmdline_or_environ() {
+    let w = World::new();
+    let mut t = w.connect();
+    let mut rnd = [0u8; 12];
+    getrandom::fill(&mut rnd).unwrap();
+    let secret = format!("s3cret-{}", hex::encode(rnd));
+    let script = "cat > /dev/null; sleep 2";
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let needle = secret.clone().into_bytes();
+    let scanner: JoinHandle<(bool, bool)> = std::thread::spawn(move || {
+        let (mut saw_cmd, mut saw_secret) = (false, false);
+        while !flag.load(Ordering::Relaxed) {
+            for (_, cmd, env) in procs() {
+                saw_cmd |= contains(&cmd, script.as_bytes());
+                saw_secret |= contains(&cmd, &needle) || contains(&env, &needle);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (saw_cmd, saw_secret)
+    });
+    let o = t
+        .exec(&ExecRequest::new(script).stdin(secret.as_bytes()))
+        .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let (saw_cmd, saw_secret) = scanner.join().unwrap();
+    assert_eq!(o.status, 0);
+    assert!(
+        saw_cmd,
+        "the scanner never saw the command run (the test would prove nothing)"
+    );
+    assert!(
+        !saw_secret,
+        "the secret appeared in a /proc/*/cmdline or environ"
+    );
+}
+
+// ---------------------------------------------------------------- files
+
+fn stat(path: &Path) -> String {
+    run("stat", &["-c", "%U %G %a", path.to_str().unwrap()])
+        .trim()
+        .to_string()
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("stackprov-"))
+        .collect()
+}
+
+fn spec(path: &Path, owner: Option<&str>, group: Option<&str>, mode: Option<u32>) -> FileSpec {
+    FileSpec {
+        path: path.to_str().unwrap().into(),
+        owner: owner.map(Into::into),
+        group: group.map(Into::into),
+        mode,
+    }
+}
+
+#[test]
+fn files_atomic_write_owner_mode_and_read() {
+    let w = World::new();
+    let mut t = w.connect();
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("app.conf");
+    let p = path.to_str().unwrap().to_string();
+
+    assert_eq!(t.read_file(&p).unwrap(), None, "missing file is None");
+    let rt = t.stats().round_trips;
+    let content = b"key = 'value'\n$HOME `x`\n".repeat(1000);
+    t.write_file(
+        &spec(&path, Some("nobody"), Some("nogroup"), Some(0o640)),
+        &content,
+    )
+    .unwrap();
+    assert_eq!(t.stats().round_trips - rt, 1, "one round trip per write");
+    assert_eq!(stat(&path), "nobody nogroup 640");
+    assert_eq!(std::fs::read(&path).unwrap(), content);
+    assert_eq!(t.read_file(&p).unwrap().as_deref(), Some(&content[..]));
+
+    // Rewrite without owner/mode: the existing file keeps them.
+    t.write_file(&spec(&path, None, None, None), b"v2\n")
+        .unwrap();
+    assert_eq!(stat(&path), "nobody nogroup 640");
+    assert_eq!(std::fs::read(&path).unwrap(), b"v2\n");
+
+    // A new file without mode gets 0644.
+    let newp = dir.path().join("new.txt");
+    t.write_file(&spec(&newp, None, None, None), b"").unwrap();
+    assert_eq!(stat(&newp), "root root 644");
+
+    // A failing write (unknown owner) changes nothing and leaves no temp file.
+    let e = t
+        .write_file(
+            &spec(&path, Some("no-such-user-stackprov"), None, None),
+            b"v3\n",
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, TransportErrorKind::Io);
+    assert_eq!(std::fs::read(&path).unwrap(), b"v2\n");
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    // Nor does a write into a missing directory.
+    let nodir = dir.path().join("nodir/x");
+    assert!(t.write_file(&spec(&nodir, None, None, None), b"x").is_err());
+
+    // Unreadable (a directory) is an error, not None; paths with quotes work.
+    assert!(t.read_file(dir.path().to_str().unwrap()).is_err());
+    let odd = dir.path().join("it's a \"file\" $x");
+    t.write_file(&spec(&odd, None, None, Some(0o600)), b"odd")
+        .unwrap();
+    assert_eq!(std::fs::read(&odd).unwrap(), b"odd");
+    assert_eq!(stat(&odd), "root root 600");
+    assert_eq!(t.read_file(odd.to_str().unwrap()).unwrap().unwrap(), b"odd");
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------- host keys
+
+#[test]
+fn host_key_unknown_is_refused_in_strict_mode() {
+    let w = World::new();
+    std::fs::write(&w.kh, "").unwrap();
+    let e = connect_with(&w.target(), &isolated(&w.home))
+        .err()
+        .expect("refused");
+    assert_eq!(e.kind, TransportErrorKind::HostKey);
+    assert!(e.message.contains(&w.sshd.host_fp()), "{e}");
+    assert!(
+        e.message
+            .contains(&format!("ssh-keyscan -p {}", w.sshd.port)),
+        "{e}"
+    );
+    assert!(e.message.contains("accept-new"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(&w.kh).unwrap(),
+        "",
+        "strict never writes"
+    );
+}
+
+#[test]
+fn host_key_mismatch_is_fatal_with_both_fingerprints() {
+    let w = World::new();
+    let other = TempDir::new().unwrap();
+    keygen(&other.path().join("k"));
+    let other_pub = std::fs::read_to_string(other.path().join("k.pub")).unwrap();
+    let other_fp = ssh_fp(&other.path().join("k.pub"));
+    let stale = format!(
+        "# site keys\n[127.0.0.1]:{} {}",
+        w.sshd.port,
+        other_pub
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    std::fs::write(&w.kh, format!("{stale}\n")).unwrap();
+    for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew] {
+        let mut tg = w.target();
+        tg.host_key_policy = policy;
+        let e = connect_with(&tg, &isolated(&w.home))
+            .err()
+            .expect("refused");
+        assert_eq!(e.kind, TransportErrorKind::HostKey);
+        let m = &e.message;
+        assert!(
+            m.contains(&w.sshd.host_fp()),
+            "offered fingerprint missing: {m}"
+        );
+        assert!(m.contains(&other_fp), "expected fingerprint missing: {m}");
+        assert!(
+            m.contains(&format!("{}:2", w.kh.display())),
+            "file:line missing: {m}"
+        );
+        assert!(m.contains("ssh-keygen -R"), "{m}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&w.kh).unwrap(),
+        format!("{stale}\n")
+    );
+
+    // Same through a hashed known_hosts file.
+    run("ssh-keygen", &["-q", "-H", "-f", w.kh.to_str().unwrap()]);
+    assert!(std::fs::read_to_string(&w.kh).unwrap().contains("|1|"));
+    let e = connect_with(&w.target(), &isolated(&w.home))
+        .err()
+        .expect("refused");
+    assert!(
+        e.message.contains(&other_fp) && e.message.contains(&w.sshd.host_fp()),
+        "{e}"
+    );
+}
+
+#[test]
+fn host_key_accept_new_records_and_hashed_entries_match() {
+    let w = World::new();
+    std::fs::write(&w.kh, "").unwrap();
+    let mut tg = w.target();
+    tg.host_key_policy = HostKeyPolicy::AcceptNew;
+    let mut t = connect_with(&tg, &isolated(&w.home)).expect("accept-new connects");
+    assert_eq!(exec(&mut t, "echo hi").stdout_str(), "hi\n");
+    drop(t);
+    let recorded = std::fs::read_to_string(&w.kh).unwrap();
+    assert_eq!(recorded, w.sshd.known_line(), "the offered key is recorded");
+    // OpenSSH finds it there too.
+    let found = run(
+        "ssh-keygen",
+        &[
+            "-F",
+            &format!("[127.0.0.1]:{}", w.sshd.port),
+            "-f",
+            w.kh.to_str().unwrap(),
+        ],
+    );
+    assert!(found.contains("ssh-ed25519"));
+    // Strict now accepts it; then hash the file and strict still accepts it.
+    let mut t = w.connect();
+    assert!(exec(&mut t, "true").success());
+    run("ssh-keygen", &["-q", "-H", "-f", w.kh.to_str().unwrap()]);
+    let hashed = std::fs::read_to_string(&w.kh).unwrap();
+    assert!(hashed.starts_with("|1|") && !hashed.contains("127.0.0.1"));
+    let mut t = w.connect();
+    assert!(exec(&mut t, "true").success());
+    // The user's known_hosts (isolated) was never touched.
+    assert!(!w.home.path().join(".ssh/known_hosts").exists());
+}
+
+// ---------------------------------------------------------------- auth
+
+struct Agent {
+    child: Child,
+    sock: PathBuf,
+    _dir: TempDir,
+}
+impl Agent {
+    fn start() -> Agent {
+        let dir = TempDir::new().unwrap();
+        let sock = dir.path().join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .args(["-D", "-a", sock.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("ssh-agent");
+        let s = Instant::now();
+        while !sock.exists() && s.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Agent {
+            child,
+            sock,
+            _dir: dir,
+        }
+    }
+    fn add(&self, key: &Path) {
+        let ok = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &self.sock) // this child only, not the test process
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ssh-add");
+    }
+}
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn auth_agent_only_and_no_identity() {
+    let w = World::new();
+    let mut tg = w.target();
+    tg.identity_file = None;
+
+    // No agent, no identity anywhere: Auth error, no prompt.
+    let e = connect_with(&tg, &isolated(&w.home)).err().expect("no key");
+    assert_eq!(e.kind, TransportErrorKind::Auth, "{e}");
+
+    // An agent without the key: still Auth.
+    let agent = Agent::start();
+    let stranger = ClientKey::new();
+    agent.add(&stranger.private());
+    let mut opts = isolated(&w.home);
+    opts.agent_socket = Some(agent.sock.clone());
+    let e = connect_with(&tg, &opts).err().expect("wrong key");
+    assert_eq!(e.kind, TransportErrorKind::Auth, "{e}");
+
+    // The agent holding the key: connects with no identity file at all.
+    agent.add(&w.key.private());
+    let mut t = connect_with(&tg, &opts).expect("agent auth");
+    assert_eq!(exec(&mut t, "id -un").stdout_str(), "root\n");
+}
+
+#[test]
+fn identity_from_default_ssh_dir() {
+    let w = World::new();
+    let ssh_dir = w.home.path().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    std::fs::copy(w.key.private(), ssh_dir.join("id_ed25519")).unwrap();
+    let mut tg = w.target();
+    tg.identity_file = Some(w.home.path().join("does-not-exist"));
+    let mut t = connect_with(&tg, &isolated(&w.home)).expect("default identity");
+    assert!(exec(&mut t, "true").success());
+}
+
+// ---------------------------------------------------------------- become
+
+struct TestUser(&'static str);
+impl TestUser {
+    fn create(name: &'static str, sudoers: &str) -> TestUser {
+        let _ = Command::new("userdel")
+            .args(["-r", name])
+            .stderr(Stdio::null())
+            .status();
+        run("useradd", &["-m", "-s", "/bin/sh", name]);
+        run("usermod", &["-p", "*", name]); // not locked, no password
+        let f = format!("/etc/sudoers.d/{name}");
+        std::fs::write(&f, format!("{name} {sudoers}\n")).unwrap();
+        chmod(Path::new(&f), 0o440);
+        TestUser(name)
+    }
+}
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(format!("/etc/sudoers.d/{}", self.0));
+        let _ = Command::new("pkill")
+            .args(["-u", self.0])
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("userdel")
+            .args(["-r", self.0])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn become_root_through_sudo() {
+    let w = World::new();
+    let nopw = TestUser::create("stackprov-nopw", "ALL=(ALL) NOPASSWD: ALL");
+    let pw = TestUser::create("stackprov-pw", "ALL=(ALL) ALL");
+
+    let mut tg = w.target();
+    tg.user = nopw.0.into();
+    let mut t = connect_with(&tg, &isolated(&w.home)).unwrap();
+    assert_eq!(exec(&mut t, "id -un").stdout_str(), "stackprov-nopw\n");
+    // Figures: 100 execs on one connection, login shell /bin/sh.
+    let before = t.stats();
+    let s = Instant::now();
+    for i in 0..100 {
+        assert_eq!(
+            exec(&mut t, &format!("echo {i}")).stdout_str(),
+            format!("{i}\n")
+        );
+    }
+    let took = s.elapsed();
+    let st = t.stats();
+    assert_eq!(st.round_trips - before.round_trips, 100);
+    eprintln!(
+        "FIGURES: 100 execs (user, /bin/sh): {took:?}, {} round trips, {} bytes sent, {} received",
+        st.round_trips - before.round_trips,
+        st.bytes_sent - before.bytes_sent,
+        st.bytes_received - before.bytes_received
+    );
+    drop(t);
+
+    tg.become_root = true;
+    let mut t = connect_with(&tg, &isolated(&w.home)).unwrap();
+    assert_eq!(exec(&mut t, "id -u").stdout_str(), "0\n");
+    let s = Instant::now();
+    for _ in 0..20 {
+        assert_eq!(exec(&mut t, "id -u").stdout_str(), "0\n");
+    }
+    eprintln!("FIGURES: 20 execs under sudo: {:?}", s.elapsed());
+    // A timed-out command under sudo (root-owned processes) is killed too.
+    let e = t
+        .exec(&ExecRequest::new("sleep 39; echo late").timeout(Duration::from_secs(1)))
+        .unwrap_err();
+    assert_eq!(e.kind, TransportErrorKind::Timeout, "{e}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !procs().into_iter().any(|(_, c, _)| c == b"sleep\x0039\x00"),
+        "the timed-out sudo command is still running"
+    );
+    assert_eq!(exec(&mut t, "echo 'it'\\''s' && exit 4").status, 4);
+    let o = t.exec(&ExecRequest::new("cat").stdin(b"via sudo")).unwrap();
+    assert_eq!(o.stdout, b"via sudo");
+    let dir = TempDir::new().unwrap();
+    chmod(dir.path(), 0o700); // only root can write here
+    let path = dir.path().join("secret.conf");
+    t.write_file(
+        &spec(&path, Some("root"), Some("root"), Some(0o600)),
+        b"root only",
+    )
+    .unwrap();
+    assert_eq!(stat(&path), "root root 600");
+    assert_eq!(
+        t.read_file(path.to_str().unwrap()).unwrap().unwrap(),
+        b"root only"
+    );
+    drop(t);
+
+    tg.user = pw.0.into();
+    let mut t = connect_with(&tg, &isolated(&w.home)).unwrap();
+    let e = t.exec(&ExecRequest::new("true")).unwrap_err();
+    assert_eq!(e.kind, TransportErrorKind::Auth, "{e}");
+    assert!(
+        e.message
+            .contains("user stackprov-pw on ctl needs passwordless sudo (NOPASSWD)"),
+        "{e}"
+    );
+    drop(t);
+}
+
+// ---------------------------------------------------------------- ProxyJump
+
+#[test]
+fn proxy_jump_through_one_bastion() {
+    let key = ClientKey::new();
+    let bastion = Sshd::start(&key, "");
+    let closed_bastion = Sshd::start(&key, "AllowTcpForwarding no");
+    let inner = Sshd::start(&key, "");
+    let home = TempDir::new().unwrap();
+    let kh = home.path().join("kh");
+    std::fs::write(
+        &kh,
+        format!(
+            "{}{}{}",
+            bastion.known_line(),
+            closed_bastion.known_line(),
+            inner.known_line()
+        ),
+    )
+    .unwrap();
+    let cfg = home.path().join("ssh_config");
+    std::fs::write(
+        &cfg,
+        format!(
+            "Host jumped\n  HostName 127.0.0.1\n  Port {}\n  ProxyJump bastion\n\n\
+             Host blocked\n  HostName 127.0.0.1\n  Port {}\n  ProxyJump root@127.0.0.1:{}\n\n\
+             Host bastion\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n",
+            inner.port,
+            inner.port,
+            closed_bastion.port,
+            bastion.port,
+            key.private().display()
+        ),
+    )
+    .unwrap();
+    let mut opts = isolated(&home);
+    opts.config_file = Some(cfg);
+    let mut tg = HostTarget {
+        name: "jumped".into(),
+        address: "jumped".into(),
+        port: 22, // the default: the config's Port applies
+        user: "root".into(),
+        become_root: false,
+        identity_file: Some(key.private()),
+        known_hosts: vec![kh],
+        host_key_policy: HostKeyPolicy::Strict,
+        connect_timeout: Duration::from_secs(5),
+    };
+    let mut t = connect_with(&tg, &opts).expect("connect through the bastion");
+    assert_eq!(t.endpoint(), format!("root@127.0.0.1:{}", inner.port));
+    let o = exec(&mut t, "echo $SSH_CONNECTION");
+    assert!(
+        o.stdout_str()
+            .trim()
+            .ends_with(&format!("127.0.0.1 {}", inner.port)),
+        "{o:?}"
+    );
+    let big = exec(&mut t, "head -c 5000000 /dev/zero");
+    assert_eq!(big.stdout.len(), 5_000_000);
+    drop(t);
+
+    // Through a bastion that refuses forwarding: fails, naming the bastion. This
+    // also shows the first connection really went through a bastion.
+    tg.name = "blocked".into();
+    tg.address = "blocked".into();
+    let e = connect_with(&tg, &opts).err().expect("bastion refuses");
+    assert_eq!(e.kind, TransportErrorKind::Unreachable, "{e}");
+    assert!(
+        e.message
+            .contains(&format!("bastion root@127.0.0.1:{}", closed_bastion.port)),
+        "{e}"
+    );
+}
+
+// ---------------------------------------------------------------- tunnels
+
+/// A tiny HTTP/1.0 server on 127.0.0.1: every response is `body`.
+struct Http {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+impl Http {
+    fn start(body: Vec<u8>) -> Http {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((mut s, _)) => {
+                        let body = body.clone();
+                        std::thread::spawn(move || {
+                            s.set_nonblocking(false).unwrap();
+                            let mut req = Vec::new();
+                            let mut b = [0u8; 1024];
+                            while !contains(&req, b"\r\n\r\n") {
+                                match s.read(&mut b) {
+                                    Ok(0) | Err(_) => return,
+                                    Ok(n) => req.extend_from_slice(&b[..n]),
+                                }
+                            }
+                            let _ = write!(
+                                s,
+                                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n",
+                                body.len()
+                            );
+                            let _ = s.write_all(&body);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Http {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+impl Drop for Http {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn http_get<S: Read + Write + ?Sized>(s: &mut S) -> Vec<u8> {
+    s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    s.flush().unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    assert!(resp.starts_with(b"HTTP/1.0 200 OK"));
+    let at = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers")
+        + 4;
+    resp[at..].to_vec()
+}
+
+#[test]
+fn tunnels_open_tunnel_and_forward_local() {
+    let w = World::new();
+    let body: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+    let http = Http::start(body.clone());
+    let mut t = w.connect();
+
+    let rt = t.stats().round_trips;
+    {
+        let mut tun = t.open_tunnel(http.port).unwrap();
+        assert_eq!(http_get(&mut *tun), body);
+    }
+    assert_eq!(t.stats().round_trips - rt, 1);
+    // A closed port: the open fails instead of hanging.
+    let dead = free_port();
+    assert!(t.open_tunnel(dead).is_err());
+
+    let fwd = t.forward_local(http.port).unwrap();
+    let port = fwd.local_port();
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                http_get(&mut s)
+            })
+        })
+        .collect();
+    // The transport keeps running commands while the forward pumps.
+    for i in 0..20 {
+        assert_eq!(
+            exec(&mut t, &format!("echo {i}")).stdout_str(),
+            format!("{i}\n")
+        );
+    }
+    for c in clients {
+        assert_eq!(c.join().unwrap(), body);
+    }
+    drop(fwd);
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the local port closes with the forward"
+    );
+    assert_eq!(exec(&mut t, "echo still").stdout_str(), "still\n");
+}
