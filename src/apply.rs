@@ -2,6 +2,7 @@
 //! transport. A failure stops this host only and is reported with the command,
 //! its exit status and the last lines of stderr, secrets masked.
 
+use crate::openstack::http::HttpStats;
 use crate::plan::{Change, HostPlan, Op};
 use crate::secret::Masker;
 use crate::site::secrets::SecretStore;
@@ -27,6 +28,7 @@ pub struct HostOutcome {
     pub changed: usize,
     pub failure: Option<Failure>,
     pub seconds: f64,
+    pub http_requests: u64,
 }
 
 /// Progress events for the live display.
@@ -49,10 +51,11 @@ pub fn apply_host(
     let started = Instant::now();
     let mut changed = 0;
     let mut failure = None;
+    let mut http = HttpStats::default();
     for c in &plan.changes {
         on_event(Event::Start(c));
         let t0 = Instant::now();
-        match run_change(t, c, secrets, masker) {
+        match run_change(t, c, secrets, masker, &mut http) {
             Ok(()) => {
                 changed += 1;
                 on_event(Event::Done(c, t0.elapsed()));
@@ -69,6 +72,7 @@ pub fn apply_host(
         changed,
         failure,
         seconds: started.elapsed().as_secs_f64(),
+        http_requests: http.requests,
     }
 }
 
@@ -82,6 +86,7 @@ fn run_change(
     c: &Change,
     secrets: &SecretStore,
     masker: &Masker,
+    http: &mut HttpStats,
 ) -> Result<(), Failure> {
     for op in &c.ops {
         let fail = |status: Option<i32>, stderr: &str| Failure {
@@ -145,6 +150,10 @@ fn run_change(
                 let new = crate::ini::apply(&old, &resolved);
                 t.write_file(&spec(path, perms), new.as_bytes())
                     .map_err(|e| fail(None, &e.message))?;
+            }
+            Op::Keystone { admin, call } => {
+                crate::openstack::keystone::execute(t, admin, call, secrets, http)
+                    .map_err(|e| fail(None, &e))?;
             }
         }
     }

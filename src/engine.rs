@@ -2,6 +2,7 @@
 //! saved-facts round trip. Everything goes through a `Transport`.
 
 use crate::facts::{self, Facts, OsFacts};
+use crate::openstack::http::HttpStats;
 use crate::plan::HostPlan;
 use crate::planner;
 use crate::resource::Resource;
@@ -54,7 +55,19 @@ pub fn gather(
             .stdin(&stdin)
             .timeout(Duration::from_secs(120)),
     )?;
-    Ok(facts::parse(os.clone(), &q, &out.stdout_str())?)
+    let mut facts = facts::parse(os.clone(), &q, &out.stdout_str())?;
+    if let Some(admin) = &q.catalog {
+        let mut http = HttpStats::default();
+        facts.catalog = Some(crate::openstack::keystone::gather(
+            t,
+            admin,
+            &q.catalog_logins,
+            secrets,
+            &mut http,
+        ));
+        tracing::info!("catalog read with {} HTTP request(s)", http.requests);
+    }
+    Ok(facts)
 }
 
 pub fn plan(

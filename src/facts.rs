@@ -42,6 +42,9 @@ pub struct OsFacts {
     pub family: OsFamily,
     pub package_manager: PackageManager,
     pub init: Init,
+    /// Running in a container (time sync is then the container host's job).
+    #[serde(default)]
+    pub container: bool,
 }
 
 impl OsFacts {
@@ -55,7 +58,7 @@ impl OsFacts {
 }
 
 /// The script that finds the OS (the first round trip; it decides the profile).
-pub const OS_SCRIPT: &str = "cat /etc/os-release 2>/dev/null || { echo 'ID=centos'; echo \"PRETTY_NAME=\\\"$(cat /etc/redhat-release)\\\"\"; sed -n 's/.*release \\([0-9.]*\\).*/VERSION_ID=\\1/p' /etc/redhat-release; }; [ -d /run/systemd/system ] && echo STACKPROV_INIT=systemd || echo STACKPROV_INIT=sysv";
+pub const OS_SCRIPT: &str = "cat /etc/os-release 2>/dev/null || { echo 'ID=centos'; echo \"PRETTY_NAME=\\\"$(cat /etc/redhat-release)\\\"\"; sed -n 's/.*release \\([0-9.]*\\).*/VERSION_ID=\\1/p' /etc/redhat-release; }; [ -d /run/systemd/system ] && echo STACKPROV_INIT=systemd || echo STACKPROV_INIT=sysv; systemd-detect-virt -cq 2>/dev/null && echo STACKPROV_CONTAINER=yes; true";
 
 pub fn parse_os(out: &str) -> Result<OsFacts, String> {
     let mut kv = BTreeMap::new();
@@ -104,6 +107,7 @@ pub fn parse_os(out: &str) -> Result<OsFacts, String> {
         family,
         package_manager,
         init,
+        container: kv.get("STACKPROV_CONTAINER").is_some_and(|v| v == "yes"),
     })
 }
 
@@ -122,6 +126,12 @@ pub struct FactQuery {
     pub sql: bool,
     /// Users whose password is checked by logging in, with the secret holding it.
     pub sql_logins: BTreeMap<String, String>,
+    /// The Keystone catalog, read as this admin.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub catalog: Option<crate::openstack::keystone::Admin>,
+    /// Keystone users whose password is checked by logging in, with the secret holding it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub catalog_logins: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +185,9 @@ pub struct Facts {
     pub sql: Option<SqlFacts>,
     /// Services whose restart a killed run left pending.
     pub pending_restarts: BTreeSet<String>,
+    /// The Keystone catalog (when asked for).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub catalog: Option<crate::openstack::keystone::CatalogFacts>,
 }
 
 /// Base64 without line breaks, as `base64 -w0` prints it.
@@ -284,6 +297,7 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, String> {
         checks: BTreeMap::new(),
         sql: None,
         pending_restarts: BTreeSet::new(),
+        catalog: None,
     };
     let all: Vec<&String> = q
         .stats

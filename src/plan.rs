@@ -2,6 +2,7 @@
 //! exact operations `apply` will perform. `apply` obeys only this.
 
 use crate::ini::IniSetting;
+use crate::openstack::keystone::{Admin, Call};
 use crate::resource::Perms;
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +81,12 @@ pub enum Op {
         perms: Perms,
         settings: Vec<IniSetting>,
     },
+    /// A Keystone API call through the tunnel, as `admin` (password by reference).
+    Keystone {
+        admin: Admin,
+        #[serde(flatten)]
+        call: Call,
+    },
 }
 
 impl Plan {
@@ -98,6 +105,7 @@ impl Op {
                 perms.owner, perms.group, perms.mode
             ),
             Op::IniEdit { path, settings, .. } => format!("set {} keys in {path}", settings.len()),
+            Op::Keystone { call, .. } => call.summary(),
         }
     }
 }

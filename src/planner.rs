@@ -3,6 +3,7 @@
 
 use crate::facts::{Facts, FileKind};
 use crate::hostops;
+use crate::openstack::keystone::{Admin, Call, CatalogFacts};
 use crate::plan::{Action, Change, HostPlan, Op};
 use crate::resource::{Kind, Perms, Resource, SQL_USER_HOSTS};
 use crate::secret::Masker;
@@ -47,6 +48,15 @@ pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
                 q.sql = true;
                 q.sql_logins.insert(name.clone(), password.clone());
             }
+            Kind::KeystoneApi { admin } => q.catalog = Some(admin.clone()),
+            Kind::KeystoneUser { name, password } => {
+                q.catalog_logins.insert(name.clone(), password.clone());
+            }
+            Kind::KeystoneProject { .. }
+            | Kind::KeystoneRole { .. }
+            | Kind::KeystoneAssignment { .. }
+            | Kind::KeystoneService { .. }
+            | Kind::KeystoneEndpoint { .. } => {}
         }
     }
     q
@@ -81,8 +91,14 @@ pub fn plan_host(
     let mut changes = Vec::new();
     // services whose restart is due: left pending by a killed run, or notified now
     let mut notified: BTreeSet<String> = facts.pending_restarts.clone();
+    // the Keystone API the catalog resources use, set by the last `keystone_api`
+    let mut api: Option<Admin> = None;
     for r in resources {
-        if let Some(c) = plan_one(inp, r, facts, &mut notified)? {
+        if r.kind.is_catalog() {
+            if let Some(c) = plan_catalog(r, facts, &mut api)? {
+                changes.push(c);
+            }
+        } else if let Some(c) = plan_one(inp, r, facts, &mut notified)? {
             changes.push(c);
         }
     }
@@ -425,6 +441,183 @@ fn plan_one(
                 )
             })
         }
+        Kind::KeystoneApi { .. }
+        | Kind::KeystoneProject { .. }
+        | Kind::KeystoneUser { .. }
+        | Kind::KeystoneRole { .. }
+        | Kind::KeystoneAssignment { .. }
+        | Kind::KeystoneService { .. }
+        // planned by plan_catalog
+        | Kind::KeystoneEndpoint { .. } => None,
+    })
+}
+
+/// Catalog resources, compared with the catalog read through the API.
+fn plan_catalog(
+    r: &Resource,
+    facts: &Facts,
+    api: &mut Option<Admin>,
+) -> Result<Option<Change>, String> {
+    if let Kind::KeystoneApi { admin } = &r.kind {
+        *api = Some(admin.clone());
+        return Ok(
+            match facts.catalog.as_ref().and_then(|c| c.unavailable.as_ref()) {
+                None if facts.catalog.is_some() => None,
+                why => Some(change(
+                    r,
+                    Action::Run,
+                    format!(
+                        "the API does not answer yet ({})",
+                        why.map_or("not asked", String::as_str)
+                    ),
+                    vec![Op::Keystone {
+                        admin: admin.clone(),
+                        call: Call::Wait { timeout_secs: 180 },
+                    }],
+                )),
+            },
+        );
+    }
+    let Some(admin) = api.clone() else {
+        return Err(format!(
+            "{}: a catalog resource needs a `keystone_api` before it",
+            r.source
+        ));
+    };
+    let empty = CatalogFacts::default();
+    let (c, down) = match facts.catalog.as_ref() {
+        Some(c) if c.unavailable.is_none() => (c, false),
+        _ => (&empty, true),
+    };
+    let op = |call: Call| {
+        vec![Op::Keystone {
+            admin: admin.clone(),
+            call,
+        }]
+    };
+    let missing = |what: &str| {
+        if down {
+            format!("{what} (Keystone is not answering yet)")
+        } else {
+            what.to_string()
+        }
+    };
+    Ok(match &r.kind {
+        Kind::KeystoneProject { name, description } => {
+            (!c.projects.contains_key(name)).then(|| {
+                change(
+                    r,
+                    Action::Create,
+                    missing("does not exist"),
+                    op(Call::CreateProject {
+                        name: name.clone(),
+                        description: description.clone(),
+                    }),
+                )
+            })
+        }
+        Kind::KeystoneUser { name, password } => {
+            if !c.users.contains_key(name) {
+                Some(change(
+                    r,
+                    Action::Create,
+                    missing("does not exist"),
+                    op(Call::CreateUser {
+                        name: name.clone(),
+                        password: password.clone(),
+                    }),
+                ))
+            } else if c.logins.get(name) != Some(&true) {
+                Some(change(
+                    r,
+                    Action::Update,
+                    "logging in with the password from the secrets file failed",
+                    op(Call::SetPassword {
+                        name: name.clone(),
+                        password: password.clone(),
+                    }),
+                ))
+            } else {
+                None
+            }
+        }
+        Kind::KeystoneRole { name } => (!c.roles.contains_key(name)).then(|| {
+            change(
+                r,
+                Action::Create,
+                missing("does not exist"),
+                op(Call::CreateRole { name: name.clone() }),
+            )
+        }),
+        Kind::KeystoneAssignment {
+            user,
+            project,
+            role,
+        } => (!c
+            .assignments
+            .contains(&(user.clone(), project.clone(), role.clone())))
+        .then(|| {
+            change(
+                r,
+                Action::Create,
+                missing("not assigned"),
+                op(Call::Assign {
+                    user: user.clone(),
+                    project: project.clone(),
+                    role: role.clone(),
+                }),
+            )
+        }),
+        Kind::KeystoneService {
+            name,
+            service_type,
+            description,
+        } => (!c.services.contains_key(service_type)).then(|| {
+            change(
+                r,
+                Action::Create,
+                missing("does not exist"),
+                op(Call::CreateService {
+                    name: name.clone(),
+                    service_type: service_type.clone(),
+                    description: description.clone(),
+                }),
+            )
+        }),
+        Kind::KeystoneEndpoint {
+            service_type,
+            interface,
+            region,
+            url,
+        } => {
+            let found = c.endpoints.iter().find(|e| {
+                e.service_type == *service_type && e.interface == *interface && e.region == *region
+            });
+            match found {
+                None => Some(change(
+                    r,
+                    Action::Create,
+                    missing("does not exist"),
+                    op(Call::CreateEndpoint {
+                        service_type: service_type.clone(),
+                        interface: interface.clone(),
+                        region: region.clone(),
+                        url: url.clone(),
+                    }),
+                )),
+                Some(e) if e.url != *url => Some(change(
+                    r,
+                    Action::Update,
+                    format!("url {} → {url}", e.url),
+                    op(Call::UpdateEndpoint {
+                        id: e.id.clone(),
+                        url: url.clone(),
+                    }),
+                )),
+                Some(_) => None,
+            }
+        }
+        _ => None,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use crate::facts::OsFacts;
 use crate::ini::IniSetting;
+use crate::openstack::keystone::Admin;
 use crate::resource::{Kind, Perms, Resource};
 use crate::site::yaml::{self, Node, Value};
 use crate::site::{Host, Site};
@@ -46,7 +47,7 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
     cx.insert(
         "os",
         &json!({"id": os.id, "version": os.version, "major": os.major(), "family": os.family,
-                "package_manager": os.package_manager, "init": os.init}),
+                "package_manager": os.package_manager, "init": os.init, "container": os.container}),
     );
     cx.insert("p", &profile);
     Ok(cx)
@@ -174,6 +175,13 @@ const KINDS: &[&str] = &[
     "sql_database",
     "sql_user",
     "sql_grant",
+    "keystone_api",
+    "keystone_project",
+    "keystone_user",
+    "keystone_role",
+    "keystone_assignment",
+    "keystone_service",
+    "keystone_endpoint",
 ];
 
 /// The resources of every role of a host, in role order.
@@ -359,7 +367,48 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
                 database: sql_ident(l, body, database)?,
             }
         }
-        _ => unreachable!("kind checked against KINDS"),
+        "keystone_api" => {
+            let port_s = need(l, "port")?;
+            let port = port_s
+                .parse()
+                .map_err(|_| l.err(body, format!("port `{port_s}` is not a number")))?;
+            Kind::KeystoneApi {
+                admin: Admin {
+                    port,
+                    user: need(l, "user")?,
+                    project: need(l, "project")?,
+                    password: need(l, "password")?,
+                },
+            }
+        }
+        "keystone_project" => Kind::KeystoneProject {
+            name: need(l, "name")?,
+            description: opt(l, "description")?.unwrap_or_default(),
+        },
+        "keystone_user" => Kind::KeystoneUser {
+            name: need(l, "name")?,
+            password: need(l, "password")?,
+        },
+        "keystone_role" => Kind::KeystoneRole {
+            name: need(l, "name")?,
+        },
+        "keystone_assignment" => Kind::KeystoneAssignment {
+            user: need(l, "user")?,
+            project: need(l, "project")?,
+            role: need(l, "role")?,
+        },
+        "keystone_service" => Kind::KeystoneService {
+            name: need(l, "name")?,
+            service_type: need(l, "type")?,
+            description: opt(l, "description")?.unwrap_or_default(),
+        },
+        "keystone_endpoint" => Kind::KeystoneEndpoint {
+            service_type: need(l, "service")?,
+            interface: need(l, "interface")?,
+            region: need(l, "region")?,
+            url: need(l, "url")?,
+        },
+        other => return Err(l.err(body, format!("unknown resource kind `{other}`"))),
     };
     Ok(Some(Resource {
         role: role.to_string(),

@@ -2,6 +2,7 @@
 //! never sees the transport: the planner compares it with facts.
 
 use crate::ini::IniSetting;
+use crate::openstack::keystone::Admin;
 use serde::{Deserialize, Serialize};
 
 /// Owner, group and mode of a file or directory.
@@ -72,6 +73,38 @@ pub enum Kind {
         name: String,
         password: String,
     },
+    /// The Keystone API the catalog resources after it talk to (and wait for).
+    KeystoneApi {
+        admin: Admin,
+    },
+    KeystoneProject {
+        name: String,
+        description: String,
+    },
+    /// A user in the Default domain whose password comes from the secrets file.
+    KeystoneUser {
+        name: String,
+        password: String,
+    },
+    KeystoneRole {
+        name: String,
+    },
+    KeystoneAssignment {
+        user: String,
+        project: String,
+        role: String,
+    },
+    KeystoneService {
+        name: String,
+        service_type: String,
+        description: String,
+    },
+    KeystoneEndpoint {
+        service_type: String,
+        interface: String,
+        region: String,
+        url: String,
+    },
     /// ALL PRIVILEGES on `database`.* for the user at both hosts.
     SqlGrant {
         user: String,
@@ -81,6 +114,22 @@ pub enum Kind {
 
 /// The MariaDB hosts each service user is created for.
 pub const SQL_USER_HOSTS: &[&str] = &["localhost", "%"];
+
+impl Kind {
+    /// Resources planned against the Keystone catalog rather than host facts.
+    pub fn is_catalog(&self) -> bool {
+        matches!(
+            self,
+            Kind::KeystoneApi { .. }
+                | Kind::KeystoneProject { .. }
+                | Kind::KeystoneUser { .. }
+                | Kind::KeystoneRole { .. }
+                | Kind::KeystoneAssignment { .. }
+                | Kind::KeystoneService { .. }
+                | Kind::KeystoneEndpoint { .. }
+        )
+    }
+}
 
 impl Resource {
     /// A stable id, e.g. `file:/etc/keystone/keystone.conf`.
@@ -95,6 +144,24 @@ impl Resource {
             Kind::SqlDatabase { name } => format!("sql_database:{name}"),
             Kind::SqlUser { name, .. } => format!("sql_user:{name}"),
             Kind::SqlGrant { user, database } => format!("sql_grant:{user}@{database}"),
+            Kind::KeystoneApi { admin } => format!("keystone_api:127.0.0.1:{}", admin.port),
+            Kind::KeystoneProject { name, .. } => format!("keystone_project:{name}"),
+            Kind::KeystoneUser { name, .. } => format!("keystone_user:{name}"),
+            Kind::KeystoneRole { name } => format!("keystone_role:{name}"),
+            Kind::KeystoneAssignment {
+                user,
+                project,
+                role,
+            } => format!("keystone_assignment:{user}/{project}/{role}"),
+            Kind::KeystoneService { service_type, .. } => {
+                format!("keystone_service:{service_type}")
+            }
+            Kind::KeystoneEndpoint {
+                service_type,
+                interface,
+                region,
+                ..
+            } => format!("keystone_endpoint:{service_type}/{interface}/{region}"),
         }
     }
 }

@@ -93,10 +93,13 @@ fn apply_runs_exactly_the_planned_operations() {
     let plan = run(&fake, &["--format", "json", "plan", s]);
     let v: serde_json::Value = serde_json::from_str(&plan.out).unwrap();
     let mut expected = Vec::new();
+    let mut api_calls = Vec::new();
     for c in v["plan"]["hosts"][0]["changes"].as_array().unwrap() {
         for op in c["ops"].as_array().unwrap() {
             match op["op"].as_str().unwrap() {
                 "exec" => expected.push(op["script"].as_str().unwrap().to_string()),
+                // API calls leave no host log; their effect is checked below
+                "keystone" => api_calls.push(op["call"].as_str().unwrap().to_string()),
                 _ => expected.push(format!("write {}", op["path"].as_str().unwrap())),
             }
         }
@@ -105,7 +108,18 @@ fn apply_runs_exactly_the_planned_operations() {
     fake.lock().log.clear();
     let r = run(&fake, &["apply", s, "-y"]);
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
-    assert_eq!(fake.lock().log, expected);
+    let h = fake.lock();
+    assert_eq!(h.log, expected);
+    assert!(
+        api_calls.contains(&"create_endpoint".to_string()),
+        "{api_calls:?}"
+    );
+    let k = h.keystone.as_ref().unwrap();
+    assert!(
+        k.assignments
+            .contains(&("glance".into(), "service".into(), "admin".into()))
+    );
+    assert_eq!(k.endpoints.values().filter(|e| e.0 == "image").count(), 3);
 }
 
 #[test]

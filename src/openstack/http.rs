@@ -14,10 +14,14 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> Result<serde_json::Value, String> {
-        serde_json::from_slice(&self.body).map_err(|e| format!("HTTP {}: the body is not JSON: {e}", self.status))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| format!("HTTP {}: the body is not JSON: {e}", self.status))
     }
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
@@ -40,10 +44,22 @@ pub struct Request<'a> {
 
 impl<'a> Request<'a> {
     pub fn get(path: &'a str) -> Self {
-        Request { method: "GET", path, headers: Vec::new(), body: Vec::new(), content_type: "application/json" }
+        Request {
+            method: "GET",
+            path,
+            headers: Vec::new(),
+            body: Vec::new(),
+            content_type: "application/json",
+        }
     }
     pub fn json(method: &'a str, path: &'a str, body: &serde_json::Value) -> Self {
-        Request { method, path, headers: Vec::new(), body: body.to_string().into_bytes(), content_type: "application/json" }
+        Request {
+            method,
+            path,
+            headers: Vec::new(),
+            body: body.to_string().into_bytes(),
+            content_type: "application/json",
+        }
     }
     pub fn header(mut self, k: &'a str, v: impl Into<String>) -> Self {
         self.headers.push((k, v.into()));
@@ -53,7 +69,12 @@ impl<'a> Request<'a> {
 
 /// Send one request to 127.0.0.1:port on the host. A connection reset before any
 /// answer is retried once for requests that are safe to repeat.
-pub fn send(t: &mut dyn Transport, port: u16, req: &Request<'_>, stats: &mut HttpStats) -> Result<Response, String> {
+pub fn send(
+    t: &mut dyn Transport,
+    port: u16,
+    req: &Request<'_>,
+    stats: &mut HttpStats,
+) -> Result<Response, String> {
     let safe = matches!(req.method, "GET" | "HEAD" | "PUT") || req.path == "/v3/auth/tokens";
     let mut attempt = 0;
     loop {
@@ -65,7 +86,12 @@ pub fn send(t: &mut dyn Transport, port: u16, req: &Request<'_>, stats: &mut Htt
                 tracing::debug!("{} {}: {}; retrying", req.method, req.path, e.message);
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }
-            Err(e) => return Err(format!("{} http://127.0.0.1:{port}{}: {}", req.method, req.path, e.message)),
+            Err(e) => {
+                return Err(format!(
+                    "{} http://127.0.0.1:{port}{}: {}",
+                    req.method, req.path, e.message
+                ));
+            }
         }
     }
 }
@@ -76,7 +102,10 @@ struct SendError {
 }
 
 fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Response, SendError> {
-    let mut stream = t.open_tunnel(port).map_err(|e| SendError { message: e.message, retryable: false })?;
+    let mut stream = t.open_tunnel(port).map_err(|e| SendError {
+        message: e.message,
+        retryable: false,
+    })?;
     let mut head = format!(
         "{} {} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nAccept: application/json\r\nUser-Agent: stackprov\r\nContent-Length: {}\r\n",
         req.method,
@@ -90,7 +119,10 @@ fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Resp
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    let io = |e: std::io::Error| SendError { retryable: true, message: e.to_string() };
+    let io = |e: std::io::Error| SendError {
+        retryable: true,
+        message: e.to_string(),
+    };
     stream.write_all(head.as_bytes()).map_err(io)?;
     stream.write_all(&req.body).map_err(io)?;
     stream.flush().map_err(io)?;
@@ -105,15 +137,27 @@ fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Resp
             Err(_) => break,
         }
         if let Some(r) = complete(&raw) {
-            return r.map_err(|m| SendError { message: m, retryable: false });
+            return r.map_err(|m| SendError {
+                message: m,
+                retryable: false,
+            });
         }
     }
     if raw.is_empty() {
-        return Err(SendError { message: "connection closed without an answer".into(), retryable: true });
+        return Err(SendError {
+            message: "connection closed without an answer".into(),
+            retryable: true,
+        });
     }
     match complete(&raw) {
-        Some(r) => r.map_err(|m| SendError { message: m, retryable: false }),
-        None => parse(&raw, true).map_err(|m| SendError { message: m, retryable: false }),
+        Some(r) => r.map_err(|m| SendError {
+            message: m,
+            retryable: false,
+        }),
+        None => parse(&raw, true).map_err(|m| SendError {
+            message: m,
+            retryable: false,
+        }),
     }
 }
 
@@ -122,7 +166,11 @@ fn complete(raw: &[u8]) -> Option<Result<Response, String>> {
     let end = find(raw, b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
     let body = &raw[end + 4..];
-    if let Some(len) = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok()) {
+    if let Some(len) = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
         return (body.len() >= len).then(|| parse(raw, false));
     }
     if head.contains("transfer-encoding: chunked") {
@@ -143,13 +191,26 @@ fn parse(raw: &[u8], at_eof: bool) -> Result<Response, String> {
     let head = String::from_utf8_lossy(&raw[..end]);
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
-    let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| format!("bad status line `{status_line}`"))?;
-    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line `{status_line}`"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
     let body = &raw[end + 4..];
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
     let body = if chunked {
         dechunk(body)?
-    } else if let Some(len) = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse::<usize>().ok()) {
+    } else if let Some(len) = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+    {
         if body.len() < len && !at_eof {
             return Err("incomplete body".into());
         }
@@ -157,14 +218,26 @@ fn parse(raw: &[u8], at_eof: bool) -> Result<Response, String> {
     } else {
         body.to_vec()
     };
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     loop {
         let i = find(b, b"\r\n").ok_or("bad chunked body")?;
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).split(';').next().unwrap_or("").trim(), 16).map_err(|_| "bad chunk size")?;
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&b[..i])
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim(),
+            16,
+        )
+        .map_err(|_| "bad chunk size")?;
         b = &b[i + 2..];
         if size == 0 {
             return Ok(out);
@@ -183,12 +256,24 @@ mod tests {
 
     #[test]
     fn parses_content_length_chunked_and_204() {
-        let r = complete(b"HTTP/1.1 201 CREATED\r\nX-Subject-Token: abc\r\nContent-Length: 2\r\n\r\n{}").unwrap().unwrap();
-        assert_eq!((r.status, r.header("x-subject-token"), r.body.as_slice()), (201, Some("abc"), b"{}".as_slice()));
+        let r = complete(
+            b"HTTP/1.1 201 CREATED\r\nX-Subject-Token: abc\r\nContent-Length: 2\r\n\r\n{}",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (r.status, r.header("x-subject-token"), r.body.as_slice()),
+            (201, Some("abc"), b"{}".as_slice())
+        );
         assert!(complete(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{}").is_none());
-        let r = complete(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n").unwrap().unwrap();
+        let r =
+            complete(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+                .unwrap()
+                .unwrap();
         assert_eq!(r.body, b"{}");
-        let r = complete(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap().unwrap();
+        let r = complete(b"HTTP/1.1 204 No Content\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(r.status, 204);
     }
 }

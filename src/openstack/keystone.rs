@@ -50,28 +50,70 @@ pub struct CatalogFacts {
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum Call {
     /// Poll until the API answers and the admin can log in.
-    Wait { timeout_secs: u64 },
-    CreateProject { name: String, description: String },
-    CreateUser { name: String, password: String },
-    SetPassword { name: String, password: String },
-    CreateRole { name: String },
-    Assign { user: String, project: String, role: String },
-    CreateService { name: String, service_type: String, description: String },
-    CreateEndpoint { service_type: String, interface: String, region: String, url: String },
-    UpdateEndpoint { id: String, url: String },
+    Wait {
+        timeout_secs: u64,
+    },
+    CreateProject {
+        name: String,
+        description: String,
+    },
+    CreateUser {
+        name: String,
+        password: String,
+    },
+    SetPassword {
+        name: String,
+        password: String,
+    },
+    CreateRole {
+        name: String,
+    },
+    Assign {
+        user: String,
+        project: String,
+        role: String,
+    },
+    CreateService {
+        name: String,
+        service_type: String,
+        description: String,
+    },
+    CreateEndpoint {
+        service_type: String,
+        interface: String,
+        region: String,
+        url: String,
+    },
+    UpdateEndpoint {
+        id: String,
+        url: String,
+    },
 }
 
 impl Call {
     pub fn summary(&self) -> String {
         match self {
-            Call::Wait { timeout_secs } => format!("wait up to {timeout_secs}s for the Keystone API"),
+            Call::Wait { timeout_secs } => {
+                format!("wait up to {timeout_secs}s for the Keystone API")
+            }
             Call::CreateProject { name, .. } => format!("POST /v3/projects {name}"),
             Call::CreateUser { name, .. } => format!("POST /v3/users {name}"),
             Call::SetPassword { name, .. } => format!("PATCH /v3/users/({name}) password"),
             Call::CreateRole { name } => format!("POST /v3/roles {name}"),
-            Call::Assign { user, project, role } => format!("PUT /v3/projects/({project})/users/({user})/roles/({role})"),
-            Call::CreateService { name, service_type, .. } => format!("POST /v3/services {name} ({service_type})"),
-            Call::CreateEndpoint { service_type, interface, region, url } => format!("POST /v3/endpoints {service_type} {interface} {region} {url}"),
+            Call::Assign {
+                user,
+                project,
+                role,
+            } => format!("PUT /v3/projects/({project})/users/({user})/roles/({role})"),
+            Call::CreateService {
+                name, service_type, ..
+            } => format!("POST /v3/services {name} ({service_type})"),
+            Call::CreateEndpoint {
+                service_type,
+                interface,
+                region,
+                url,
+            } => format!("POST /v3/endpoints {service_type} {interface} {region} {url}"),
             Call::UpdateEndpoint { id, url } => format!("PATCH /v3/endpoints/{id} url={url}"),
         }
     }
@@ -86,28 +128,77 @@ fn password_body(user: &str, password: &str, project: Option<&str>) -> Value {
 }
 
 /// Log in; `Ok(None)` when the password is refused (401).
-fn login(t: &mut dyn Transport, port: u16, user: &str, password: &str, project: Option<&str>, stats: &mut HttpStats) -> Result<Option<String>, String> {
-    let r = http::send(t, port, &Request::json("POST", "/v3/auth/tokens", &password_body(user, password, project)), stats)?;
+fn login(
+    t: &mut dyn Transport,
+    port: u16,
+    user: &str,
+    password: &str,
+    project: Option<&str>,
+    stats: &mut HttpStats,
+) -> Result<Option<String>, String> {
+    let r = http::send(
+        t,
+        port,
+        &Request::json(
+            "POST",
+            "/v3/auth/tokens",
+            &password_body(user, password, project),
+        ),
+        stats,
+    )?;
     match r.status {
-        201 => r.header("X-Subject-Token").map(|s| Some(s.to_string())).ok_or_else(|| "Keystone answered 201 without X-Subject-Token".to_string()),
+        201 => r
+            .header("X-Subject-Token")
+            .map(|s| Some(s.to_string()))
+            .ok_or_else(|| "Keystone answered 201 without X-Subject-Token".to_string()),
         401 => Ok(None),
-        s => Err(format!("POST /v3/auth/tokens as {user}: HTTP {s}: {}", String::from_utf8_lossy(&r.body).chars().take(300).collect::<String>())),
+        s => Err(format!(
+            "POST /v3/auth/tokens as {user}: HTTP {s}: {}",
+            String::from_utf8_lossy(&r.body)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        )),
     }
 }
 
 fn secret<'a>(secrets: &'a SecretStore, name: &str) -> Result<&'a str, String> {
-    secrets.get(name).map(|s| s.expose()).ok_or_else(|| format!("secret `{name}` is not in the secrets file"))
+    secrets
+        .get(name)
+        .map(|s| s.expose())
+        .ok_or_else(|| format!("secret `{name}` is not in the secrets file"))
 }
 
 /// An admin token.
-pub fn admin_token(t: &mut dyn Transport, admin: &Admin, secrets: &SecretStore, stats: &mut HttpStats) -> Result<String, String> {
+pub fn admin_token(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+) -> Result<String, String> {
     let pw = secret(secrets, &admin.password)?;
-    login(t, admin.port, &admin.user, pw, Some(&admin.project), stats)?
-        .ok_or_else(|| format!("Keystone refuses the password of `{}` from the secrets file (secret `{}`)", admin.user, admin.password))
+    login(t, admin.port, &admin.user, pw, Some(&admin.project), stats)?.ok_or_else(|| {
+        format!(
+            "Keystone refuses the password of `{}` from the secrets file (secret `{}`)",
+            admin.user, admin.password
+        )
+    })
 }
 
-fn get(t: &mut dyn Transport, port: u16, token: &str, path: &str, key: &str, stats: &mut HttpStats) -> Result<Vec<Value>, String> {
-    let r = http::send(t, port, &Request::get(path).header("X-Auth-Token", token), stats)?;
+fn get(
+    t: &mut dyn Transport,
+    port: u16,
+    token: &str,
+    path: &str,
+    key: &str,
+    stats: &mut HttpStats,
+) -> Result<Vec<Value>, String> {
+    let r = http::send(
+        t,
+        port,
+        &Request::get(path).header("X-Auth-Token", token),
+        stats,
+    )?;
     if !r.ok() {
         return Err(format!("GET {path}: HTTP {}", r.status));
     }
@@ -119,14 +210,29 @@ fn s(v: &Value, k: &str) -> String {
 }
 
 /// Read the catalog: a token, one GET per resource type, one login per checked user.
-pub fn gather(t: &mut dyn Transport, admin: &Admin, logins: &BTreeMap<String, String>, secrets: &SecretStore, stats: &mut HttpStats) -> CatalogFacts {
+pub fn gather(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    logins: &BTreeMap<String, String>,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+) -> CatalogFacts {
     match gather_inner(t, admin, logins, secrets, stats) {
         Ok(c) => c,
-        Err(e) => CatalogFacts { unavailable: Some(e), ..Default::default() },
+        Err(e) => CatalogFacts {
+            unavailable: Some(e),
+            ..Default::default()
+        },
     }
 }
 
-fn gather_inner(t: &mut dyn Transport, admin: &Admin, logins: &BTreeMap<String, String>, secrets: &SecretStore, stats: &mut HttpStats) -> Result<CatalogFacts, String> {
+fn gather_inner(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    logins: &BTreeMap<String, String>,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+) -> Result<CatalogFacts, String> {
     let port = admin.port;
     let token = admin_token(t, admin, secrets, stats)?;
     let mut c = CatalogFacts::default();
@@ -135,65 +241,163 @@ fn gather_inner(t: &mut dyn Transport, admin: &Admin, logins: &BTreeMap<String, 
     let roles = get(t, port, &token, "/v3/roles", "roles", stats)?;
     let services = get(t, port, &token, "/v3/services", "services", stats)?;
     let endpoints = get(t, port, &token, "/v3/endpoints", "endpoints", stats)?;
-    let assignments = get(t, port, &token, "/v3/role_assignments", "role_assignments", stats)?;
-    let by_id = |list: &[Value]| list.iter().map(|v| (s(v, "id"), s(v, "name"))).collect::<BTreeMap<_, _>>();
-    let (p_names, u_names, r_names, s_types) = (by_id(&projects), by_id(&users), by_id(&roles), services.iter().map(|v| (s(v, "id"), s(v, "type"))).collect::<BTreeMap<_, _>>());
-    c.projects = p_names.iter().map(|(id, n)| (n.clone(), id.clone())).collect();
-    c.users = u_names.iter().map(|(id, n)| (n.clone(), id.clone())).collect();
-    c.roles = r_names.iter().map(|(id, n)| (n.clone(), id.clone())).collect();
-    c.services = services.iter().map(|v| (s(v, "type"), s(v, "name"))).collect();
+    let assignments = get(
+        t,
+        port,
+        &token,
+        "/v3/role_assignments",
+        "role_assignments",
+        stats,
+    )?;
+    let by_id = |list: &[Value]| {
+        list.iter()
+            .map(|v| (s(v, "id"), s(v, "name")))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let (p_names, u_names, r_names, s_types) = (
+        by_id(&projects),
+        by_id(&users),
+        by_id(&roles),
+        services
+            .iter()
+            .map(|v| (s(v, "id"), s(v, "type")))
+            .collect::<BTreeMap<_, _>>(),
+    );
+    c.projects = p_names
+        .iter()
+        .map(|(id, n)| (n.clone(), id.clone()))
+        .collect();
+    c.users = u_names
+        .iter()
+        .map(|(id, n)| (n.clone(), id.clone()))
+        .collect();
+    c.roles = r_names
+        .iter()
+        .map(|(id, n)| (n.clone(), id.clone()))
+        .collect();
+    c.services = services
+        .iter()
+        .map(|v| (s(v, "type"), s(v, "name")))
+        .collect();
     for e in &endpoints {
         c.endpoints.push(EndpointFact {
             id: s(e, "id"),
-            service_type: s_types.get(&s(e, "service_id")).cloned().unwrap_or_default(),
+            service_type: s_types
+                .get(&s(e, "service_id"))
+                .cloned()
+                .unwrap_or_default(),
             interface: s(e, "interface"),
             region: s(e, "region_id"),
             url: s(e, "url"),
         });
     }
-    c.endpoints.sort_by(|a, b| (&a.service_type, &a.interface, &a.region, &a.id).cmp(&(&b.service_type, &b.interface, &b.region, &b.id)));
+    c.endpoints.sort_by(|a, b| {
+        (&a.service_type, &a.interface, &a.region, &a.id).cmp(&(
+            &b.service_type,
+            &b.interface,
+            &b.region,
+            &b.id,
+        ))
+    });
     for a in &assignments {
-        let (u, p, r) = (a["user"]["id"].as_str(), a["scope"]["project"]["id"].as_str(), a["role"]["id"].as_str());
-        if let (Some(u), Some(p), Some(r)) = (u, p, r) {
-            if let (Some(u), Some(p), Some(r)) = (u_names.get(u), p_names.get(p), r_names.get(r)) {
-                c.assignments.insert((u.clone(), p.clone(), r.clone()));
-            }
+        let (u, p, r) = (
+            a["user"]["id"].as_str(),
+            a["scope"]["project"]["id"].as_str(),
+            a["role"]["id"].as_str(),
+        );
+        if let (Some(u), Some(p), Some(r)) = (u, p, r)
+            && let (Some(u), Some(p), Some(r)) = (u_names.get(u), p_names.get(p), r_names.get(r))
+        {
+            c.assignments.insert((u.clone(), p.clone(), r.clone()));
         }
     }
     for (user, secret_name) in logins {
-        let ok = c.users.contains_key(user) && login(t, port, user, secret(secrets, secret_name)?, None, stats)?.is_some();
+        let ok = c.users.contains_key(user)
+            && login(t, port, user, secret(secrets, secret_name)?, None, stats)?.is_some();
         c.logins.insert(user.clone(), ok);
     }
     Ok(c)
 }
 
-fn find_id(t: &mut dyn Transport, port: u16, token: &str, kind: &str, name: &str, stats: &mut HttpStats) -> Result<Option<String>, String> {
-    let list = get(t, port, token, &format!("/v3/{kind}?name={}", crate::encode::url(name)), kind, stats)?;
+fn find_id(
+    t: &mut dyn Transport,
+    port: u16,
+    token: &str,
+    kind: &str,
+    name: &str,
+    stats: &mut HttpStats,
+) -> Result<Option<String>, String> {
+    let list = get(
+        t,
+        port,
+        token,
+        &format!("/v3/{kind}?name={}", crate::encode::url(name)),
+        kind,
+        stats,
+    )?;
     Ok(list.first().map(|v| s(v, "id")))
 }
 
-fn need_id(t: &mut dyn Transport, port: u16, token: &str, kind: &str, name: &str, stats: &mut HttpStats) -> Result<String, String> {
-    find_id(t, port, token, kind, name, stats)?.ok_or_else(|| format!("no {} named `{name}` in Keystone", kind.trim_end_matches('s')))
+fn need_id(
+    t: &mut dyn Transport,
+    port: u16,
+    token: &str,
+    kind: &str,
+    name: &str,
+    stats: &mut HttpStats,
+) -> Result<String, String> {
+    find_id(t, port, token, kind, name, stats)?.ok_or_else(|| {
+        format!(
+            "no {} named `{name}` in Keystone",
+            kind.trim_end_matches('s')
+        )
+    })
 }
 
-fn send_ok(t: &mut dyn Transport, port: u16, req: Request<'_>, stats: &mut HttpStats) -> Result<Value, String> {
+fn send_ok(
+    t: &mut dyn Transport,
+    port: u16,
+    req: Request<'_>,
+    stats: &mut HttpStats,
+) -> Result<Value, String> {
     let (m, p) = (req.method, req.path.to_string());
     let r = http::send(t, port, &req, stats)?;
     if !r.ok() {
-        return Err(format!("{m} {p}: HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body).chars().take(300).collect::<String>()));
+        return Err(format!(
+            "{m} {p}: HTTP {}: {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        ));
     }
-    Ok(if r.body.is_empty() { Value::Null } else { r.json()? })
+    Ok(if r.body.is_empty() {
+        Value::Null
+    } else {
+        r.json()?
+    })
 }
 
 /// Carry out one call (placeholders in passwords resolved here, at the last moment).
-pub fn execute(t: &mut dyn Transport, admin: &Admin, call: &Call, secrets: &SecretStore, stats: &mut HttpStats) -> Result<(), String> {
+pub fn execute(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    call: &Call,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+) -> Result<(), String> {
     let port = admin.port;
     if let Call::Wait { timeout_secs } = call {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(*timeout_secs);
         loop {
             match admin_token(t, admin, secrets, stats) {
                 Ok(_) => return Ok(()),
-                Err(e) if std::time::Instant::now() >= deadline => return Err(format!("the Keystone API did not answer within {timeout_secs}s: {e}")),
+                Err(e) if std::time::Instant::now() >= deadline => {
+                    return Err(format!(
+                        "the Keystone API did not answer within {timeout_secs}s: {e}"
+                    ));
+                }
                 Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
             }
         }
@@ -205,7 +409,12 @@ pub fn execute(t: &mut dyn Transport, admin: &Admin, call: &Call, secrets: &Secr
         Call::CreateProject { name, description } => {
             if find_id(t, port, &token, "projects", name, stats)?.is_none() {
                 let body = json!({"project": {"name": name, "domain_id": "default", "description": description}});
-                send_ok(t, port, tok(Request::json("POST", "/v3/projects", &body)), stats)?;
+                send_ok(
+                    t,
+                    port,
+                    tok(Request::json("POST", "/v3/projects", &body)),
+                    stats,
+                )?;
             }
             Ok(())
         }
@@ -213,13 +422,24 @@ pub fn execute(t: &mut dyn Transport, admin: &Admin, call: &Call, secrets: &Secr
             let pw = secret(secrets, password)?;
             match find_id(t, port, &token, "users", name, stats)? {
                 None => {
-                    let body = json!({"user": {"name": name, "domain_id": "default", "password": pw}});
-                    send_ok(t, port, tok(Request::json("POST", "/v3/users", &body)), stats)?;
+                    let body =
+                        json!({"user": {"name": name, "domain_id": "default", "password": pw}});
+                    send_ok(
+                        t,
+                        port,
+                        tok(Request::json("POST", "/v3/users", &body)),
+                        stats,
+                    )?;
                 }
                 Some(id) => {
                     let path = format!("/v3/users/{id}");
                     let body = json!({"user": {"password": pw}});
-                    let r = http::send(t, port, &Request::json("PATCH", &path, &body).header("X-Auth-Token", token.clone()), stats)?;
+                    let r = http::send(
+                        t,
+                        port,
+                        &Request::json("PATCH", &path, &body).header("X-Auth-Token", token.clone()),
+                        stats,
+                    )?;
                     if !r.ok() {
                         return Err(format!("PATCH /v3/users/{id}: HTTP {}", r.status));
                     }
@@ -229,43 +449,100 @@ pub fn execute(t: &mut dyn Transport, admin: &Admin, call: &Call, secrets: &Secr
         }
         Call::CreateRole { name } => {
             if find_id(t, port, &token, "roles", name, stats)?.is_none() {
-                send_ok(t, port, tok(Request::json("POST", "/v3/roles", &json!({"role": {"name": name}}))), stats)?;
+                send_ok(
+                    t,
+                    port,
+                    tok(Request::json(
+                        "POST",
+                        "/v3/roles",
+                        &json!({"role": {"name": name}}),
+                    )),
+                    stats,
+                )?;
             }
             Ok(())
         }
-        Call::Assign { user, project, role } => {
+        Call::Assign {
+            user,
+            project,
+            role,
+        } => {
             let u = need_id(t, port, &token, "users", user, stats)?;
             let p = need_id(t, port, &token, "projects", project, stats)?;
             let r = need_id(t, port, &token, "roles", role, stats)?;
             let path = format!("/v3/projects/{p}/users/{u}/roles/{r}");
-            let resp = http::send(t, port, &Request { method: "PUT", path: &path, headers: vec![("X-Auth-Token", token.clone())], body: Vec::new(), content_type: "application/json" }, stats)?;
+            let resp = http::send(
+                t,
+                port,
+                &Request {
+                    method: "PUT",
+                    path: &path,
+                    headers: vec![("X-Auth-Token", token.clone())],
+                    body: Vec::new(),
+                    content_type: "application/json",
+                },
+                stats,
+            )?;
             if !resp.ok() {
                 return Err(format!("PUT {path}: HTTP {}", resp.status));
             }
             Ok(())
         }
-        Call::CreateService { name, service_type, description } => {
+        Call::CreateService {
+            name,
+            service_type,
+            description,
+        } => {
             let services = get(t, port, &token, "/v3/services", "services", stats)?;
             if !services.iter().any(|v| s(v, "type") == *service_type) {
                 let body = json!({"service": {"name": name, "type": service_type, "description": description, "enabled": true}});
-                send_ok(t, port, tok(Request::json("POST", "/v3/services", &body)), stats)?;
+                send_ok(
+                    t,
+                    port,
+                    tok(Request::json("POST", "/v3/services", &body)),
+                    stats,
+                )?;
             }
             Ok(())
         }
-        Call::CreateEndpoint { service_type, interface, region, url } => {
+        Call::CreateEndpoint {
+            service_type,
+            interface,
+            region,
+            url,
+        } => {
             let services = get(t, port, &token, "/v3/services", "services", stats)?;
-            let sid = services.iter().find(|v| s(v, "type") == *service_type).map(|v| s(v, "id")).ok_or_else(|| format!("no service of type `{service_type}`"))?;
+            let sid = services
+                .iter()
+                .find(|v| s(v, "type") == *service_type)
+                .map(|v| s(v, "id"))
+                .ok_or_else(|| format!("no service of type `{service_type}`"))?;
             let path = format!("/v3/endpoints?service_id={sid}&interface={interface}");
             let existing = get(t, port, &token, &path, "endpoints", stats)?;
             if !existing.iter().any(|e| s(e, "region_id") == *region) {
                 let body = json!({"endpoint": {"interface": interface, "region_id": region, "url": url, "service_id": sid, "enabled": true}});
-                send_ok(t, port, tok(Request::json("POST", "/v3/endpoints", &body)), stats)?;
+                send_ok(
+                    t,
+                    port,
+                    tok(Request::json("POST", "/v3/endpoints", &body)),
+                    stats,
+                )?;
             }
             Ok(())
         }
         Call::UpdateEndpoint { id, url } => {
             let path = format!("/v3/endpoints/{id}");
-            send_ok(t, port, tok(Request::json("PATCH", "/v3/endpoints/x", &json!({"endpoint": {"url": url}}))).with_path(&path), stats)?;
+            send_ok(
+                t,
+                port,
+                tok(Request::json(
+                    "PATCH",
+                    "/v3/endpoints/x",
+                    &json!({"endpoint": {"url": url}}),
+                ))
+                .with_path(&path),
+                stats,
+            )?;
             Ok(())
         }
     }

@@ -3,6 +3,7 @@
 //! SQL on stdin, guarded commands) and keeps a log of every operation, so tests
 //! can check that `apply` ran exactly what `plan` promised.
 
+use super::fake_keystone::{FakeHttp, FakeKeystone};
 use super::{
     ExecOutput, ExecRequest, FileSpec, Transport, TransportError, TransportErrorKind,
     TransportStats, Tunnel,
@@ -60,6 +61,8 @@ pub struct FakeHost {
     pub die_after_write: Option<String>,
     /// Substrings of guard checks that pass (exit 0), beyond `test -e`.
     pub passing_checks: BTreeSet<String>,
+    /// The Keystone API, once bootstrapped.
+    pub keystone: Option<FakeKeystone>,
     /// What running a command does: (substring of the command, files it creates, checks it makes pass).
     pub command_effects: Vec<(String, Vec<String>, Vec<String>)>,
     pub stats: TransportStats,
@@ -440,6 +443,14 @@ impl FakeHost {
             } else {
                 rest.to_string()
             };
+            if cmd.contains("keystone-manage bootstrap") && self.keystone.is_none() {
+                let pw = stdin.lines().next().unwrap_or_default();
+                self.keystone = Some(FakeKeystone::bootstrap(
+                    pw,
+                    "RegionOne",
+                    "http://controller:5000/v3/",
+                ));
+            }
             for (needle, files, checks) in self.command_effects.clone() {
                 if cmd.contains(&needle) {
                     for f in files {
@@ -463,6 +474,34 @@ impl FakeHost {
 }
 
 impl FakeHost {
+    /// Keystone answers on :5000 once its service runs and bootstrap has been done.
+    fn tunnel_check(&mut self, port: u16) -> Result<(), TransportError> {
+        self.stats.round_trips += 1;
+        let up = port == 5000
+            && self.keystone.is_some()
+            && self.services.get("keystone").is_some_and(|s| s.running);
+        if up {
+            Ok(())
+        } else {
+            Err(TransportError::io(format!(
+                "fake host: connection refused on 127.0.0.1:{port}"
+            )))
+        }
+    }
+
+    fn keystone_handle(
+        &mut self,
+        m: &str,
+        t: &str,
+        h: &str,
+        b: &[u8],
+    ) -> (u16, Vec<(String, String)>, serde_json::Value) {
+        match self.keystone.as_mut() {
+            Some(k) => k.handle(m, t, h, b),
+            None => (503, vec![], serde_json::Value::Null),
+        }
+    }
+
     /// A bare Debian 12 host whose packages behave like Debian's keystone,
     /// glance and mariadb-server (files, auto-started services, db_sync effects).
     pub fn debian_controller() -> FakeHost {
@@ -575,9 +614,15 @@ impl Transport for SharedFake {
         self.lock().write_file(spec, content)
     }
     fn open_tunnel(&mut self, port: u16) -> Result<Box<dyn Tunnel + '_>, TransportError> {
-        Err(TransportError::io(format!(
-            "fake host: no service on port {port}"
-        )))
+        self.lock().tunnel_check(port)?;
+        let shared = self.clone();
+        Ok(Box::new(FakeHttp {
+            input: Vec::new(),
+            output: None,
+            server: move |m: &str, t: &str, h: &str, b: &[u8]| {
+                shared.lock().keystone_handle(m, t, h, b)
+            },
+        }))
     }
     fn stats(&self) -> TransportStats {
         self.lock().stats
@@ -646,9 +691,12 @@ impl Transport for FakeHost {
     }
 
     fn open_tunnel(&mut self, port: u16) -> Result<Box<dyn Tunnel + '_>, TransportError> {
-        Err(TransportError::io(format!(
-            "fake host: no service on port {port}"
-        )))
+        self.tunnel_check(port)?;
+        Ok(Box::new(FakeHttp {
+            input: Vec::new(),
+            output: None,
+            server: move |m: &str, t: &str, h: &str, b: &[u8]| self.keystone_handle(m, t, h, b),
+        }))
     }
 
     fn stats(&self) -> TransportStats {

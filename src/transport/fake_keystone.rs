@@ -1,0 +1,280 @@
+//! A Keystone v3 stand-in for the fake host: just enough of the API for the
+//! catalog resources (tokens, projects, users, roles, assignments, services,
+//! endpoints), answered over the fake transport's tunnel.
+
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Cursor, Read, Write};
+
+#[derive(Debug, Clone, Default)]
+pub struct FakeKeystone {
+    pub projects: BTreeSet<String>,
+    /// name → password
+    pub users: BTreeMap<String, String>,
+    pub roles: BTreeSet<String>,
+    /// (user, project, role)
+    pub assignments: BTreeSet<(String, String, String)>,
+    /// type → name
+    pub services: BTreeMap<String, String>,
+    /// id → (type, interface, region, url)
+    pub endpoints: BTreeMap<String, (String, String, String, String)>,
+    pub requests: usize,
+}
+
+impl FakeKeystone {
+    /// What `keystone-manage bootstrap` creates.
+    pub fn bootstrap(password: &str, region: &str, url: &str) -> FakeKeystone {
+        let mut k = FakeKeystone::default();
+        k.projects.insert("admin".into());
+        k.users.insert("admin".into(), password.into());
+        for r in ["admin", "member", "reader"] {
+            k.roles.insert(r.into());
+        }
+        k.assignments
+            .insert(("admin".into(), "admin".into(), "admin".into()));
+        k.services.insert("identity".into(), "keystone".into());
+        for (i, iface) in ["admin", "internal", "public"].iter().enumerate() {
+            k.endpoints.insert(
+                format!("ep{i}"),
+                (
+                    "identity".into(),
+                    iface.to_string(),
+                    region.into(),
+                    url.into(),
+                ),
+            );
+        }
+        k
+    }
+
+    fn id_of(kind: &str, v: &str) -> String {
+        format!("{kind}-{v}")
+    }
+
+    fn name_of(id: &str) -> String {
+        id.split_once('-')
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Answer one request: (status, extra headers, JSON body).
+    pub fn handle(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &str,
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, Value) {
+        self.requests += 1;
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let q: BTreeMap<&str, &str> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        if method == "POST" && path == "/v3/auth/tokens" {
+            let u = &body["auth"]["identity"]["password"]["user"];
+            let (name, pw) = (
+                u["name"].as_str().unwrap_or_default(),
+                u["password"].as_str().unwrap_or_default(),
+            );
+            return if self.users.get(name).map(String::as_str) == Some(pw) {
+                (
+                    201,
+                    vec![("X-Subject-Token".into(), format!("tok-{name}"))],
+                    json!({"token": {}}),
+                )
+            } else {
+                (401, vec![], json!({"error": {"code": 401}}))
+            };
+        }
+        if !headers
+            .to_ascii_lowercase()
+            .contains("x-auth-token: tok-admin")
+        {
+            return (401, vec![], json!({"error": {"code": 401}}));
+        }
+        let named = |kind: &str, names: Vec<String>| -> Value {
+            let list: Vec<Value> = names
+                .into_iter()
+                .filter(|n| {
+                    q.get("name")
+                        .is_none_or(|want| *want == crate::encode::url(n))
+                })
+                .map(|n| json!({"id": Self::id_of(kind, &n), "name": n}))
+                .collect();
+            json!({ kind: list })
+        };
+        let parts: Vec<&str> = path.trim_start_matches("/v3/").split('/').collect();
+        match (method, parts.as_slice()) {
+            ("GET", ["projects"]) => (
+                200,
+                vec![],
+                named("projects", self.projects.iter().cloned().collect()),
+            ),
+            ("GET", ["users"]) => (
+                200,
+                vec![],
+                named("users", self.users.keys().cloned().collect()),
+            ),
+            ("GET", ["roles"]) => (
+                200,
+                vec![],
+                named("roles", self.roles.iter().cloned().collect()),
+            ),
+            ("GET", ["services"]) => {
+                let list: Vec<Value> = self
+                    .services
+                    .iter()
+                    .map(|(t, n)| json!({"id": Self::id_of("services", t), "name": n, "type": t}))
+                    .collect();
+                (200, vec![], json!({"services": list}))
+            }
+            ("GET", ["endpoints"]) => {
+                let list: Vec<Value> = self
+                    .endpoints
+                    .iter()
+                    .filter(|(_, (t, i, _, _))| {
+                        q.get("service_id").is_none_or(|s| *s == Self::id_of("services", t)) && q.get("interface").is_none_or(|w| w == i)
+                    })
+                    .map(|(id, (t, i, r, u))| json!({"id": id, "service_id": Self::id_of("services", t), "interface": i, "region_id": r, "url": u}))
+                    .collect();
+                (200, vec![], json!({"endpoints": list}))
+            }
+            ("GET", ["role_assignments"]) => {
+                let list: Vec<Value> = self
+                    .assignments
+                    .iter()
+                    .map(|(u, p, r)| json!({"user": {"id": Self::id_of("users", u)}, "scope": {"project": {"id": Self::id_of("projects", p)}}, "role": {"id": Self::id_of("roles", r)}}))
+                    .collect();
+                (200, vec![], json!({"role_assignments": list}))
+            }
+            ("POST", ["projects"]) => {
+                self.create(&body["project"]["name"], |k, n| k.projects.insert(n))
+            }
+            ("POST", ["roles"]) => self.create(&body["role"]["name"], |k, n| k.roles.insert(n)),
+            ("POST", ["users"]) => {
+                let pw = body["user"]["password"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                self.create(&body["user"]["name"], move |k, n| {
+                    k.users.insert(n, pw.clone()).is_none()
+                })
+            }
+            ("PATCH", ["users", id]) => {
+                let name = Self::name_of(id);
+                match self.users.get_mut(&name) {
+                    Some(p) => {
+                        *p = body["user"]["password"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string();
+                        (200, vec![], json!({"user": {}}))
+                    }
+                    None => (404, vec![], Value::Null),
+                }
+            }
+            ("POST", ["services"]) => {
+                let s = &body["service"];
+                self.services.insert(
+                    s["type"].as_str().unwrap_or_default().into(),
+                    s["name"].as_str().unwrap_or_default().into(),
+                );
+                (201, vec![], json!({"service": {}}))
+            }
+            ("POST", ["endpoints"]) => {
+                let e = &body["endpoint"];
+                let t = Self::name_of(e["service_id"].as_str().unwrap_or_default());
+                let id = format!("ep{}", self.endpoints.len() + 100);
+                let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                self.endpoints
+                    .insert(id, (t, s("interface"), s("region_id"), s("url")));
+                (201, vec![], json!({"endpoint": {}}))
+            }
+            ("PATCH", ["endpoints", id]) => match self.endpoints.get_mut(*id) {
+                Some(e) => {
+                    e.3 = body["endpoint"]["url"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    (200, vec![], json!({"endpoint": {}}))
+                }
+                None => (404, vec![], Value::Null),
+            },
+            ("PUT", ["projects", p, "users", u, "roles", r]) => {
+                self.assignments
+                    .insert((Self::name_of(u), Self::name_of(p), Self::name_of(r)));
+                (204, vec![], Value::Null)
+            }
+            _ => (
+                404,
+                vec![],
+                json!({"error": {"message": format!("fake keystone: no route {method} {path}")}}),
+            ),
+        }
+    }
+
+    fn create(
+        &mut self,
+        name: &Value,
+        insert: impl Fn(&mut FakeKeystone, String) -> bool,
+    ) -> (u16, Vec<(String, String)>, Value) {
+        let n = name.as_str().unwrap_or_default().to_string();
+        if insert(self, n) {
+            (201, vec![], json!({}))
+        } else {
+            (409, vec![], json!({"error": {"code": 409}}))
+        }
+    }
+}
+
+/// The byte stream of one HTTP exchange with a fake server.
+pub struct FakeHttp<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + Send>
+{
+    pub input: Vec<u8>,
+    pub output: Option<Cursor<Vec<u8>>>,
+    pub server: F,
+}
+
+impl<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + Send> Write
+    for FakeHttp<F>
+{
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.input.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + Send> Read
+    for FakeHttp<F>
+{
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.output.is_none() {
+            let raw = String::from_utf8_lossy(&self.input).into_owned();
+            let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+            let mut first = head.lines().next().unwrap_or_default().split_whitespace();
+            let (method, target) = (
+                first.next().unwrap_or_default(),
+                first.next().unwrap_or_default(),
+            );
+            let (status, headers, json) = (self.server)(method, target, head, body.as_bytes());
+            let body = if json.is_null() {
+                String::new()
+            } else {
+                json.to_string()
+            };
+            let mut resp = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
+            for (k, v) in headers {
+                resp.push_str(&format!("{k}: {v}\r\n"));
+            }
+            resp.push_str("\r\n");
+            resp.push_str(&body);
+            self.output = Some(Cursor::new(resp.into_bytes()));
+        }
+        self.output.as_mut().map_or(Ok(0), |c| c.read(buf))
+    }
+}
