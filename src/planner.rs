@@ -459,6 +459,10 @@ fn plan_catalog(
     api: &mut Option<Admin>,
 ) -> Result<Option<Change>, String> {
     if let Kind::KeystoneApi { admin } = &r.kind {
+        // a second role using the same API needs no second wait
+        if api.as_ref() == Some(admin) {
+            return Ok(None);
+        }
         *api = Some(admin.clone());
         return Ok(
             match facts.catalog.as_ref().and_then(|c| c.unavailable.as_ref()) {
