@@ -68,6 +68,12 @@ pub enum Command {
         #[arg(short = 'y', long = "yes")]
         yes: bool,
     },
+    /// Prove the controller works: token, users, image upload, active, list, delete.
+    Verify {
+        site: PathBuf,
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Print the site file's JSON Schema (for editor completion).
     Schema,
     /// Print shell completions.

@@ -87,6 +87,9 @@ pub fn run(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> i32 {
             connect,
             io,
         ),
+        Command::Verify { site, host } => {
+            verify_cmd(site, host.as_deref(), cli.format, connect, io)
+        }
         Command::Apply {
             target,
             site,
@@ -781,4 +784,104 @@ fn finish(recaps: &[Recap], format: Format, io: &mut Io<'_>) {
     } else {
         let _ = write!(io.out, "{}", render::recap_text(recaps, io.style));
     }
+}
+
+fn verify_cmd(
+    path: &Path,
+    only: Option<&str>,
+    format: Format,
+    connect: &Connector<'_>,
+    io: &mut Io<'_>,
+) -> Result<i32, String> {
+    let site = match load_site(path, format, io) {
+        Ok(s) => s,
+        Err(c) => return Ok(c),
+    };
+    let mut hosts = select_hosts(&site, only)?;
+    hosts.retain(|h| h.has_role("keystone"));
+    if hosts.is_empty() {
+        return Err(format!(
+            "no host with role `keystone` to verify in {}",
+            site.path.display()
+        ));
+    }
+    let (works, dropped) = prepare(&site, hosts, connect);
+    let lists: Vec<&[Resource]> = works.iter().map(|w| w.resources.as_slice()).collect();
+    let secrets = secrets_for(&site, &lists)?;
+    let masker = secrets.masker();
+    report_dropped(&dropped, &masker, io);
+    let mut all_ok = dropped.is_empty();
+    let mut reports = Vec::new();
+    for mut w in works {
+        let admin = w.resources.iter().find_map(|r| match &r.kind {
+            crate::resource::Kind::KeystoneApi { admin } => Some(admin.clone()),
+            _ => None,
+        });
+        let Some(admin) = admin else {
+            return Err(format!(
+                "host `{}`: its roles declare no keystone_api",
+                w.host.name
+            ));
+        };
+        let glance_port = w
+            .resources
+            .iter()
+            .find_map(|r| match &r.kind {
+                crate::resource::Kind::KeystoneEndpoint {
+                    service_type, url, ..
+                } if service_type == "image" => url
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.trim_end_matches('/').parse().ok()),
+                _ => None,
+            })
+            .unwrap_or(9292);
+        let (checks, http) =
+            crate::verify::run(w.transport.as_mut(), &admin, glance_port, &secrets);
+        all_ok &= checks.iter().all(|c| c.ok);
+        if format == Format::Human {
+            let _ = writeln!(
+                io.out,
+                "{}",
+                io.style.bold(&format!("{}: verify", w.host.name))
+            );
+            for c in &checks {
+                let mark = if c.ok {
+                    io.style.green("ok  ")
+                } else {
+                    io.style.red("FAIL")
+                };
+                let _ = writeln!(
+                    io.out,
+                    "  {mark} {:22} {:>6.2}s  {}",
+                    c.name,
+                    c.seconds,
+                    masker.mask(&c.detail)
+                );
+            }
+            let _ = writeln!(
+                io.out,
+                "  {} HTTP request(s), {} SSH round trip(s)",
+                http.requests,
+                w.transport.stats().round_trips
+            );
+        }
+        reports.push(serde_json::json!({"host": w.host.name, "checks": checks, "http_requests": http.requests, "transport": w.transport.stats()}));
+    }
+    if format == Format::Json {
+        let _ = writeln!(
+            io.out,
+            "{}",
+            masker.mask(&serde_json::json!({"verify": reports, "ok": all_ok}).to_string())
+        );
+    }
+    Ok(
+        if !all_ok && exit_for_dropped(&dropped) == EXIT_UNREACHABLE {
+            EXIT_UNREACHABLE
+        } else if all_ok {
+            EXIT_OK
+        } else {
+            EXIT_ERROR
+        },
+    )
 }

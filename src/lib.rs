@@ -24,3 +24,4 @@ pub mod secret;
 pub mod site;
 pub mod text;
 pub mod transport;
+pub mod verify;

@@ -549,7 +549,7 @@ pub fn execute(
 }
 
 impl<'a> Request<'a> {
-    fn with_path(mut self, path: &'a str) -> Self {
+    pub fn with_path(mut self, path: &'a str) -> Self {
         self.path = path;
         self
     }

@@ -1,0 +1,210 @@
+//! `stackprov verify`: prove the controller works the way an operator would:
+//! get a token, list users, upload a small qcow2 image, see it become active,
+//! list it, delete it. Each check is timed; any failure fails the command.
+
+use crate::openstack::http::{self, HttpStats, Request};
+use crate::openstack::keystone::{self, Admin};
+use crate::site::secrets::SecretStore;
+use crate::transport::Transport;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub seconds: f64,
+    pub detail: String,
+}
+
+/// Run the checks against the Keystone and Glance APIs through the tunnel.
+pub fn run(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    glance_port: u16,
+    secrets: &SecretStore,
+) -> (Vec<Check>, HttpStats) {
+    let mut checks = Vec::new();
+    let mut stats = HttpStats::default();
+    let step = |checks: &mut Vec<Check>,
+                name: &str,
+                f: &mut dyn FnMut(&mut HttpStats) -> Result<String, String>,
+                stats: &mut HttpStats| {
+        let t0 = Instant::now();
+        let r = f(stats);
+        let ok = r.is_ok();
+        checks.push(Check {
+            name: name.to_string(),
+            ok,
+            seconds: t0.elapsed().as_secs_f64(),
+            detail: r.unwrap_or_else(|e| e),
+        });
+        ok
+    };
+    let mut token = String::new();
+    if !step(
+        &mut checks,
+        "get a token",
+        &mut |s| {
+            token = keystone::admin_token(t, admin, secrets, s)?;
+            Ok(format!(
+                "as {} in project {} ({} characters)",
+                admin.user,
+                admin.project,
+                token.len()
+            ))
+        },
+        &mut stats,
+    ) {
+        return (checks, stats);
+    }
+    fn authed<'a>(r: Request<'a>, token: &str) -> Request<'a> {
+        r.header("X-Auth-Token", token.to_string())
+    }
+    step(
+        &mut checks,
+        "list users",
+        &mut |s| {
+            let r = http::send(t, admin.port, &authed(Request::get("/v3/users"), &token), s)?;
+            if !r.ok() {
+                return Err(format!("GET /v3/users: HTTP {}", r.status));
+            }
+            let names: Vec<String> = r.json()?["users"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|u| u["name"].as_str().map(str::to_string))
+                .collect();
+            Ok(format!("{} user(s): {}", names.len(), names.join(", ")))
+        },
+        &mut stats,
+    );
+    let name = format!("stackprov-verify-{}", std::process::id());
+    let mut id = String::new();
+    let created = step(
+        &mut checks,
+        "create an image",
+        &mut |s| {
+            let body = serde_json::json!({"name": name, "disk_format": "qcow2", "container_format": "bare", "visibility": "private"});
+            let r = http::send(
+                t,
+                glance_port,
+                &authed(Request::json("POST", "/v2/images", &body), &token),
+                s,
+            )?;
+            if r.status != 201 {
+                return Err(format!(
+                    "POST /v2/images: HTTP {}: {}",
+                    r.status,
+                    String::from_utf8_lossy(&r.body)
+                        .chars()
+                        .take(300)
+                        .collect::<String>()
+                ));
+            }
+            id = r.json()?["id"].as_str().unwrap_or_default().to_string();
+            Ok(format!("{name} ({id})"))
+        },
+        &mut stats,
+    );
+    if created {
+        let image = crate::openstack::qcow2::empty(16 << 20);
+        let path = format!("/v2/images/{id}/file");
+        let uploaded = step(
+            &mut checks,
+            "upload a qcow2 image",
+            &mut |s| {
+                let req = Request {
+                    method: "PUT",
+                    path: &path,
+                    headers: vec![("X-Auth-Token", token.clone())],
+                    body: image.clone(),
+                    content_type: "application/octet-stream",
+                };
+                let r = http::send(t, glance_port, &req, s)?;
+                if r.status != 204 {
+                    return Err(format!(
+                        "PUT {path}: HTTP {}: {}",
+                        r.status,
+                        String::from_utf8_lossy(&r.body)
+                            .chars()
+                            .take(300)
+                            .collect::<String>()
+                    ));
+                }
+                Ok(format!("{} bytes", image.len()))
+            },
+            &mut stats,
+        );
+        let show = format!("/v2/images/{id}");
+        if uploaded {
+            step(
+                &mut checks,
+                "image becomes active",
+                &mut |s| {
+                    let deadline = Instant::now() + Duration::from_secs(60);
+                    loop {
+                        let r = http::send(
+                            t,
+                            glance_port,
+                            &authed(Request::get("/v2/images").with_path(&show), &token),
+                            s,
+                        )?;
+                        let status = r.json()?["status"].as_str().unwrap_or_default().to_string();
+                        if status == "active" {
+                            return Ok("active".into());
+                        }
+                        if Instant::now() > deadline
+                            || matches!(status.as_str(), "killed" | "deleted")
+                        {
+                            return Err(format!("status {status}"));
+                        }
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
+                },
+                &mut stats,
+            );
+            step(
+                &mut checks,
+                "list images",
+                &mut |s| {
+                    let r = http::send(
+                        t,
+                        glance_port,
+                        &authed(Request::get("/v2/images"), &token),
+                        s,
+                    )?;
+                    let list = r.json()?["images"].as_array().cloned().unwrap_or_default();
+                    if list.iter().any(|i| i["id"].as_str() == Some(id.as_str())) {
+                        Ok(format!("{} image(s), ours among them", list.len()))
+                    } else {
+                        Err("the uploaded image is not listed".into())
+                    }
+                },
+                &mut stats,
+            );
+        }
+        step(
+            &mut checks,
+            "delete the image",
+            &mut |s| {
+                let req = Request {
+                    method: "DELETE",
+                    path: &show,
+                    headers: vec![("X-Auth-Token", token.clone())],
+                    body: Vec::new(),
+                    content_type: "application/json",
+                };
+                let r = http::send(t, glance_port, &req, s)?;
+                if r.status == 204 {
+                    Ok("deleted".into())
+                } else {
+                    Err(format!("DELETE {show}: HTTP {}", r.status))
+                }
+            },
+            &mut stats,
+        );
+    }
+    (checks, stats)
+}
