@@ -43,10 +43,17 @@ pub fn shell_word(value: &str) -> String {
     format!("'{}'", value.replace('\'', "'\\''"))
 }
 
-/// An oslo.config / INI value. oslo.config reads values literally (no quoting,
-/// no inline comments) but interpolates `$name`, so `$` is doubled.
+/// An oslo.config / INI value. oslo.config reads values literally (no inline
+/// comments), strips surrounding white space and one pair of matching quotes,
+/// and interpolates `$name`; so `$` is doubled and a value that white space or
+/// matching quotes would lose is wrapped in double quotes.
 pub fn ini_value(value: &str) -> String {
-    value.replace('$', "$$")
+    let v = value.replace('$', "$$");
+    let edge_space = value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace);
+    let quoted = value.len() >= 2
+        && (value.starts_with('"') || value.starts_with('\''))
+        && value.ends_with(&value[..1]);
+    if edge_space || quoted { format!("\"{v}\"") } else { v }
 }
 
 /// Every form in which a secret may appear in a file, URL or command, with the
@@ -93,7 +100,10 @@ mod tests {
     }
 
     #[test]
-    fn ini_value_doubles_dollars() {
+    fn ini_value_doubles_dollars_and_keeps_edges() {
         assert_eq!(ini_value("a$b"), "a$$b");
+        assert_eq!(ini_value("a'b\" #c"), "a'b\" #c");
+        assert_eq!(ini_value("'quoted'"), "\"'quoted'\"");
+        assert_eq!(ini_value(" pad "), "\" pad \"");
     }
 }

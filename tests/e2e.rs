@@ -1,0 +1,157 @@
+//! End to end on the real test host (scripts/testbed): a fresh Debian host
+//! becomes a working controller over real SSH, re-runs change nothing, drift
+//! is found and fixed, and no secret shows anywhere. Run by scripts/test:
+//!   scripts/testbed up && cargo test --test e2e -- --ignored --test-threads=1
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn stackprov(args: &[&str]) -> (i32, String, String, f64) {
+    let t0 = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_stackprov")).args(args).env("NO_COLOR", "1").stdin(Stdio::null()).output().unwrap();
+    let (o, e) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+    eprintln!("$ stackprov {} -> {:?} in {:.1}s", args.join(" "), out.status.code(), t0.elapsed().as_secs_f64());
+    (out.status.code().unwrap_or(-1), o, e, t0.elapsed().as_secs_f64())
+}
+
+fn testbed(args: &[&str]) -> String {
+    let out = Command::new(repo().join("scripts/testbed")).args(args).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "scripts/testbed {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn on_host(cmd: &str) -> String {
+    testbed(&["ssh", "controller", cmd])
+}
+
+/// The passwords of acceptance 5: quotes, `$ % # @ / : ;` and spaces.
+const SECRETS: &[(&str, &str)] = &[
+    ("admin", "a'd\"m $in%#@/:; x"),
+    ("keystone_db", "k'e\"y $%#@/:; db"),
+    ("glance_db", "g'l\"a $%#@/:;  db"),
+    ("glance_user", "\"gl@nce's pass: #1;\""),
+];
+
+fn write_site(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let base = std::fs::read_to_string(dir.join("site.yaml")).expect("scripts/testbed up writes target/testbed/site.yaml");
+    let site = dir.join("e2e-site.yaml");
+    std::fs::write(&site, base.replace("site: testbed", "site: e2e")).unwrap();
+    let secrets = dir.join("e2e-site.secrets.yaml");
+    let body: String = SECRETS.iter().map(|(k, v)| format!("{k}: \"{}\"\n", v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    std::fs::write(&secrets, body).unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    site.to_string_lossy().into_owned()
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for (name, v) in SECRETS {
+        assert!(!text.contains(v), "secret {name} leaked into {what}");
+    }
+}
+
+/// Watch every process command line on the host while `f` runs.
+fn watching_cmdlines<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let mut child = Command::new(repo().join("scripts/testbed"))
+        .args(["ssh", "controller", "for i in $(seq 3000); do cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '; echo; sleep 0.1; done"])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let r = f();
+    let _ = child.kill();
+    let _ = child.wait();
+    let seen = reader.join().unwrap();
+    (r, seen)
+}
+
+fn change_ids(plan_json: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(plan_json).unwrap();
+    v["plan"]["hosts"][0]["changes"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+#[ignore = "needs the test host: scripts/testbed up (scripts/test runs it)"]
+fn a_fresh_host_becomes_a_working_controller() {
+    let dir = repo().join("target/testbed");
+    // a fresh host every run
+    testbed(&["down"]);
+    testbed(&["up"]);
+    let site = write_site(&dir);
+    let s = site.as_str();
+
+    // 1. a complete plan on the bare host, no error
+    let (code, out, err, _) = stackprov(&["plan", s, "--detailed-exitcode", "--out", &format!("{}/e2e-plan.json", dir.display())]);
+    assert_eq!(code, 2, "{out}{err}");
+    for id in ["packages:keystone", "file:/etc/keystone/keystone.conf", "command:keystone bootstrap", "keystone_endpoint:image/admin/RegionOne", "file:/root/admin-openrc"] {
+        assert!(out.contains(id), "plan lacks {id}:\n{out}");
+    }
+    assert_no_secret("the plan", &(out.clone() + &err));
+    assert_no_secret("the saved plan", &std::fs::read_to_string(dir.join("e2e-plan.json")).unwrap());
+
+    // apply, watching the host's process list for secrets
+    let ((code, out, err, fresh_secs), cmdlines) = watching_cmdlines(|| stackprov(&["apply", s, "-y"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(cmdlines.contains("keystone-manage"), "the watcher saw the apply's processes");
+    assert_no_secret("a process command line on the host", &cmdlines);
+    assert_no_secret("apply's output", &(out.clone() + &err));
+    let package_secs: f64 = out
+        .lines()
+        .filter(|l| l.contains(": + packages:"))
+        .filter_map(|l| l.rsplit('(').next()?.trim_end_matches("s)").parse::<f64>().ok())
+        .sum();
+    eprintln!("figure: fresh apply {fresh_secs:.1}s, of which package installs {package_secs:.1}s");
+
+    let (code, out, err, _) = stackprov(&["verify", s]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("upload a qcow2 image"), "{out}");
+    assert_no_secret("verify's output", &(out + &err));
+
+    // 2. converged: plan exits 0, apply changes nothing
+    let (code, out, _, _) = stackprov(&["plan", s, "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, err, converged_secs) = stackprov(&["--format", "json", "apply", s, "-y"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_no_secret("apply's JSON", &out);
+    let recap: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(recap["recap"][0]["changed"], 0, "{out}");
+    eprintln!("figure: converged apply {converged_secs:.1}s, {} SSH round trips", recap["recap"][0]["transport"]["round_trips"]);
+
+    // 3. drift: a key in keystone.conf, an endpoint URL through the API, glance-api stopped
+    on_host("sed -i 's/^log_file = keystone.log/log_file = drifted.log/' /etc/keystone/keystone.conf");
+    on_host(". /root/admin-openrc && openstack endpoint set --url http://controller:9393 $(openstack endpoint list --service image --interface public -f value -c ID)");
+    on_host("systemctl stop glance-api");
+    let (code, out, err, _) = stackprov(&["--format", "json", "plan", s, "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let mut ids = change_ids(&out);
+    ids.sort();
+    assert_eq!(
+        ids,
+        vec![
+            "file:/etc/keystone/keystone.conf",
+            "keystone_endpoint:image/public/RegionOne",
+            "service:glance-api",
+            // the consequence of the keystone.conf fix
+            "service:keystone",
+        ]
+    );
+    let (code, out, err, _) = stackprov(&["apply", s, "-y"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err, _) = stackprov(&["verify", s]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _, _) = stackprov(&["plan", s, "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(on_host("grep -c '^log_file = keystone.log' /etc/keystone/keystone.conf").trim() == "1");
+}
