@@ -53,7 +53,11 @@ pub fn ini_value(value: &str) -> String {
     let quoted = value.len() >= 2
         && (value.starts_with('"') || value.starts_with('\''))
         && value.ends_with(&value[..1]);
-    if edge_space || quoted { format!("\"{v}\"") } else { v }
+    if edge_space || quoted {
+        format!("\"{v}\"")
+    } else {
+        v
+    }
 }
 
 /// Every form in which a secret may appear in a file, URL or command, with the

@@ -14,15 +14,41 @@ fn repo() -> PathBuf {
 
 fn stackprov(args: &[&str]) -> (i32, String, String, f64) {
     let t0 = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_stackprov")).args(args).env("NO_COLOR", "1").stdin(Stdio::null()).output().unwrap();
-    let (o, e) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
-    eprintln!("$ stackprov {} -> {:?} in {:.1}s", args.join(" "), out.status.code(), t0.elapsed().as_secs_f64());
-    (out.status.code().unwrap_or(-1), o, e, t0.elapsed().as_secs_f64())
+    let out = Command::new(env!("CARGO_BIN_EXE_stackprov"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    eprintln!(
+        "$ stackprov {} -> {:?} in {:.1}s",
+        args.join(" "),
+        out.status.code(),
+        t0.elapsed().as_secs_f64()
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        o,
+        e,
+        t0.elapsed().as_secs_f64(),
+    )
 }
 
 fn testbed(args: &[&str]) -> String {
-    let out = Command::new(repo().join("scripts/testbed")).args(args).stdin(Stdio::null()).output().unwrap();
-    assert!(out.status.success(), "scripts/testbed {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(repo().join("scripts/testbed"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/testbed {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -40,11 +66,20 @@ const SECRETS: &[(&str, &str)] = &[
 
 fn write_site(dir: &Path) -> String {
     use std::os::unix::fs::PermissionsExt;
-    let base = std::fs::read_to_string(dir.join("site.yaml")).expect("scripts/testbed up writes target/testbed/site.yaml");
+    let base = std::fs::read_to_string(dir.join("site.yaml"))
+        .expect("scripts/testbed up writes target/testbed/site.yaml");
     let site = dir.join("e2e-site.yaml");
     std::fs::write(&site, base.replace("site: testbed", "site: e2e")).unwrap();
     let secrets = dir.join("e2e-site.secrets.yaml");
-    let body: String = SECRETS.iter().map(|(k, v)| format!("{k}: \"{}\"\n", v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    let body: String = SECRETS
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}: \"{}\"\n",
+                v.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        })
+        .collect();
     std::fs::write(&secrets, body).unwrap();
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
     site.to_string_lossy().into_owned()
@@ -79,7 +114,12 @@ fn watching_cmdlines<T>(f: impl FnOnce() -> T) -> (T, String) {
 
 fn change_ids(plan_json: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(plan_json).unwrap();
-    v["plan"]["hosts"][0]["changes"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+    v["plan"]["hosts"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -93,24 +133,49 @@ fn a_fresh_host_becomes_a_working_controller() {
     let s = site.as_str();
 
     // 1. a complete plan on the bare host, no error
-    let (code, out, err, _) = stackprov(&["plan", s, "--detailed-exitcode", "--out", &format!("{}/e2e-plan.json", dir.display())]);
+    let (code, out, err, _) = stackprov(&[
+        "plan",
+        s,
+        "--detailed-exitcode",
+        "--out",
+        &format!("{}/e2e-plan.json", dir.display()),
+    ]);
     assert_eq!(code, 2, "{out}{err}");
-    for id in ["packages:keystone", "file:/etc/keystone/keystone.conf", "command:keystone bootstrap", "keystone_endpoint:image/admin/RegionOne", "file:/root/admin-openrc"] {
+    for id in [
+        "packages:keystone",
+        "file:/etc/keystone/keystone.conf",
+        "command:keystone bootstrap",
+        "keystone_endpoint:image/admin/RegionOne",
+        "file:/root/admin-openrc",
+    ] {
         assert!(out.contains(id), "plan lacks {id}:\n{out}");
     }
     assert_no_secret("the plan", &(out.clone() + &err));
-    assert_no_secret("the saved plan", &std::fs::read_to_string(dir.join("e2e-plan.json")).unwrap());
+    assert_no_secret(
+        "the saved plan",
+        &std::fs::read_to_string(dir.join("e2e-plan.json")).unwrap(),
+    );
 
     // apply, watching the host's process list for secrets
-    let ((code, out, err, fresh_secs), cmdlines) = watching_cmdlines(|| stackprov(&["apply", s, "-y"]));
+    let ((code, out, err, fresh_secs), cmdlines) =
+        watching_cmdlines(|| stackprov(&["apply", s, "-y"]));
     assert_eq!(code, 0, "{out}{err}");
-    assert!(cmdlines.contains("keystone-manage"), "the watcher saw the apply's processes");
+    assert!(
+        cmdlines.contains("keystone-manage"),
+        "the watcher saw the apply's processes"
+    );
     assert_no_secret("a process command line on the host", &cmdlines);
     assert_no_secret("apply's output", &(out.clone() + &err));
     let package_secs: f64 = out
         .lines()
         .filter(|l| l.contains(": + packages:"))
-        .filter_map(|l| l.rsplit('(').next()?.trim_end_matches("s)").parse::<f64>().ok())
+        .filter_map(|l| {
+            l.rsplit('(')
+                .next()?
+                .trim_end_matches("s)")
+                .parse::<f64>()
+                .ok()
+        })
         .sum();
     eprintln!("figure: fresh apply {fresh_secs:.1}s, of which package installs {package_secs:.1}s");
 
@@ -127,11 +192,18 @@ fn a_fresh_host_becomes_a_working_controller() {
     assert_no_secret("apply's JSON", &out);
     let recap: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(recap["recap"][0]["changed"], 0, "{out}");
-    eprintln!("figure: converged apply {converged_secs:.1}s, {} SSH round trips", recap["recap"][0]["transport"]["round_trips"]);
+    eprintln!(
+        "figure: converged apply {converged_secs:.1}s, {} SSH round trips",
+        recap["recap"][0]["transport"]["round_trips"]
+    );
 
     // 3. drift: a key in keystone.conf, an endpoint URL through the API, glance-api stopped
-    on_host("sed -i 's/^log_file = keystone.log/log_file = drifted.log/' /etc/keystone/keystone.conf");
-    on_host(". /root/admin-openrc && openstack endpoint set --url http://controller:9393 $(openstack endpoint list --service image --interface public -f value -c ID)");
+    on_host(
+        "sed -i 's/^log_file = keystone.log/log_file = drifted.log/' /etc/keystone/keystone.conf",
+    );
+    on_host(
+        ". /root/admin-openrc && openstack endpoint set --url http://controller:9393 $(openstack endpoint list --service image --interface public -f value -c ID)",
+    );
     on_host("systemctl stop glance-api");
     let (code, out, err, _) = stackprov(&["--format", "json", "plan", s, "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}{err}");
@@ -153,5 +225,7 @@ fn a_fresh_host_becomes_a_working_controller() {
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, _, _) = stackprov(&["plan", s, "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
-    assert!(on_host("grep -c '^log_file = keystone.log' /etc/keystone/keystone.conf").trim() == "1");
+    assert!(
+        on_host("grep -c '^log_file = keystone.log' /etc/keystone/keystone.conf").trim() == "1"
+    );
 }

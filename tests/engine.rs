@@ -275,3 +275,81 @@ fn apply_without_a_terminal_and_without_yes_refuses() {
     assert!(r.err.contains("pass -y"), "{}", r.err);
     assert!(fake.lock().log.is_empty(), "nothing ran");
 }
+
+#[test]
+fn saved_facts_plan_offline_without_secrets_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
+    fake.lock().add_file(
+        "/etc/keystone/keystone.conf",
+        "[DEFAULT]\nedited = by hand\n",
+        "root",
+        "keystone",
+        0o640,
+    );
+    let facts = dir.path().join("facts.json");
+    let f = facts.to_str().unwrap();
+    let saved = run(&fake, &["facts", s, "--save", f]);
+    assert_eq!(saved.code, 0, "{}", saved.err);
+    let text = std::fs::read_to_string(&facts).unwrap();
+    let secrets = std::fs::read_to_string(dir.path().join("site.secrets.yaml")).unwrap();
+    for v in secrets
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(": "))
+        .map(|(_, v)| v.trim_matches('"'))
+    {
+        assert!(!text.contains(v), "a secret is in the saved facts");
+    }
+    assert!(
+        text.contains("((secret:glance_db))"),
+        "placeholders stand in for secrets"
+    );
+    let live = run(&fake, &["plan", s]);
+    let rounds = fake.lock().stats.round_trips;
+    // offline: no host contact, same plan
+    let offline = run(&fake, &["plan", s, "--facts", f]);
+    assert_eq!(fake.lock().stats.round_trips, rounds);
+    assert_eq!(offline.out, live.out);
+    assert!(offline.out.contains("-edited = by hand"), "{}", offline.out);
+}
+
+#[test]
+fn catalog_drift_is_found_and_fixed_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
+    {
+        let mut h = fake.lock();
+        let k = h.keystone.as_mut().unwrap();
+        let ep = k
+            .endpoints
+            .values_mut()
+            .find(|e| e.0 == "image" && e.1 == "public")
+            .unwrap();
+        ep.3 = "http://elsewhere:9292".into();
+        k.assignments
+            .remove(&("glance".into(), "service".into(), "admin".into()));
+        k.users.insert("glance".into(), "changed by hand".into());
+    }
+    let plan = run(&fake, &["plan", s, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2);
+    let changes: Vec<&str> = plan.out.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(
+        changes,
+        vec![
+            "  ~ keystone_user:glance                      logging in with the password from the secrets file failed",
+            "  + keystone_assignment:glance/service/admin  not assigned",
+            "  ~ keystone_endpoint:image/public/RegionOne  url http://elsewhere:9292 → http://controller:9292",
+        ],
+        "{}",
+        plan.out
+    );
+    assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
+    assert_eq!(run(&fake, &["plan", s, "--detailed-exitcode"]).code, 0);
+}
