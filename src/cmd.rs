@@ -141,9 +141,21 @@ fn validate(path: &Path, format: Format, io: &mut Io<'_>) -> Result<i32, String>
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    if let Err(d) = SecretStore::load(&site.secrets_file) {
-        print_diags(&[d], format, io);
-        return Ok(EXIT_ERROR);
+    let store = match SecretStore::load(&site.secrets_file) {
+        Ok(s) => s,
+        Err(d) => {
+            print_diags(&[d], format, io);
+            return Ok(EXIT_ERROR);
+        }
+    };
+    // the roles' files as they would be on a Debian host: enough to see where each secret lands
+    let stand_in = crate::facts::parse_os("ID=debian\nVERSION_ID=12\nSTACKPROV_INIT=systemd\n")?;
+    for h in &site.hosts {
+        let resources = engine::desired(&site, h, &stand_in).map_err(|e| e.to_string())?;
+        if let Err(e) = crate::planner::check_secret_values(&resources, &store) {
+            let _ = writeln!(io.err, "{}: {e}", site.secrets_file.display());
+            return Ok(EXIT_ERROR);
+        }
     }
     if format == Format::Json {
         let _ = writeln!(
@@ -196,6 +208,9 @@ struct Work {
     transport: Box<dyn Transport>,
     resources: Vec<Resource>,
     os: crate::facts::OsFacts,
+    /// HTTP requests spent reading facts (the Keystone catalog).
+    http_requests: u64,
+    started: std::time::Instant,
 }
 
 /// A host that dropped out, and why.
@@ -236,6 +251,8 @@ fn prepare(site: &Site, hosts: Vec<Host>, connect: &Connector<'_>) -> (Vec<Work>
                 transport: t,
                 resources,
                 os,
+                http_requests: 0,
+                started: std::time::Instant::now(),
             })
         })();
         r.map_err(|error| Dropped { host: name, error })
@@ -271,6 +288,10 @@ fn secrets_for(site: &Site, works: &[&[Resource]]) -> Result<SecretStore, String
             made.len(),
             site.secrets_file.display()
         );
+    }
+    for r in works {
+        crate::planner::check_secret_values(r, &store)
+            .map_err(|e| format!("{}: {e}", site.secrets_file.display()))?;
     }
     Ok(store)
 }
@@ -438,8 +459,10 @@ fn make_plans(site: &Site, hosts: Vec<Host>, connect: &Connector<'_>) -> Result<
     let secrets = secrets_for(site, &lists)?;
     let masker = secrets.masker();
     let results = parallel(works, |mut w| {
-        let r = engine::gather(w.transport.as_mut(), &w.os, &w.resources, &secrets)
-            .and_then(|f| engine::plan(&w.host.name, &w.resources, &f, &secrets, &masker));
+        let r = engine::gather(w.transport.as_mut(), &w.os, &w.resources, &secrets).and_then(|f| {
+            w.http_requests = f.http_requests;
+            engine::plan(&w.host.name, &w.resources, &f, &secrets, &masker)
+        });
         match r {
             Ok(p) => Ok((p, w)),
             Err(error) => Err(Dropped {
@@ -693,7 +716,7 @@ fn apply_cmd(
             .works
             .iter()
             .zip(&plans)
-            .map(|(w, (_, n))| recap_ok(&w.host.name, *n, w.transport.stats()))
+            .map(|(w, (_, n))| recap_ok(w, *n))
             .chain(planned.dropped.iter().map(recap_dropped))
             .collect();
         finish(&recaps, format, io);
@@ -731,6 +754,8 @@ fn apply_cmd(
         };
         let outcome = apply::apply_host(w.transport.as_mut(), &hp, secrets, &masker, &mut on_event);
         let mut recap = Recap::from_outcome(&outcome, n, w.transport.stats());
+        recap.http_requests += w.http_requests;
+        recap.seconds = w.started.elapsed().as_secs_f64();
         if let Some(f) = &outcome.failure {
             recap.unreachable = f.status.is_none() && f.stderr.contains("connection");
         }
@@ -748,15 +773,16 @@ fn apply_cmd(
     })
 }
 
-fn recap_ok(host: &str, resources: usize, transport: TransportStats) -> Recap {
+fn recap_ok(w: &Work, resources: usize) -> Recap {
     Recap {
-        host: host.to_string(),
+        host: w.host.name.clone(),
         ok: resources,
         changed: 0,
         failed: 0,
         unreachable: false,
-        seconds: 0.0,
-        transport,
+        seconds: w.started.elapsed().as_secs_f64(),
+        http_requests: w.http_requests,
+        transport: w.transport.stats(),
         failure: None,
         error: None,
     }
@@ -772,6 +798,7 @@ fn recap_dropped(d: &Dropped) -> Recap {
         failed: usize::from(!unreachable),
         unreachable,
         seconds: 0.0,
+        http_requests: 0,
         transport: TransportStats::default(),
         failure: None,
         error: Some(d.error.to_string()),

@@ -66,6 +66,7 @@ pub fn gather(
             &mut http,
         ));
         tracing::info!("catalog read with {} HTTP request(s)", http.requests);
+        facts.http_requests = http.requests;
     }
     Ok(facts)
 }

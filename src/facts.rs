@@ -188,6 +188,9 @@ pub struct Facts {
     /// The Keystone catalog (when asked for).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub catalog: Option<crate::openstack::keystone::CatalogFacts>,
+    /// HTTP requests it took to read the catalog (a measurement, not a fact).
+    #[serde(skip)]
+    pub http_requests: u64,
 }
 
 /// Base64 without line breaks, as `base64 -w0` prints it.
@@ -298,6 +301,7 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, String> {
         sql: None,
         pending_restarts: BTreeSet::new(),
         catalog: None,
+        http_requests: 0,
     };
     let all: Vec<&String> = q
         .stats

@@ -83,6 +83,35 @@ pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
     out
 }
 
+/// Refuse secret values that no encoding can carry to where they land.
+/// Keystone and Glance hand their `[database] connection` URL to alembic, whose
+/// configparser interpolation rejects `%`; and `@` would have to be written `%40`.
+pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Result<(), String> {
+    for r in resources {
+        let texts: Vec<&str> = match &r.kind {
+            Kind::File { content, .. } => vec![content],
+            Kind::IniEdit { settings, .. } => settings.iter().map(|s| s.value.as_str()).collect(),
+            _ => vec![],
+        };
+        for t in texts {
+            for name in text::secret_names_with_encoding(t, "url") {
+                let Some(v) = secrets.get(&name) else {
+                    continue;
+                };
+                if let Some(c) = v.expose().chars().find(|c| matches!(c, '%' | '@')) {
+                    return Err(format!(
+                        "secret `{name}` contains `{c}`, but it goes into a database URL in {} that OpenStack's db_sync \
+                         (alembic, through Python's configparser) cannot read with `%` or `@` in any encoding; \
+                         choose a value without `%` and `@` (quotes, `$`, `#`, `/`, `:`, `;` and spaces are fine)",
+                        r.id().trim_start_matches("file:")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn plan_host(
     inp: &Inputs<'_>,
     resources: &[Resource],

@@ -150,6 +150,8 @@ pub struct Recap {
     pub unreachable: bool,
     pub seconds: f64,
     pub transport: TransportStats,
+    /// Requests to the OpenStack APIs (reading the catalog and changing it).
+    pub http_requests: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<crate::apply::Failure>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,6 +167,7 @@ impl Recap {
             failed: usize::from(o.failure.is_some()),
             unreachable: false,
             seconds: o.seconds,
+            http_requests: o.http_requests,
             transport,
             failure: o.failure.clone(),
             error: None,
@@ -195,8 +198,8 @@ pub fn recap_text(recaps: &[Recap], style: Style) -> String {
         };
         let _ = writeln!(
             out,
-            "{:w$} : ok={} {changed} {failed}{unreachable}  ({:.1}s, {} round trips)",
-            r.host, r.ok, r.seconds, r.transport.round_trips
+            "{:w$} : ok={} {changed} {failed}{unreachable}  ({:.1}s, {} SSH round trips, {} HTTP requests)",
+            r.host, r.ok, r.seconds, r.transport.round_trips, r.http_requests
         );
         if let Some(f) = &r.failure {
             let status = f

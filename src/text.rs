@@ -33,6 +33,24 @@ pub fn secret_names(text: &str) -> Vec<String> {
     out
 }
 
+/// Names of the secrets a text references in one encoding.
+pub fn secret_names_with_encoding(text: &str, enc: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(OPEN) {
+        let after = &rest[i + OPEN.len()..];
+        let Some(j) = after.find(CLOSE) else { break };
+        if let Some((name, e)) = after[..j].split_once('|')
+            && e == enc
+            && !out.iter().any(|n| n == name)
+        {
+            out.push(name.to_string());
+        }
+        rest = &after[j + CLOSE.len()..];
+    }
+    out
+}
+
 pub fn has_secrets(text: &str) -> bool {
     text.contains(OPEN)
 }

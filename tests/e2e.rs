@@ -56,12 +56,14 @@ fn on_host(cmd: &str) -> String {
     testbed(&["ssh", "controller", cmd])
 }
 
-/// The passwords of acceptance 5: quotes, `$ % # @ / : ;` and spaces.
+/// The passwords of acceptance 5: quotes, `$ % # @ / : ;` and spaces. Database
+/// passwords leave out `%` and `@`, which `validate` refuses for them (db_sync
+/// cannot read them in a URL; see tests/engine.rs).
 const SECRETS: &[(&str, &str)] = &[
     ("admin", "a'd\"m $in%#@/:; x"),
-    ("keystone_db", "k'e\"y $%#@/:; db"),
-    ("glance_db", "g'l\"a $%#@/:;  db"),
-    ("glance_user", "\"gl@nce's pass: #1;\""),
+    ("keystone_db", "k'e\"y $#/:; db"),
+    ("glance_db", "g'l\"a $#/:;  db"),
+    ("glance_user", "\"gl@nce's %pass: #1;\""),
 ];
 
 fn write_site(dir: &Path) -> String {

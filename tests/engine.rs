@@ -353,3 +353,25 @@ fn catalog_drift_is_found_and_fixed_through_the_api() {
     assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
     assert_eq!(run(&fake, &["plan", s, "--detailed-exitcode"]).code, 0);
 }
+
+#[test]
+fn a_database_password_no_encoding_can_carry_is_refused_before_anything_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let secrets = dir.path().join("site.secrets.yaml");
+    std::fs::write(&secrets, "keystone_db: \"50%off@night\"\n").unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    let expected = format!(
+        "{}: secret `keystone_db` contains `%`, but it goes into a database URL in /etc/keystone/keystone.conf that OpenStack's db_sync (alembic, through Python's configparser) cannot read with `%` or `@` in any encoding; choose a value without `%` and `@` (quotes, `$`, `#`, `/`, `:`, `;` and spaces are fine)\n",
+        secrets.display()
+    );
+    let v = run(&fake, &["validate", s]);
+    assert_eq!((v.code, v.err.as_str()), (1, expected.as_str()));
+    let a = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(a.code, 1);
+    assert_eq!(a.err, format!("error: {expected}"));
+    assert!(fake.lock().log.is_empty(), "nothing ran");
+}
