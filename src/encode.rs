@@ -15,6 +15,15 @@ pub fn url(value: &str) -> String {
     out
 }
 
+/// A password inside an SQLAlchemy database URL inside an oslo.config value.
+/// SQLAlchemy takes everything up to the `@` as the password and only decodes
+/// `%XX`, so the characters are written as they are; oslo.config needs `$$`.
+/// `%` and `@` cannot be carried at all (alembic's configparser rejects `%`, so
+/// `%40` is no way out): callers refuse them (see `planner::check_secret_values`).
+pub fn db_url_password(value: &str) -> String {
+    value.replace('$', "$$")
+}
+
 /// A SQL string literal for MariaDB, with quotes and backslashes escaped.
 pub fn sql_string(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
@@ -66,6 +75,7 @@ pub fn all_variants(value: &str) -> Vec<(&'static str, String)> {
     let mut v: Vec<(&'static str, String)> = vec![
         ("plain", value.to_string()),
         ("url", url(value)),
+        ("dburl", db_url_password(value)),
         ("ini", ini_value(value)),
         ("sql", sql_string(value)),
         ("shell", shell_word(value)),

@@ -94,7 +94,7 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
             _ => vec![],
         };
         for t in texts {
-            for name in text::secret_names_with_encoding(t, "url") {
+            for name in text::secret_names_with_encoding(t, "dburl") {
                 let Some(v) = secrets.get(&name) else {
                     continue;
                 };

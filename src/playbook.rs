@@ -69,7 +69,10 @@ fn secret_fn(args: &std::collections::HashMap<String, tera::Value>) -> tera::Res
         .and_then(|v| v.as_str())
         .ok_or("secret() needs name=\"...\"")?;
     let enc = args.get("enc").and_then(|v| v.as_str()).unwrap_or("plain");
-    if !matches!(enc, "plain" | "url" | "ini" | "sql" | "shell" | "cnf") {
+    if !matches!(
+        enc,
+        "plain" | "url" | "dburl" | "ini" | "sql" | "shell" | "cnf"
+    ) {
         return Err(format!("secret(): unknown enc `{enc}`").into());
     }
     Ok(tera::Value::String(crate::text::placeholder(name, enc)))

@@ -74,6 +74,7 @@ pub fn resolve(text: &str, secrets: &SecretStore) -> Result<String, String> {
         let v = secret.expose();
         out.push_str(&match enc {
             "url" => encode::url(v),
+            "dburl" => encode::db_url_password(v),
             "ini" => encode::ini_value(v),
             "sql" => encode::sql_string(v),
             "shell" => encode::shell_word(v),
