@@ -19,6 +19,8 @@ pub struct FakeKeystone {
     /// id → (type, interface, region, url)
     pub endpoints: BTreeMap<String, (String, String, String, String)>,
     pub requests: usize,
+    /// Password changes through PATCH /v3/users (each revokes the user's tokens).
+    pub password_changes: usize,
 }
 
 impl FakeKeystone {
