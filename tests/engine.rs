@@ -120,6 +120,8 @@ fn apply_runs_exactly_the_planned_operations() {
             .contains(&("glance".into(), "service".into(), "admin".into()))
     );
     assert_eq!(k.endpoints.values().filter(|e| e.0 == "image").count(), 3);
+    // users that bootstrap made are not touched: a password change revokes tokens
+    assert_eq!(k.password_changes, 0);
 }
 
 #[test]

@@ -168,6 +168,7 @@ impl FakeKeystone {
                 let name = Self::name_of(id);
                 match self.users.get_mut(&name) {
                     Some(p) => {
+                        self.password_changes += 1;
                         *p = body["user"]["password"]
                             .as_str()
                             .unwrap_or_default()
