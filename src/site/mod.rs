@@ -6,7 +6,7 @@ mod validate;
 pub mod yaml;
 
 use crate::diag::Diagnostic;
-use crate::release::Release;
+use crate::release::{Choices, Release};
 use crate::transport::{HostKeyPolicy, HostTarget};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,8 @@ pub struct Site {
     pub path: PathBuf,
     pub name: String,
     pub release: Release,
+    /// Token provider, Identity API and glance-registry, checked against the release.
+    pub choices: Choices,
     pub region: String,
     /// The host name the catalog's endpoints and DB connections use.
     pub controller: String,
