@@ -2,3 +2,4 @@
 
 pub mod http;
 pub mod keystone;
+pub mod keystone2;

@@ -16,7 +16,14 @@ use std::time::Duration;
 pub const MAX_SITE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Roles a host can have, in the order they are applied on a host.
-pub const ROLES: &[&str] = &["base", "mariadb", "keystone", "glance", "openrc"];
+pub const ROLES: &[&str] = &[
+    "base",
+    "mariadb",
+    "messaging",
+    "keystone",
+    "glance",
+    "openrc",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
