@@ -2,8 +2,9 @@
 //! service, path and user names), as data in `playbooks/profiles.yaml`.
 //! Layers are merged in order: `common`, then every `since-<release>` up to
 //! the site's release (option names that changed between releases), the OS
-//! family (`debian`, `rhel`), then `<os>-<family>` (`rhel-legacy`), then
-//! `<os><major>` (`rhel6`), then `<os><major>-<family>` (`rhel7-modern`). A merged `releases: {first, last}` says which
+//! family (`debian`, `rhel`), `<os>-<family>` (`rhel-legacy`), every
+//! `<os>-since-<release>` (`rhel-since-mitaka`), `<os><major>` (`rhel6`),
+//! then `<os><major>-<family>` (`rhel7-modern`). A merged `releases: {first, last}` says which
 //! releases the OS has packages for.
 
 use crate::facts::OsFacts;
@@ -41,9 +42,14 @@ pub fn for_host(os: &OsFacts, release: Release) -> Result<Json, String> {
             .filter(|r| Release::named(r) <= release)
             .map(|r| format!("since-{r}")),
     );
+    names.extend([os_name.to_string(), format!("{os_name}-{fam}")]);
+    names.extend(
+        RELEASES
+            .iter()
+            .filter(|r| Release::named(r) <= release)
+            .map(|r| format!("{os_name}-since-{r}")),
+    );
     names.extend([
-        os_name.to_string(),
-        format!("{os_name}-{fam}"),
         format!("{os_name}{}", os.major()),
         format!("{os_name}{}-{fam}", os.major()),
     ]);
@@ -141,11 +147,22 @@ mod tests {
         assert_eq!(p["options"]["glance_db_key"], "connection");
         let e = for_host(&c6, Release::named("zed")).unwrap_err();
         assert!(e.contains("havana to icehouse"), "{e}");
+        let c7 = os(
+            "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\nSTACKPROV_INIT=systemd\n",
+        );
+        let p = for_host(&c7, Release::named("icehouse")).unwrap();
+        assert_eq!(p["services"]["keystone"], "openstack-keystone");
+        assert_eq!(p["paths"]["keystone_wsgi_conf"], "");
+        // keystone's eventlet server is gone by Newton: httpd, python 2 mod_wsgi
+        let p = for_host(&c7, Release::named("newton")).unwrap();
+        assert_eq!(p["services"]["keystone"], "httpd");
+        assert_eq!(p["packages"]["keystone_wsgi"][1], "mod_wsgi");
         let r9 = os(
             "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\nPRETTY_NAME=\"Rocky Linux 9.4\"\nSTACKPROV_INIT=systemd\n",
         );
         let p = for_host(&r9, Release::named("zed")).unwrap();
         assert_eq!(p["services"]["keystone"], "httpd");
+        assert_eq!(p["packages"]["keystone_wsgi"][1], "python3-mod_wsgi");
         let d = os(
             "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nSTACKPROV_INIT=systemd\n",
         );

@@ -200,7 +200,8 @@ fn rocky9_caracal_modern() {
     let (plan, files) = golden("rocky9", "caracal", "");
     for step in [
         "dnf install -y -q centos-release-openstack-caracal",
-        "dnf install -y -q openstack-keystone httpd python3-mod_wsgi",
+        "dnf install -y -q openstack-keystone",
+        "dnf install -y -q httpd python3-mod_wsgi",
         "keystone-manage fernet_setup",
         "keystone-manage bootstrap",
         "ln -s /usr/share/keystone/wsgi-keystone.conf /etc/httpd/conf.d/wsgi-keystone.conf",
