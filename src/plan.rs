@@ -105,7 +105,7 @@ impl Op {
                 perms.owner, perms.group, perms.mode
             ),
             Op::IniEdit { path, settings, .. } => format!("set {} keys in {path}", settings.len()),
-            Op::Keystone { call, .. } => call.summary(),
+            Op::Keystone { admin, call } => call.summary_for(admin),
         }
     }
 }

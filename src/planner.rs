@@ -5,7 +5,7 @@ use crate::facts::{Facts, FileKind};
 use crate::hostops;
 use crate::openstack::keystone::{Admin, Call, CatalogFacts};
 use crate::plan::{Action, Change, HostPlan, Op};
-use crate::resource::{Kind, Perms, Resource, SQL_USER_HOSTS};
+use crate::resource::{Kind, Perms, Resource, SQL_USER_HOSTS, SqlUserSyntax};
 use crate::secret::Masker;
 use crate::site::secrets::SecretStore;
 use crate::text;
@@ -44,7 +44,7 @@ pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
                 }
             }
             Kind::SqlDatabase { .. } | Kind::SqlGrant { .. } => q.sql = true,
-            Kind::SqlUser { name, password } => {
+            Kind::SqlUser { name, password, .. } => {
                 q.sql = true;
                 q.sql_logins.insert(name.clone(), password.clone());
             }
@@ -56,7 +56,8 @@ pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
             | Kind::KeystoneRole { .. }
             | Kind::KeystoneAssignment { .. }
             | Kind::KeystoneService { .. }
-            | Kind::KeystoneEndpoint { .. } => {}
+            | Kind::KeystoneEndpoint { .. }
+            | Kind::KeystoneEndpoints { .. } => {}
         }
     }
     q
@@ -72,6 +73,10 @@ pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
             Kind::Command { stdin: Some(s), .. } => vec![s],
             Kind::SqlUser { password, .. } => {
                 out.insert(password.clone());
+                vec![]
+            }
+            Kind::KeystoneApi { admin } => {
+                out.extend(admin.token.iter().cloned());
                 vec![]
             }
             _ => vec![],
@@ -399,17 +404,25 @@ fn plan_one(
             });
             Some(change(r, Action::Run, reason, ops))
         }
-        Kind::SqlDatabase { name } => {
+        Kind::SqlDatabase {
+            name,
+            charset,
+            collation,
+        } => {
             let exists = facts
                 .sql
                 .as_ref()
                 .is_some_and(|s| s.databases.contains(name));
             (!exists).then(|| {
-                let sql = format!("CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;\n");
+                let sql = format!("CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET {charset} COLLATE {collation};\n");
                 change(r, Action::Create, sql_reason(facts, "database does not exist"), vec![exec_stdin(hostops::MYSQL, sql)])
             })
         }
-        Kind::SqlUser { name, password } => {
+        Kind::SqlUser {
+            name,
+            password,
+            syntax,
+        } => {
             let sql_facts = facts.sql.as_ref();
             let missing: Vec<&str> = SQL_USER_HOSTS
                 .iter()
@@ -426,7 +439,11 @@ fn plan_one(
             let pw = text::placeholder(password, "sql");
             let mut sql = String::new();
             for h in SQL_USER_HOSTS {
-                sql.push_str(&format!("CREATE USER IF NOT EXISTS '{name}'@'{h}' IDENTIFIED BY {pw};\nALTER USER '{name}'@'{h}' IDENTIFIED BY {pw};\n"));
+                match syntax {
+                    SqlUserSyntax::Create => sql.push_str(&format!("CREATE USER IF NOT EXISTS '{name}'@'{h}' IDENTIFIED BY {pw};\nALTER USER '{name}'@'{h}' IDENTIFIED BY {pw};\n")),
+                    // MySQL 5.1 and MariaDB 5.5: GRANT creates the user or sets its password
+                    SqlUserSyntax::Grant => sql.push_str(&format!("GRANT USAGE ON *.* TO '{name}'@'{h}' IDENTIFIED BY {pw};\n")),
+                }
             }
             let (action, reason) = if !missing.is_empty() {
                 (
@@ -476,6 +493,7 @@ fn plan_one(
         | Kind::KeystoneRole { .. }
         | Kind::KeystoneAssignment { .. }
         | Kind::KeystoneService { .. }
+        | Kind::KeystoneEndpoints { .. }
         // planned by plan_catalog
         | Kind::KeystoneEndpoint { .. } => None,
     })
@@ -517,6 +535,30 @@ fn plan_catalog(
             r.source
         ));
     };
+    match (&r.kind, admin.is_v2()) {
+        (Kind::KeystoneEndpoint { .. }, true) => {
+            return Err(format!(
+                "{}: `keystone_endpoint` needs the v3 API; after a v2.0 `keystone_api` use `keystone_endpoints`",
+                r.source
+            ));
+        }
+        (Kind::KeystoneEndpoints { .. }, false) => {
+            return Err(format!(
+                "{}: `keystone_endpoints` needs a v2.0 `keystone_api` before it",
+                r.source
+            ));
+        }
+        _ => {}
+    }
+    plan_catalog_change(r, facts, admin)
+}
+
+/// One catalog resource against the catalog facts, through `admin`'s API.
+fn plan_catalog_change(
+    r: &Resource,
+    facts: &Facts,
+    admin: Admin,
+) -> Result<Option<Change>, String> {
     let empty = CatalogFacts::default();
     let (c, down) = match facts.catalog.as_ref() {
         Some(c) if c.unavailable.is_none() => (c, false),
@@ -645,6 +687,62 @@ fn plan_catalog(
                     op(Call::UpdateEndpoint {
                         id: e.id.clone(),
                         url: url.clone(),
+                    }),
+                )),
+                Some(_) => None,
+            }
+        }
+        Kind::KeystoneEndpoints {
+            service_type,
+            region,
+            publicurl,
+            internalurl,
+            adminurl,
+        } => {
+            let mine: Vec<&crate::openstack::keystone::EndpointFact> = c
+                .endpoints
+                .iter()
+                .filter(|e| e.service_type == *service_type && e.region == *region)
+                .collect();
+            let want = [
+                ("admin", adminurl),
+                ("internal", internalurl),
+                ("public", publicurl),
+            ];
+            let differs: Vec<String> = want
+                .iter()
+                .filter_map(
+                    |(iface, url)| match mine.iter().find(|e| e.interface == *iface) {
+                        Some(e) if e.url == **url => None,
+                        Some(e) => Some(format!("{iface}url {} → {url}", e.url)),
+                        None => Some(format!("no {iface}url")),
+                    },
+                )
+                .collect();
+            match mine.first() {
+                None => Some(change(
+                    r,
+                    Action::Create,
+                    missing("does not exist"),
+                    op(Call::CreateEndpointV2 {
+                        service_type: service_type.clone(),
+                        region: region.clone(),
+                        publicurl: publicurl.clone(),
+                        internalurl: internalurl.clone(),
+                        adminurl: adminurl.clone(),
+                    }),
+                )),
+                Some(e) if !differs.is_empty() => Some(change(
+                    r,
+                    Action::Update,
+                    differs.join("; "),
+                    op(Call::ReplaceEndpointV2 {
+                        id: e.id.clone(),
+                        service_type: service_type.clone(),
+                        region: region.clone(),
+                        publicurl: publicurl.clone(),
+                        internalurl: internalurl.clone(),
+                        adminurl: adminurl.clone(),
                     }),
                 )),
                 Some(_) => None,

@@ -5,7 +5,7 @@
 use crate::facts::OsFacts;
 use crate::ini::IniSetting;
 use crate::openstack::keystone::Admin;
-use crate::resource::{Kind, Perms, Resource};
+use crate::resource::{Kind, Perms, Resource, SqlUserSyntax};
 use crate::site::yaml::{self, Node, Value};
 use crate::site::{Host, Site};
 use serde_json::json;
@@ -20,7 +20,7 @@ pub struct Desired {
 /// Build the Tera context shared by playbooks and templates.
 pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, String> {
     let family = site.release.family();
-    let profile = crate::profile::for_host(os, family)?;
+    let profile = crate::profile::for_host(os, site.release)?;
     let mut cx = tera::Context::new();
     cx.insert(
         "site",
@@ -31,7 +31,9 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
             "release": site.release.name(),
             "family": family,
             "package_proxy": site.package_proxy,
-            "glance_registry": site.release.has_glance_registry(),
+            "glance_registry": site.choices.glance_registry,
+            "token_provider": site.choices.token_provider,
+            "identity_api": site.choices.identity_api,
         }),
     );
     let controller_host = site
@@ -185,6 +187,7 @@ const KINDS: &[&str] = &[
     "keystone_assignment",
     "keystone_service",
     "keystone_endpoint",
+    "keystone_endpoints",
 ];
 
 /// The resources of every role of a host, in role order.
@@ -352,15 +355,30 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
         }
         "sql_database" => {
             let name = need(l, "name")?;
+            let charset = opt(l, "charset")?.unwrap_or_else(|| "utf8mb4".into());
+            let collation = opt(l, "collation")?.unwrap_or_else(|| "utf8mb4_general_ci".into());
             Kind::SqlDatabase {
                 name: sql_ident(l, body, name)?,
+                charset: sql_ident(l, body, charset)?,
+                collation: sql_ident(l, body, collation)?,
             }
         }
         "sql_user" => {
             let name = need(l, "name")?;
+            let syntax = match opt(l, "syntax")?.as_deref() {
+                None | Some("create") => SqlUserSyntax::Create,
+                Some("grant") => SqlUserSyntax::Grant,
+                Some(other) => {
+                    return Err(l.err(
+                        body,
+                        format!("sql_user syntax `{other}`: one of create, grant"),
+                    ));
+                }
+            };
             Kind::SqlUser {
                 name: sql_ident(l, body, name)?,
                 password: need(l, "password")?,
+                syntax,
             }
         }
         "sql_grant" => {
@@ -375,14 +393,30 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
             let port = port_s
                 .parse()
                 .map_err(|_| l.err(body, format!("port `{port_s}` is not a number")))?;
-            Kind::KeystoneApi {
-                admin: Admin {
+            let admin = match opt(l, "version")?.as_deref() {
+                None | Some("v3") => Admin {
                     port,
                     user: need(l, "user")?,
                     project: need(l, "project")?,
                     password: need(l, "password")?,
+                    token: None,
                 },
-            }
+                // the guide's era: the v2.0 admin API, authenticated by the admin token
+                Some("v2.0") => Admin {
+                    port,
+                    user: String::new(),
+                    project: String::new(),
+                    password: String::new(),
+                    token: Some(need(l, "token")?),
+                },
+                Some(other) => {
+                    return Err(l.err(
+                        body,
+                        format!("keystone_api version `{other}`: one of v2.0, v3"),
+                    ));
+                }
+            };
+            Kind::KeystoneApi { admin }
         }
         "keystone_project" => Kind::KeystoneProject {
             name: need(l, "name")?,
@@ -410,6 +444,13 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
             interface: need(l, "interface")?,
             region: need(l, "region")?,
             url: need(l, "url")?,
+        },
+        "keystone_endpoints" => Kind::KeystoneEndpoints {
+            service_type: need(l, "service")?,
+            region: need(l, "region")?,
+            publicurl: need(l, "publicurl")?,
+            internalurl: need(l, "internalurl")?,
+            adminurl: need(l, "adminurl")?,
         },
         other => return Err(l.err(body, format!("unknown resource kind `{other}`"))),
     };

@@ -1,17 +1,22 @@
 //! Profiles: what a release family × OS family means concretely (package,
 //! service, path and user names), as data in `playbooks/profiles.yaml`.
-//! Layers are merged in order: `common`, the OS family (`debian`, `rhel`),
-//! then `<os>-<family>` (`rhel-legacy`), then `<os><major>` (`rhel6`).
+//! Layers are merged in order: `common`, then every `since-<release>` up to
+//! the site's release (option names that changed between releases), the OS
+//! family (`debian`, `rhel`), `<os>-<family>` (`rhel-legacy`), every
+//! `<os>-since-<release>` (`rhel-since-mitaka`), `<os><major>` (`rhel6`),
+//! then `<os><major>-<family>` (`rhel7-modern`). A merged `releases: {first, last}` says which
+//! releases the OS has packages for.
 
 use crate::facts::OsFacts;
-use crate::release::Family;
+use crate::release::{Family, RELEASES, Release};
 use crate::site::yaml::{self, Node, Value};
 use serde_json::{Map, Value as Json};
 
 pub const PROFILES_FILE: &str = "playbooks/profiles.yaml";
 
 /// The merged profile for a host, as a JSON object for the templates.
-pub fn for_host(os: &OsFacts, family: Family) -> Result<Json, String> {
+pub fn for_host(os: &OsFacts, release: Release) -> Result<Json, String> {
+    let family = release.family();
     let text = crate::assets::text(PROFILES_FILE)?;
     let root = yaml::parse(text).map_err(|e| {
         format!(
@@ -30,12 +35,24 @@ pub fn for_host(os: &OsFacts, family: Family) -> Result<Json, String> {
         Family::Legacy => "legacy",
         Family::Modern => "modern",
     };
-    let names = [
-        "common".to_string(),
-        os_name.to_string(),
-        format!("{os_name}-{fam}"),
+    let mut names = vec!["common".to_string()];
+    names.extend(
+        RELEASES
+            .iter()
+            .filter(|r| Release::named(r) <= release)
+            .map(|r| format!("since-{r}")),
+    );
+    names.extend([os_name.to_string(), format!("{os_name}-{fam}")]);
+    names.extend(
+        RELEASES
+            .iter()
+            .filter(|r| Release::named(r) <= release)
+            .map(|r| format!("{os_name}-since-{r}")),
+    );
+    names.extend([
         format!("{os_name}{}", os.major()),
-    ];
+        format!("{os_name}{}-{fam}", os.major()),
+    ]);
     let mut merged = Json::Object(Map::new());
     for name in &names {
         if let Some((_, layer)) = layers
@@ -45,7 +62,29 @@ pub fn for_host(os: &OsFacts, family: Family) -> Result<Json, String> {
             merge(&mut merged, to_json(layer));
         }
     }
+    check_releases(&merged, os, release)?;
     Ok(merged)
+}
+
+/// The OS must have packages for the release (RDO builds each release for
+/// one or two EL majors; Debian only the modern family here).
+fn check_releases(profile: &Json, os: &OsFacts, release: Release) -> Result<(), String> {
+    let bound = |k: &str| profile["releases"][k].as_str().and_then(Release::parse);
+    let (first, last) = (bound("first"), bound("last"));
+    let fits = first.is_none_or(|f| release >= f) && last.is_none_or(|l| release <= l);
+    if fits {
+        return Ok(());
+    }
+    let range = match (first, last) {
+        (Some(f), Some(l)) => format!("{f} to {l}"),
+        (Some(f), None) => format!("{f} and later"),
+        (None, Some(l)) => format!("up to {l}"),
+        (None, None) => String::new(),
+    };
+    Err(format!(
+        "{} has no OpenStack {release} packages; it has {range} (choose another release or another host OS)",
+        os.pretty_name
+    ))
 }
 
 /// YAML node to JSON; plain `true`/`false` become booleans, all other scalars strings.
@@ -91,6 +130,45 @@ fn merge(into: &mut Json, from: Json) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn os(text: &str) -> OsFacts {
+        crate::facts::parse_os(text).unwrap()
+    }
+
+    #[test]
+    fn profiles_by_os_and_release() {
+        let c6 = os(
+            "ID=centos\nPRETTY_NAME=\"CentOS release 6.10 (Final)\"\nVERSION_ID=6.10\nSTACKPROV_INIT=sysv\n",
+        );
+        let p = for_host(&c6, Release::named("havana")).unwrap();
+        assert_eq!(p["services"]["keystone"], "openstack-keystone");
+        assert_eq!(p["options"]["glance_db_key"], "sql_connection");
+        let p = for_host(&c6, Release::named("icehouse")).unwrap();
+        assert_eq!(p["options"]["glance_db_key"], "connection");
+        let e = for_host(&c6, Release::named("zed")).unwrap_err();
+        assert!(e.contains("havana to icehouse"), "{e}");
+        let c7 = os(
+            "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\nSTACKPROV_INIT=systemd\n",
+        );
+        let p = for_host(&c7, Release::named("icehouse")).unwrap();
+        assert_eq!(p["services"]["keystone"], "openstack-keystone");
+        assert_eq!(p["paths"]["keystone_wsgi_conf"], "");
+        // keystone's eventlet server is gone by Newton: httpd, python 2 mod_wsgi
+        let p = for_host(&c7, Release::named("newton")).unwrap();
+        assert_eq!(p["services"]["keystone"], "httpd");
+        assert_eq!(p["packages"]["keystone_wsgi"][1], "mod_wsgi");
+        let r9 = os(
+            "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\nPRETTY_NAME=\"Rocky Linux 9.4\"\nSTACKPROV_INIT=systemd\n",
+        );
+        let p = for_host(&r9, Release::named("zed")).unwrap();
+        assert_eq!(p["services"]["keystone"], "httpd");
+        assert_eq!(p["packages"]["keystone_wsgi"][1], "python3-mod_wsgi");
+        let d = os(
+            "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nSTACKPROV_INIT=systemd\n",
+        );
+        assert!(for_host(&d, Release::named("icehouse")).is_err());
+        assert!(for_host(&d, Release::named("zed")).is_ok());
+    }
 
     #[test]
     fn later_layers_win_and_maps_merge() {

@@ -77,6 +77,118 @@ impl Release {
     pub fn has_glance_registry(self) -> bool {
         self <= Release::named("train")
     }
+
+    /// Whether this release has a token provider, or why not (naming the
+    /// release that added or removed it).
+    pub fn check_token_provider(self, p: TokenProvider) -> Result<(), String> {
+        match p {
+            TokenProvider::Pki if self > Release::named("newton") => Err(
+                "PKI tokens and `keystone-manage pki_setup` were removed in Ocata; newton is the last release that has them".into(),
+            ),
+            TokenProvider::Uuid if self >= Release::named("rocky") => Err(
+                "UUID tokens were removed in Rocky; queens is the last release that has them".into(),
+            ),
+            TokenProvider::Fernet if self < Release::named("kilo") => Err(
+                "fernet tokens first appeared in Kilo".into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether this release has the Identity API stackprov would use, or why not.
+    /// The v2.0 path authenticates with `admin_token` (as the guide does); the v3
+    /// path bootstraps with `keystone-manage bootstrap` and `credential_setup`.
+    pub fn check_identity_api(self, api: IdentityApi) -> Result<(), String> {
+        match api {
+            IdentityApi::V2 if self >= Release::named("queens") => Err(
+                "the Identity v2.0 admin API was removed in Queens; pike is the last release that has it".into(),
+            ),
+            IdentityApi::V2 if self > Release::named("newton") => Err(
+                "admin_token authentication (the v2.0 path's bootstrap) was removed in Ocata; newton is the last release that has it".into(),
+            ),
+            IdentityApi::V3 if self.family() == Family::Legacy => Err(
+                "stackprov's v3 path needs `keystone-manage credential_setup`, which first appeared in Ocata".into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether glance-registry can be asked for.
+    pub fn check_glance_registry(self, wanted: bool) -> Result<(), String> {
+        if wanted && !self.has_glance_registry() {
+            return Err(
+                "glance-registry was removed in Ussuri; train is the last release that has it"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The guide's choices for this release's family: PKI, v2.0 and glance-registry
+    /// up to Newton; fernet, v3 and no registry after.
+    pub fn default_choices(self) -> Choices {
+        match self.family() {
+            Family::Legacy => Choices {
+                token_provider: TokenProvider::Pki,
+                identity_api: IdentityApi::V2,
+                glance_registry: true,
+            },
+            Family::Modern => Choices {
+                token_provider: TokenProvider::Fernet,
+                identity_api: IdentityApi::V3,
+                glance_registry: false,
+            },
+        }
+    }
+}
+
+/// Keystone's token format (`[token] provider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenProvider {
+    Pki,
+    Uuid,
+    Fernet,
+}
+
+impl TokenProvider {
+    pub const NAMES: &[&str] = &["pki", "uuid", "fernet"];
+    pub fn parse(s: &str) -> Option<TokenProvider> {
+        match s {
+            "pki" => Some(TokenProvider::Pki),
+            "uuid" => Some(TokenProvider::Uuid),
+            "fernet" => Some(TokenProvider::Fernet),
+            _ => None,
+        }
+    }
+}
+
+/// The Identity API stackprov builds the catalog through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum IdentityApi {
+    #[serde(rename = "v2.0")]
+    V2,
+    #[serde(rename = "v3")]
+    V3,
+}
+
+impl IdentityApi {
+    pub const NAMES: &[&str] = &["v2.0", "v3"];
+    pub fn parse(s: &str) -> Option<IdentityApi> {
+        match s {
+            "v2.0" => Some(IdentityApi::V2),
+            "v3" => Some(IdentityApi::V3),
+            _ => None,
+        }
+    }
+}
+
+/// What a site chose (or the release's defaults): checked against the release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Choices {
+    pub token_provider: TokenProvider,
+    pub identity_api: IdentityApi,
+    pub glance_registry: bool,
 }
 
 impl fmt::Display for Release {
@@ -105,5 +217,60 @@ mod tests {
         assert!(Release::named("train").has_glance_registry());
         assert!(!Release::named("ussuri").has_glance_registry());
         assert_eq!(Release::parse("bogus"), None);
+    }
+
+    #[test]
+    fn release_checks_name_the_release_that_removed_a_feature() {
+        let r = Release::named;
+        assert!(r("newton").check_token_provider(TokenProvider::Pki).is_ok());
+        let e = r("ocata")
+            .check_token_provider(TokenProvider::Pki)
+            .unwrap_err();
+        assert!(e.contains("Ocata"), "{e}");
+        assert!(
+            r("havana")
+                .check_token_provider(TokenProvider::Fernet)
+                .is_err()
+        );
+        assert!(
+            r("queens")
+                .check_token_provider(TokenProvider::Uuid)
+                .is_ok()
+        );
+        assert!(
+            r("rocky")
+                .check_token_provider(TokenProvider::Uuid)
+                .is_err()
+        );
+        assert!(
+            r("pike")
+                .check_identity_api(IdentityApi::V2)
+                .unwrap_err()
+                .contains("Ocata")
+        );
+        assert!(
+            r("queens")
+                .check_identity_api(IdentityApi::V2)
+                .unwrap_err()
+                .contains("Queens")
+        );
+        assert!(r("icehouse").check_identity_api(IdentityApi::V3).is_err());
+        assert!(r("train").check_glance_registry(true).is_ok());
+        assert!(
+            r("ussuri")
+                .check_glance_registry(true)
+                .unwrap_err()
+                .contains("Ussuri")
+        );
+        for name in RELEASES {
+            let rel = r(name);
+            let c = rel.default_choices();
+            assert!(rel.check_token_provider(c.token_provider).is_ok(), "{name}");
+            assert!(rel.check_identity_api(c.identity_api).is_ok(), "{name}");
+            assert!(
+                rel.check_glance_registry(c.glance_registry).is_ok(),
+                "{name}"
+            );
+        }
     }
 }

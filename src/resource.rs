@@ -67,11 +67,17 @@ pub enum Kind {
     },
     SqlDatabase {
         name: String,
+        /// Default character set and collation (MySQL 5.1 has no utf8mb4).
+        charset: String,
+        collation: String,
     },
     /// A MariaDB user at `localhost` and `%`, with a password from the secrets file.
     SqlUser {
         name: String,
         password: String,
+        /// `create` (CREATE USER IF NOT EXISTS + ALTER USER, MariaDB 10.2+) or
+        /// `grant` (GRANT USAGE ... IDENTIFIED BY, for MySQL 5.1 and MariaDB 5.5).
+        syntax: SqlUserSyntax,
     },
     /// The Keystone API the catalog resources after it talk to (and wait for).
     KeystoneApi {
@@ -105,11 +111,27 @@ pub enum Kind {
         region: String,
         url: String,
     },
+    /// A v2.0 endpoint: one record with the three URLs (`endpoint-create
+    /// --publicurl --internalurl --adminurl`); only after a v2.0 `keystone_api`.
+    KeystoneEndpoints {
+        service_type: String,
+        region: String,
+        publicurl: String,
+        internalurl: String,
+        adminurl: String,
+    },
     /// ALL PRIVILEGES on `database`.* for the user at both hosts.
     SqlGrant {
         user: String,
         database: String,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqlUserSyntax {
+    Create,
+    Grant,
 }
 
 /// The MariaDB hosts each service user is created for.
@@ -127,6 +149,7 @@ impl Kind {
                 | Kind::KeystoneAssignment { .. }
                 | Kind::KeystoneService { .. }
                 | Kind::KeystoneEndpoint { .. }
+                | Kind::KeystoneEndpoints { .. }
         )
     }
 }
@@ -141,7 +164,7 @@ impl Resource {
             Kind::IniEdit { path, .. } => format!("ini:{path}"),
             Kind::Service { name, .. } => format!("service:{name}"),
             Kind::Command { name, .. } => format!("command:{name}"),
-            Kind::SqlDatabase { name } => format!("sql_database:{name}"),
+            Kind::SqlDatabase { name, .. } => format!("sql_database:{name}"),
             Kind::SqlUser { name, .. } => format!("sql_user:{name}"),
             Kind::SqlGrant { user, database } => format!("sql_grant:{user}@{database}"),
             Kind::KeystoneApi { admin } => format!("keystone_api:127.0.0.1:{}", admin.port),
@@ -162,6 +185,11 @@ impl Resource {
                 region,
                 ..
             } => format!("keystone_endpoint:{service_type}/{interface}/{region}"),
+            Kind::KeystoneEndpoints {
+                service_type,
+                region,
+                ..
+            } => format!("keystone_endpoints:{service_type}/{region}"),
         }
     }
 }

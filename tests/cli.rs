@@ -376,3 +376,68 @@ fn schema_and_completions_print() {
             .contains("_stackprov()")
     );
 }
+
+#[test]
+fn invalid_pki_after_newton() {
+    let (code, stdout, stderr) = validate(
+        "pki",
+        b"site: s\nrelease: ocata\ncontroller: c\ntoken_provider: pki\nhosts:\n  - {name: a, address: 10.0.0.1}\n",
+    );
+    assert_eq!(
+        stderr,
+        "pki.yaml:4:17: token_provider: `pki` is not available in ocata: PKI tokens and `keystone-manage pki_setup` were removed in Ocata; newton is the last release that has them\n  hint: remove the key (ocata defaults to `token_provider: fernet`), or choose another release\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_identity_v2_after_pike() {
+    let (code, stdout, stderr) = validate(
+        "v2",
+        b"site: s\nrelease: queens\ncontroller: c\nidentity_api: v2.0\nhosts:\n  - {name: a, address: 10.0.0.1}\n",
+    );
+    assert_eq!(
+        stderr,
+        "v2.yaml:4:15: identity_api: `v2.0` is not available in queens: the Identity v2.0 admin API was removed in Queens; pike is the last release that has it\n  hint: remove the key (queens defaults to `identity_api: v3`), or choose another release\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_admin_token_after_newton_and_unknown_provider() {
+    let (code, stdout, stderr) = validate(
+        "admintoken",
+        b"site: s\nrelease: pike\ncontroller: c\nidentity_api: v2.0\ntoken_provider: jwt\nhosts:\n  - {name: a, address: 10.0.0.1}\n",
+    );
+    assert_eq!(
+        stderr,
+        "admintoken.yaml:4:15: identity_api: `v2.0` is not available in pike: admin_token authentication (the v2.0 path's bootstrap) was removed in Ocata; newton is the last release that has it\n  hint: remove the key (pike defaults to `identity_api: v3`), or choose another release\nadmintoken.yaml:5:17: token_provider: unknown token provider `jwt`\n  hint: one of: pki, uuid, fernet\n2 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_glance_registry_after_train() {
+    let (code, stdout, stderr) = validate(
+        "registry",
+        b"site: s\nrelease: ussuri\ncontroller: c\nglance_registry: true\nhosts:\n  - {name: a, address: 10.0.0.1}\n",
+    );
+    assert_eq!(
+        stderr,
+        "registry.yaml:4:18: glance_registry: glance-registry is not available in ussuri: glance-registry was removed in Ussuri; train is the last release that has it\n  hint: remove the key (ussuri defaults to `glance_registry: false`), or choose another release\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn invalid_identity_v3_before_ocata() {
+    let (code, stdout, stderr) = validate(
+        "v3",
+        b"site: s\nrelease: icehouse\ncontroller: c\nidentity_api: v3\nhosts:\n  - {name: a, address: 10.0.0.1}\n",
+    );
+    assert_eq!(
+        stderr,
+        "v3.yaml:4:15: identity_api: `v3` is not available in icehouse: stackprov's v3 path needs `keystone-manage credential_setup`, which first appeared in Ocata\n  hint: remove the key (icehouse defaults to `identity_api: v2.0`), or choose another release\n1 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}

@@ -377,3 +377,150 @@ fn a_database_password_no_encoding_can_carry_is_refused_before_anything_runs() {
     assert_eq!(a.err, format!("error: {expected}"));
     assert!(fake.lock().log.is_empty(), "nothing ran");
 }
+
+/// The guide's catalog through the v2.0 admin API (fake Keystone with an admin
+/// token on :35357): plan, apply exactly the plan, and a second plan is empty;
+/// a changed endpoint URL is replaced; a wrong admin token is reported.
+#[test]
+fn v2_catalog_converges_and_corrects_drift() {
+    use stackprov::openstack::keystone::Admin;
+    use stackprov::resource::{Kind, Resource};
+    use stackprov::site::secrets::SecretStore;
+    use stackprov::transport::fake::FakeService;
+    use stackprov::transport::fake_keystone::FakeKeystone;
+
+    let mut host = FakeHost::debian();
+    host.keystone = Some(FakeKeystone {
+        admin_token: Some("the-admin-token".into()),
+        ..Default::default()
+    });
+    host.services.insert(
+        "openstack-keystone".into(),
+        FakeService {
+            enabled: true,
+            running: true,
+            ..Default::default()
+        },
+    );
+    let fake = SharedFake::new(host);
+    let r = |kind: Kind| Resource {
+        role: "keystone".into(),
+        source: "test".into(),
+        kind,
+    };
+    let resources = vec![
+        r(Kind::KeystoneApi {
+            admin: Admin {
+                port: 35357,
+                user: String::new(),
+                project: String::new(),
+                password: String::new(),
+                token: Some("admin_token".into()),
+            },
+        }),
+        r(Kind::KeystoneProject {
+            name: "admin".into(),
+            description: "Admin Tenant".into(),
+        }),
+        r(Kind::KeystoneProject {
+            name: "service".into(),
+            description: "Service Tenant".into(),
+        }),
+        r(Kind::KeystoneUser {
+            name: "admin".into(),
+            password: "admin".into(),
+        }),
+        r(Kind::KeystoneRole {
+            name: "admin".into(),
+        }),
+        r(Kind::KeystoneAssignment {
+            user: "admin".into(),
+            project: "admin".into(),
+            role: "admin".into(),
+        }),
+        r(Kind::KeystoneService {
+            name: "keystone".into(),
+            service_type: "identity".into(),
+            description: "OpenStack Identity".into(),
+        }),
+        r(Kind::KeystoneEndpoints {
+            service_type: "identity".into(),
+            region: "RegionOne".into(),
+            publicurl: "http://controller:5000/v2.0".into(),
+            internalurl: "http://controller:5000/v2.0".into(),
+            adminurl: "http://controller:35357/v2.0".into(),
+        }),
+    ];
+    let secrets = SecretStore::from_values([
+        ("admin_token".to_string(), "the-admin-token".to_string()),
+        ("admin".to_string(), "admin-pass".to_string()),
+    ]);
+    let masker = secrets.masker();
+    let os = stackprov::facts::parse_os(
+        "ID=centos\nVERSION_ID=6.10\nPRETTY_NAME=CentOS\nSTACKPROV_INIT=sysv\n",
+    )
+    .unwrap();
+    let plan = |t: &mut SharedFake| {
+        let f = stackprov::engine::gather(t, &os, &resources, &secrets).unwrap();
+        stackprov::engine::plan("controller", &resources, &f, &secrets, &masker).unwrap()
+    };
+    let apply = |t: &mut SharedFake, p: &stackprov::plan::HostPlan| {
+        let o = stackprov::apply::apply_host(t, p, &secrets, &masker, &mut |_| {});
+        assert!(o.failure.is_none(), "{:?}", o.failure);
+    };
+
+    let mut t = fake.clone();
+    let first = plan(&mut t);
+    let ids: Vec<&str> = first.changes.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "keystone_project:admin",
+            "keystone_project:service",
+            "keystone_user:admin",
+            "keystone_role:admin",
+            "keystone_assignment:admin/admin/admin",
+            "keystone_service:identity",
+            "keystone_endpoints:identity/RegionOne"
+        ]
+    );
+    apply(&mut t, &first);
+    assert!(plan(&mut t).changes.is_empty());
+    {
+        let h = fake.lock();
+        let k = h.keystone.as_ref().unwrap();
+        assert_eq!(k.users["admin"], "admin-pass");
+        assert!(
+            k.assignments
+                .contains(&("admin".into(), "admin".into(), "admin".into()))
+        );
+        let ep = k.endpoints_v2.values().next().unwrap();
+        assert_eq!(ep.4, "http://controller:35357/v2.0");
+    }
+
+    // drift: someone points the admin URL elsewhere; the record is replaced
+    {
+        let mut h = fake.lock();
+        let k = h.keystone.as_mut().unwrap();
+        let ep = k.endpoints_v2.values_mut().next().unwrap();
+        ep.4 = "http://old:35357/v2.0".into();
+    }
+    let drift = plan(&mut t);
+    assert_eq!(drift.changes.len(), 1, "{:?}", drift.changes);
+    assert!(
+        drift.changes[0]
+            .reason
+            .contains("adminurl http://old:35357/v2.0"),
+        "{}",
+        drift.changes[0].reason
+    );
+    apply(&mut t, &drift);
+    assert!(plan(&mut t).changes.is_empty());
+    assert_eq!(fake.lock().keystone.as_ref().unwrap().endpoints_v2.len(), 1);
+
+    // a wrong admin token: the catalog is unavailable and says why
+    fake.lock().keystone.as_mut().unwrap().admin_token = Some("rotated".into());
+    let f = stackprov::engine::gather(&mut t, &os, &resources, &secrets).unwrap();
+    let why = f.catalog.unwrap().unavailable.unwrap();
+    assert!(why.contains("refuses the admin token"), "{why}");
+}

@@ -1,6 +1,7 @@
 //! Keystone v3 over the SSH tunnel: read the catalog (one request per resource
 //! type) and carry out catalog calls. Calls look up by name before creating, so
-//! a retried or repeated call changes nothing twice.
+//! a retried or repeated call changes nothing twice. An [`Admin`] with a
+//! `token` speaks the v2.0 admin API instead (see [`super::keystone2`]).
 
 use super::http::{self, HttpStats, Request};
 use crate::site::secrets::SecretStore;
@@ -17,6 +18,17 @@ pub struct Admin {
     pub project: String,
     /// Name of the secret holding the password.
     pub password: String,
+    /// Set for the v2.0 admin API (the guide's era): the name of the secret
+    /// holding `admin_token`, sent as X-Auth-Token; user, project and password
+    /// are then unused.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub token: Option<String>,
+}
+
+impl Admin {
+    pub fn is_v2(&self) -> bool {
+        self.token.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,9 +100,35 @@ pub enum Call {
         id: String,
         url: String,
     },
+    /// v2.0: one endpoint record with its three URLs.
+    CreateEndpointV2 {
+        service_type: String,
+        region: String,
+        publicurl: String,
+        internalurl: String,
+        adminurl: String,
+    },
+    /// v2.0 endpoints cannot be changed: delete the record and create it again.
+    ReplaceEndpointV2 {
+        id: String,
+        service_type: String,
+        region: String,
+        publicurl: String,
+        internalurl: String,
+        adminurl: String,
+    },
 }
 
 impl Call {
+    /// A one-line description, in the API `admin` speaks.
+    pub fn summary_for(&self, admin: &Admin) -> String {
+        if admin.is_v2() {
+            super::keystone2::summary(self)
+        } else {
+            self.summary()
+        }
+    }
+
     pub fn summary(&self) -> String {
         match self {
             Call::Wait { timeout_secs } => {
@@ -115,6 +153,9 @@ impl Call {
                 url,
             } => format!("POST /v3/endpoints {service_type} {interface} {region} {url}"),
             Call::UpdateEndpoint { id, url } => format!("PATCH /v3/endpoints/{id} url={url}"),
+            Call::CreateEndpointV2 { .. } | Call::ReplaceEndpointV2 { .. } => {
+                super::keystone2::summary(self)
+            }
         }
     }
 }
@@ -162,7 +203,7 @@ fn login(
     }
 }
 
-fn secret<'a>(secrets: &'a SecretStore, name: &str) -> Result<&'a str, String> {
+pub(super) fn secret<'a>(secrets: &'a SecretStore, name: &str) -> Result<&'a str, String> {
     secrets
         .get(name)
         .map(|s| s.expose())
@@ -185,7 +226,7 @@ pub fn admin_token(
     })
 }
 
-fn get(
+pub(super) fn get(
     t: &mut dyn Transport,
     port: u16,
     token: &str,
@@ -205,7 +246,7 @@ fn get(
     Ok(r.json()?[key].as_array().cloned().unwrap_or_default())
 }
 
-fn s(v: &Value, k: &str) -> String {
+pub(super) fn s(v: &Value, k: &str) -> String {
     v[k].as_str().unwrap_or_default().to_string()
 }
 
@@ -217,7 +258,12 @@ pub fn gather(
     secrets: &SecretStore,
     stats: &mut HttpStats,
 ) -> CatalogFacts {
-    match gather_inner(t, admin, logins, secrets, stats) {
+    let r = if admin.is_v2() {
+        super::keystone2::gather(t, admin, logins, secrets, stats)
+    } else {
+        gather_inner(t, admin, logins, secrets, stats)
+    };
+    match r {
         Ok(c) => c,
         Err(e) => CatalogFacts {
             unavailable: Some(e),
@@ -354,7 +400,7 @@ fn need_id(
     })
 }
 
-fn send_ok(
+pub(super) fn send_ok(
     t: &mut dyn Transport,
     port: u16,
     req: Request<'_>,
@@ -387,6 +433,9 @@ pub fn execute(
     secrets: &SecretStore,
     stats: &mut HttpStats,
 ) -> Result<(), String> {
+    if admin.is_v2() {
+        return super::keystone2::execute(t, admin, call, secrets, stats);
+    }
     let port = admin.port;
     if let Call::Wait { timeout_secs } = call {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(*timeout_secs);
@@ -536,6 +585,9 @@ pub fn execute(
                 )?;
             }
             Ok(())
+        }
+        Call::CreateEndpointV2 { .. } | Call::ReplaceEndpointV2 { .. } => {
+            Err("a v2.0 endpoint call needs the v2.0 admin API (keystone_api version v2.0)".into())
         }
         Call::UpdateEndpoint { id, url } => {
             let path = format!("/v3/endpoints/{id}");

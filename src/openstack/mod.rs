@@ -3,3 +3,4 @@
 pub mod http;
 pub mod keystone;
 pub mod qcow2;
+pub mod keystone2;

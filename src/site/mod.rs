@@ -6,7 +6,7 @@ mod validate;
 pub mod yaml;
 
 use crate::diag::Diagnostic;
-use crate::release::Release;
+use crate::release::{Choices, Release};
 use crate::transport::{HostKeyPolicy, HostTarget};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,14 @@ use std::time::Duration;
 pub const MAX_SITE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Roles a host can have, in the order they are applied on a host.
-pub const ROLES: &[&str] = &["base", "mariadb", "keystone", "glance", "openrc"];
+pub const ROLES: &[&str] = &[
+    "base",
+    "mariadb",
+    "messaging",
+    "keystone",
+    "glance",
+    "openrc",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
@@ -24,6 +31,8 @@ pub struct Site {
     pub path: PathBuf,
     pub name: String,
     pub release: Release,
+    /// Token provider, Identity API and glance-registry, checked against the release.
+    pub choices: Choices,
     pub region: String,
     /// The host name the catalog's endpoints and DB connections use.
     pub controller: String,

@@ -3,7 +3,7 @@
 use super::yaml::{self, Mark, Node, Value};
 use super::{Host, MAX_SITE_BYTES, Overrides, ROLES, Site};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::release::{RELEASES, Release};
+use crate::release::{Choices, IdentityApi, RELEASES, Release, TokenProvider};
 use crate::transport::HostKeyPolicy;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,9 @@ const SITE_KEYS: &[&str] = &[
     "host_key_policy",
     "hosts",
     "overrides",
+    "token_provider",
+    "identity_api",
+    "glance_registry",
 ];
 const HOST_KEYS: &[&str] = &[
     "name",
@@ -348,6 +351,7 @@ impl Ctx<'_> {
             Some(n) => self.overrides(n),
             None => Some(BTreeMap::new()),
         };
+        let choices = release.and_then(|r| self.choices(&mut f, r));
         self.finish(f, SITE_KEYS);
 
         if let Some(hosts) = &hosts {
@@ -357,6 +361,7 @@ impl Ctx<'_> {
             path: path.to_path_buf(),
             name: name?,
             release: release?,
+            choices: choices?,
             region: region?,
             controller: controller?,
             package_proxy,
@@ -384,6 +389,106 @@ impl Ctx<'_> {
             );
         }
         r
+    }
+
+    /// `token_provider`, `identity_api` and `glance_registry`: the release's
+    /// defaults unless given, and refused when the release does not have them.
+    fn choices(&mut self, f: &mut Fields<'_>, release: Release) -> Option<Choices> {
+        let mut c = release.default_choices();
+        let mut ok = true;
+        let d = release.default_choices();
+        let hint_for = |key: &str| {
+            let default = match key {
+                "token_provider" => serde_json::to_value(d.token_provider),
+                "identity_api" => serde_json::to_value(d.identity_api),
+                _ => serde_json::to_value(d.glance_registry),
+            }
+            .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
+            .unwrap_or_default();
+            format!(
+                "remove the key ({release} defaults to `{key}: {default}`), or choose another release"
+            )
+        };
+        if let Some(n) = f.get("token_provider") {
+            match n.as_str().and_then(TokenProvider::parse) {
+                None => {
+                    self.error(
+                        n.mark,
+                        "token_provider",
+                        format!(
+                            "unknown token provider `{}`",
+                            n.as_str().unwrap_or(n.kind())
+                        ),
+                        Some(format!("one of: {}", TokenProvider::NAMES.join(", "))),
+                    );
+                    ok = false;
+                }
+                Some(p) => match release.check_token_provider(p) {
+                    Ok(()) => c.token_provider = p,
+                    Err(why) => {
+                        self.error(
+                            n.mark,
+                            "token_provider",
+                            format!(
+                                "`{}` is not available in {release}: {why}",
+                                n.as_str().unwrap_or_default()
+                            ),
+                            Some(hint_for("token_provider")),
+                        );
+                        ok = false;
+                    }
+                },
+            }
+        }
+        if let Some(n) = f.get("identity_api") {
+            match n.as_str().and_then(IdentityApi::parse) {
+                None => {
+                    self.error(
+                        n.mark,
+                        "identity_api",
+                        format!("unknown Identity API `{}`", n.as_str().unwrap_or(n.kind())),
+                        Some(format!(
+                            "one of: {} (quote `\"v2.0\"` if you like)",
+                            IdentityApi::NAMES.join(", ")
+                        )),
+                    );
+                    ok = false;
+                }
+                Some(api) => match release.check_identity_api(api) {
+                    Ok(()) => c.identity_api = api,
+                    Err(why) => {
+                        self.error(
+                            n.mark,
+                            "identity_api",
+                            format!(
+                                "`{}` is not available in {release}: {why}",
+                                n.as_str().unwrap_or_default()
+                            ),
+                            Some(hint_for("identity_api")),
+                        );
+                        ok = false;
+                    }
+                },
+            }
+        }
+        if let Some(n) = f.get("glance_registry") {
+            match self.boolean(n, "glance_registry") {
+                None => ok = false,
+                Some(wanted) => match release.check_glance_registry(wanted) {
+                    Ok(()) => c.glance_registry = wanted,
+                    Err(why) => {
+                        self.error(
+                            n.mark,
+                            "glance_registry",
+                            format!("glance-registry is not available in {release}: {why}"),
+                            Some(hint_for("glance_registry")),
+                        );
+                        ok = false;
+                    }
+                },
+            }
+        }
+        ok.then_some(c)
     }
 
     fn hosts(&mut self, n: &Node, base: &Path) -> Option<Vec<(Host, Mark)>> {

@@ -474,12 +474,17 @@ impl FakeHost {
 }
 
 impl FakeHost {
-    /// Keystone answers on :5000 once its service runs and bootstrap has been done.
+    /// Keystone answers on :5000 once its service runs and bootstrap has been done
+    /// (or on :35357 for the v2.0 admin API, given an admin token).
     fn tunnel_check(&mut self, port: u16) -> Result<(), TransportError> {
         self.stats.round_trips += 1;
-        let up = port == 5000
-            && self.keystone.is_some()
-            && self.services.get("keystone").is_some_and(|s| s.running);
+        let running = |name: &str| self.services.get(name).is_some_and(|s| s.running);
+        // v3 on :5000 (Debian's keystone), the v2.0 admin API on :35357 (RDO's openstack-keystone)
+        let up = match &self.keystone {
+            None => false,
+            Some(_) if port == 5000 => running("keystone"),
+            Some(k) => port == 35357 && k.admin_token.is_some() && running("openstack-keystone"),
+        };
         if up {
             Ok(())
         } else {

@@ -1,6 +1,7 @@
 //! A Keystone v3 stand-in for the fake host: just enough of the API for the
 //! catalog resources (tokens, projects, users, roles, assignments, services,
-//! endpoints), answered over the fake transport's tunnel.
+//! endpoints), answered over the fake transport's tunnel. With an
+//! `admin_token` it also answers the v2.0 admin API of the guide's era.
 
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,10 @@ pub struct FakeKeystone {
     pub services: BTreeMap<String, String>,
     /// id → (type, interface, region, url)
     pub endpoints: BTreeMap<String, (String, String, String, String)>,
+    /// v2.0: the admin token (`admin_token` in keystone.conf) the admin API takes
+    pub admin_token: Option<String>,
+    /// v2.0 endpoints: id → (type, region, publicurl, internalurl, adminurl)
+    pub endpoints_v2: BTreeMap<String, (String, String, String, String, String)>,
     pub requests: usize,
     /// Password changes through PATCH /v3/users (each revokes the user's tokens).
     pub password_changes: usize,
@@ -74,6 +79,9 @@ impl FakeKeystone {
             .filter_map(|kv| kv.split_once('='))
             .collect();
         let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        if let Some(rest) = path.strip_prefix("/v2.0/") {
+            return self.handle_v2(method, rest, headers, &body);
+        }
         if method == "POST" && path == "/v3/auth/tokens" {
             let u = &body["auth"]["identity"]["password"]["user"];
             let (name, pw) = (
@@ -214,6 +222,143 @@ impl FakeKeystone {
                 404,
                 vec![],
                 json!({"error": {"message": format!("fake keystone: no route {method} {path}")}}),
+            ),
+        }
+    }
+
+    /// The v2.0 admin API: the admin token for everything but password logins.
+    fn handle_v2(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: &Value,
+    ) -> (u16, Vec<(String, String)>, Value) {
+        if method == "POST" && path == "tokens" {
+            let c = &body["auth"]["passwordCredentials"];
+            let (name, pw) = (
+                c["username"].as_str().unwrap_or_default(),
+                c["password"].as_str().unwrap_or_default(),
+            );
+            return if self.users.get(name).map(String::as_str) == Some(pw) {
+                (200, vec![], json!({"access": {"token": {"id": "t"}}}))
+            } else {
+                (401, vec![], json!({"error": {"code": 401}}))
+            };
+        }
+        let authorized = self.admin_token.as_ref().is_some_and(|t| {
+            headers
+                .lines()
+                .any(|l| l.eq_ignore_ascii_case(&format!("x-auth-token: {t}")))
+        });
+        if !authorized {
+            return (401, vec![], json!({"error": {"code": 401}}));
+        }
+        let list = |kind: &str, names: Vec<String>| -> Vec<Value> {
+            names
+                .into_iter()
+                .map(|n| json!({"id": Self::id_of(kind, &n), "name": n}))
+                .collect()
+        };
+        let parts: Vec<&str> = path.split('/').collect();
+        let s = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+        match (method, parts.as_slice()) {
+            ("GET", ["tenants"]) => (
+                200,
+                vec![],
+                json!({"tenants": list("projects", self.projects.iter().cloned().collect())}),
+            ),
+            ("GET", ["users"]) => (
+                200,
+                vec![],
+                json!({"users": list("users", self.users.keys().cloned().collect())}),
+            ),
+            ("GET", ["OS-KSADM", "roles"]) => (
+                200,
+                vec![],
+                json!({"roles": list("roles", self.roles.iter().cloned().collect())}),
+            ),
+            ("GET", ["OS-KSADM", "services"]) => {
+                let l: Vec<Value> = self
+                    .services
+                    .iter()
+                    .map(|(t, n)| json!({"id": Self::id_of("services", t), "name": n, "type": t}))
+                    .collect();
+                (200, vec![], json!({"OS-KSADM:services": l}))
+            }
+            ("GET", ["endpoints"]) => {
+                let l: Vec<Value> = self
+                    .endpoints_v2
+                    .iter()
+                    .map(|(id, (t, r, p, i, a))| json!({"id": id, "service_id": Self::id_of("services", t), "region": r, "publicurl": p, "internalurl": i, "adminurl": a}))
+                    .collect();
+                (200, vec![], json!({"endpoints": l}))
+            }
+            ("GET", ["tenants", t, "users", u, "roles"]) => {
+                let (t, u) = (Self::name_of(t), Self::name_of(u));
+                let names: Vec<String> = self
+                    .assignments
+                    .iter()
+                    .filter(|(au, ap, _)| *au == u && *ap == t)
+                    .map(|(_, _, r)| r.clone())
+                    .collect();
+                (200, vec![], json!({"roles": list("roles", names)}))
+            }
+            ("POST", ["tenants"]) => {
+                self.create(&body["tenant"]["name"], |k, n| k.projects.insert(n))
+            }
+            ("POST", ["OS-KSADM", "roles"]) => {
+                self.create(&body["role"]["name"], |k, n| k.roles.insert(n))
+            }
+            ("POST", ["users"]) => {
+                let pw = s(&body["user"], "password");
+                self.create(&body["user"]["name"], move |k, n| {
+                    k.users.insert(n, pw.clone()).is_none()
+                })
+            }
+            ("PUT", ["users", id, "OS-KSADM", "password"]) => {
+                match self.users.get_mut(&Self::name_of(id)) {
+                    Some(p) => {
+                        *p = s(&body["user"], "password");
+                        (200, vec![], json!({"user": {}}))
+                    }
+                    None => (404, vec![], Value::Null),
+                }
+            }
+            ("PUT", ["tenants", t, "users", u, "roles", "OS-KSADM", r]) => {
+                self.assignments
+                    .insert((Self::name_of(u), Self::name_of(t), Self::name_of(r)));
+                (200, vec![], json!({"role": {}}))
+            }
+            ("POST", ["OS-KSADM", "services"]) => {
+                let v = &body["OS-KSADM:service"];
+                self.services.insert(s(v, "type"), s(v, "name"));
+                (200, vec![], json!({"OS-KSADM:service": {}}))
+            }
+            ("POST", ["endpoints"]) => {
+                let e = &body["endpoint"];
+                let t = Self::name_of(&s(e, "service_id"));
+                let id = format!("v2ep{}", self.endpoints_v2.len() + 100);
+                self.endpoints_v2.insert(
+                    id,
+                    (
+                        t,
+                        s(e, "region"),
+                        s(e, "publicurl"),
+                        s(e, "internalurl"),
+                        s(e, "adminurl"),
+                    ),
+                );
+                (200, vec![], json!({"endpoint": {}}))
+            }
+            ("DELETE", ["endpoints", id]) => match self.endpoints_v2.remove(*id) {
+                Some(_) => (204, vec![], Value::Null),
+                None => (404, vec![], Value::Null),
+            },
+            _ => (
+                404,
+                vec![],
+                json!({"error": {"message": format!("fake keystone: no route {method} /v2.0/{path}")}}),
             ),
         }
     }

@@ -1,0 +1,425 @@
+//! The Keystone v2.0 admin API of the guide's era (Havana to Newton), on the
+//! admin port with X-Auth-Token = the admin token (`admin_token` in
+//! keystone.conf): tenants, users, roles, user roles, services, endpoints.
+//! Same catalog facts and calls as v3, so the planner and the playbooks stay
+//! one; only endpoints differ (one record with three URLs).
+
+use super::http::{self, HttpStats, Request};
+use super::keystone::{Admin, Call, CatalogFacts, EndpointFact, get, s, secret, send_ok};
+use crate::site::secrets::SecretStore;
+use crate::transport::Transport;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+pub fn summary(call: &Call) -> String {
+    match call {
+        Call::Wait { timeout_secs } => {
+            format!("wait up to {timeout_secs}s for the Keystone v2.0 admin API")
+        }
+        Call::CreateProject { name, .. } => format!("POST /v2.0/tenants {name}"),
+        Call::CreateUser { name, .. } => format!("POST /v2.0/users {name}"),
+        Call::SetPassword { name, .. } => {
+            format!("PUT /v2.0/users/({name})/OS-KSADM/password")
+        }
+        Call::CreateRole { name } => format!("POST /v2.0/OS-KSADM/roles {name}"),
+        Call::Assign {
+            user,
+            project,
+            role,
+        } => format!("PUT /v2.0/tenants/({project})/users/({user})/roles/OS-KSADM/({role})"),
+        Call::CreateService {
+            name, service_type, ..
+        } => format!("POST /v2.0/OS-KSADM/services {name} ({service_type})"),
+        Call::CreateEndpointV2 {
+            service_type,
+            region,
+            publicurl,
+            internalurl,
+            adminurl,
+        } => format!(
+            "POST /v2.0/endpoints {service_type} {region} publicurl={publicurl} internalurl={internalurl} adminurl={adminurl}"
+        ),
+        Call::ReplaceEndpointV2 {
+            id,
+            service_type,
+            region,
+            publicurl,
+            internalurl,
+            adminurl,
+        } => format!(
+            "DELETE /v2.0/endpoints/{id}, POST /v2.0/endpoints {service_type} {region} publicurl={publicurl} internalurl={internalurl} adminurl={adminurl}"
+        ),
+        Call::CreateEndpoint { .. } | Call::UpdateEndpoint { .. } => {
+            format!("{} (v3 only)", call.summary())
+        }
+    }
+}
+
+fn token<'a>(admin: &Admin, secrets: &'a SecretStore) -> Result<&'a str, String> {
+    let name = admin
+        .token
+        .as_deref()
+        .ok_or("the v2.0 admin API needs the admin token")?;
+    secret(secrets, name)
+}
+
+/// One GET with the admin token; a refused token says so.
+fn list(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    tok: &str,
+    path: &str,
+    key: &str,
+    stats: &mut HttpStats,
+) -> Result<Vec<Value>, String> {
+    get(t, admin.port, tok, path, key, stats).map_err(|e| {
+        if e.ends_with("HTTP 401") {
+            format!(
+                "{e}: Keystone refuses the admin token from the secrets file (secret `{}`)",
+                admin.token.as_deref().unwrap_or_default()
+            )
+        } else {
+            e
+        }
+    })
+}
+
+/// Log in with a password (POST /v2.0/tokens): does the secret still work?
+fn login(
+    t: &mut dyn Transport,
+    port: u16,
+    user: &str,
+    password: &str,
+    stats: &mut HttpStats,
+) -> Result<bool, String> {
+    let body = json!({"auth": {"passwordCredentials": {"username": user, "password": password}}});
+    let r = http::send(
+        t,
+        port,
+        &Request::json("POST", "/v2.0/tokens", &body),
+        stats,
+    )?;
+    match r.status {
+        200 | 201 => Ok(true),
+        401 => Ok(false),
+        st => Err(format!("POST /v2.0/tokens as {user}: HTTP {st}")),
+    }
+}
+
+fn by_name(list: &[Value]) -> BTreeMap<String, String> {
+    list.iter().map(|v| (s(v, "name"), s(v, "id"))).collect()
+}
+
+/// Read the catalog: one GET per resource type, then each user's roles on each tenant.
+pub fn gather(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    logins: &BTreeMap<String, String>,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+) -> Result<CatalogFacts, String> {
+    let tok = token(admin, secrets)?;
+    let tenants = list(t, admin, tok, "/v2.0/tenants", "tenants", stats)?;
+    let users = list(t, admin, tok, "/v2.0/users", "users", stats)?;
+    let roles = list(t, admin, tok, "/v2.0/OS-KSADM/roles", "roles", stats)?;
+    let services = list(
+        t,
+        admin,
+        tok,
+        "/v2.0/OS-KSADM/services",
+        "OS-KSADM:services",
+        stats,
+    )?;
+    let endpoints = list(t, admin, tok, "/v2.0/endpoints", "endpoints", stats)?;
+    let mut c = CatalogFacts {
+        projects: by_name(&tenants),
+        users: by_name(&users),
+        roles: by_name(&roles),
+        services: services
+            .iter()
+            .map(|v| (s(v, "type"), s(v, "name")))
+            .collect(),
+        ..Default::default()
+    };
+    let type_of: BTreeMap<String, String> = services
+        .iter()
+        .map(|v| (s(v, "id"), s(v, "type")))
+        .collect();
+    // one v2.0 record stands for three interfaces; they share its id
+    for e in &endpoints {
+        for (iface, key) in [
+            ("admin", "adminurl"),
+            ("internal", "internalurl"),
+            ("public", "publicurl"),
+        ] {
+            c.endpoints.push(EndpointFact {
+                id: s(e, "id"),
+                service_type: type_of
+                    .get(&s(e, "service_id"))
+                    .cloned()
+                    .unwrap_or_default(),
+                interface: iface.to_string(),
+                region: s(e, "region"),
+                url: s(e, key),
+            });
+        }
+    }
+    c.endpoints.sort_by(|a, b| {
+        (&a.service_type, &a.interface, &a.region, &a.id).cmp(&(
+            &b.service_type,
+            &b.interface,
+            &b.region,
+            &b.id,
+        ))
+    });
+    for (uname, uid) in &c.users {
+        for (tname, tid) in &c.projects {
+            let path = format!("/v2.0/tenants/{tid}/users/{uid}/roles");
+            for r in list(t, admin, tok, &path, "roles", stats)? {
+                c.assignments
+                    .insert((uname.clone(), tname.clone(), s(&r, "name")));
+            }
+        }
+    }
+    for (user, secret_name) in logins {
+        let ok = c.users.contains_key(user)
+            && login(t, admin.port, user, secret(secrets, secret_name)?, stats)?;
+        c.logins.insert(user.clone(), ok);
+    }
+    Ok(c)
+}
+
+fn find(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    tok: &str,
+    path: &str,
+    key: &str,
+    name: &str,
+    stats: &mut HttpStats,
+) -> Result<Option<String>, String> {
+    Ok(list(t, admin, tok, path, key, stats)?
+        .iter()
+        .find(|v| s(v, "name") == name)
+        .map(|v| s(v, "id")))
+}
+
+fn need(found: Option<String>, what: &str, name: &str) -> Result<String, String> {
+    found.ok_or_else(|| format!("no {what} named `{name}` in Keystone"))
+}
+
+fn service_id(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    tok: &str,
+    service_type: &str,
+    stats: &mut HttpStats,
+) -> Result<Option<String>, String> {
+    Ok(list(
+        t,
+        admin,
+        tok,
+        "/v2.0/OS-KSADM/services",
+        "OS-KSADM:services",
+        stats,
+    )?
+    .iter()
+    .find(|v| s(v, "type") == service_type)
+    .map(|v| s(v, "id")))
+}
+
+fn authed<'a>(r: Request<'a>, tok: &str) -> Request<'a> {
+    r.header("X-Auth-Token", tok.to_string())
+}
+
+/// Carry out one call; each looks before it creates, so a repeat changes nothing.
+pub fn execute(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    call: &Call,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+) -> Result<(), String> {
+    let tok = token(admin, secrets)?;
+    let port = admin.port;
+    match call {
+        Call::Wait { timeout_secs } => {
+            let deadline =
+                std::time::Instant::now() + std::time::Duration::from_secs(*timeout_secs);
+            loop {
+                match list(t, admin, tok, "/v2.0/tenants", "tenants", stats) {
+                    Ok(_) => return Ok(()),
+                    Err(e) if std::time::Instant::now() >= deadline => {
+                        return Err(format!(
+                            "the Keystone v2.0 admin API did not answer within {timeout_secs}s: {e}"
+                        ));
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
+                }
+            }
+        }
+        Call::CreateProject { name, description } => {
+            if find(t, admin, tok, "/v2.0/tenants", "tenants", name, stats)?.is_none() {
+                let body =
+                    json!({"tenant": {"name": name, "description": description, "enabled": true}});
+                send_ok(
+                    t,
+                    port,
+                    authed(Request::json("POST", "/v2.0/tenants", &body), tok),
+                    stats,
+                )?;
+            }
+            Ok(())
+        }
+        Call::CreateUser { name, password } | Call::SetPassword { name, password } => {
+            let pw = secret(secrets, password)?;
+            match find(t, admin, tok, "/v2.0/users", "users", name, stats)? {
+                None => {
+                    let body = json!({"user": {"name": name, "password": pw, "enabled": true}});
+                    send_ok(
+                        t,
+                        port,
+                        authed(Request::json("POST", "/v2.0/users", &body), tok),
+                        stats,
+                    )?;
+                }
+                Some(id) => {
+                    let path = format!("/v2.0/users/{id}/OS-KSADM/password");
+                    let body = json!({"user": {"password": pw}});
+                    send_ok(
+                        t,
+                        port,
+                        authed(Request::json("PUT", &path, &body), tok),
+                        stats,
+                    )?;
+                }
+            }
+            Ok(())
+        }
+        Call::CreateRole { name } => {
+            if find(t, admin, tok, "/v2.0/OS-KSADM/roles", "roles", name, stats)?.is_none() {
+                let body = json!({"role": {"name": name}});
+                send_ok(
+                    t,
+                    port,
+                    authed(Request::json("POST", "/v2.0/OS-KSADM/roles", &body), tok),
+                    stats,
+                )?;
+            }
+            Ok(())
+        }
+        Call::Assign {
+            user,
+            project,
+            role,
+        } => {
+            let u = need(
+                find(t, admin, tok, "/v2.0/users", "users", user, stats)?,
+                "user",
+                user,
+            )?;
+            let p = need(
+                find(t, admin, tok, "/v2.0/tenants", "tenants", project, stats)?,
+                "tenant",
+                project,
+            )?;
+            let r = need(
+                find(t, admin, tok, "/v2.0/OS-KSADM/roles", "roles", role, stats)?,
+                "role",
+                role,
+            )?;
+            let roles_path = format!("/v2.0/tenants/{p}/users/{u}/roles");
+            let has = list(t, admin, tok, &roles_path, "roles", stats)?
+                .iter()
+                .any(|v| s(v, "id") == r);
+            if !has {
+                let path = format!("/v2.0/tenants/{p}/users/{u}/roles/OS-KSADM/{r}");
+                send_ok(
+                    t,
+                    port,
+                    authed(Request::get(&path).method("PUT"), tok),
+                    stats,
+                )?;
+            }
+            Ok(())
+        }
+        Call::CreateService {
+            name,
+            service_type,
+            description,
+        } => {
+            if service_id(t, admin, tok, service_type, stats)?.is_none() {
+                let body = json!({"OS-KSADM:service": {"name": name, "type": service_type, "description": description}});
+                send_ok(
+                    t,
+                    port,
+                    authed(Request::json("POST", "/v2.0/OS-KSADM/services", &body), tok),
+                    stats,
+                )?;
+            }
+            Ok(())
+        }
+        Call::CreateEndpointV2 {
+            service_type,
+            region,
+            publicurl,
+            internalurl,
+            adminurl,
+        }
+        | Call::ReplaceEndpointV2 {
+            service_type,
+            region,
+            publicurl,
+            internalurl,
+            adminurl,
+            ..
+        } => {
+            let sid = service_id(t, admin, tok, service_type, stats)?
+                .ok_or_else(|| format!("no service of type `{service_type}`"))?;
+            let existing = list(t, admin, tok, "/v2.0/endpoints", "endpoints", stats)?;
+            let mine: Vec<&Value> = existing
+                .iter()
+                .filter(|e| s(e, "service_id") == sid && s(e, "region") == *region)
+                .collect();
+            let same = |e: &Value| {
+                s(e, "publicurl") == *publicurl
+                    && s(e, "internalurl") == *internalurl
+                    && s(e, "adminurl") == *adminurl
+            };
+            if mine.iter().any(|e| same(e)) {
+                return Ok(());
+            }
+            if let Call::ReplaceEndpointV2 { id, .. } = call {
+                let path = format!("/v2.0/endpoints/{id}");
+                let r = http::send(
+                    t,
+                    port,
+                    &authed(Request::get(&path), tok).method("DELETE"),
+                    stats,
+                )?;
+                if !r.ok() && r.status != 404 {
+                    return Err(format!("DELETE {path}: HTTP {}", r.status));
+                }
+            }
+            let body = json!({"endpoint": {"region": region, "service_id": sid, "publicurl": publicurl, "internalurl": internalurl, "adminurl": adminurl}});
+            send_ok(
+                t,
+                port,
+                authed(Request::json("POST", "/v2.0/endpoints", &body), tok),
+                stats,
+            )?;
+            Ok(())
+        }
+        Call::CreateEndpoint { .. } | Call::UpdateEndpoint { .. } => Err(
+            "a v3 endpoint call cannot go through the v2.0 admin API; use keystone_endpoints"
+                .into(),
+        ),
+    }
+}
+
+impl<'a> Request<'a> {
+    fn method(mut self, m: &'a str) -> Self {
+        self.method = m;
+        self
+    }
+}

@@ -1,0 +1,227 @@
+//! Golden plans: recorded facts of bare hosts (tests/golden/*.json, written by
+//! hand from what a fresh install of each OS has) planned offline with
+//! `plan --facts`, for the guide's era (CentOS 6 and 7, RDO, Keystone v2.0)
+//! and the modern path (Rocky 9, Debian 12). Each snapshot holds the printed
+//! plan, every operation in order, and every file stackprov would write.
+
+use clap::Parser;
+use stackprov::cli::Cli;
+use stackprov::cmd::{self, Io};
+use stackprov::render::Style;
+use stackprov::transport::{Transport, TransportError};
+
+const ROLES: &str = "base, mariadb, messaging, keystone, glance, openrc";
+const SECRETS: &str = "admin: \"admin-pass\"\nadmin_token: \"0123456789abcdef0123\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\n";
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let cli =
+        Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    // offline: nothing may connect
+    let connect = |_: &stackprov::site::Site,
+                   _: &stackprov::site::Host|
+     -> Result<Box<dyn Transport>, TransportError> {
+        panic!("plan --facts must not connect")
+    };
+    let code = cmd::run(
+        &cli,
+        &connect,
+        &mut Io {
+            out: &mut out,
+            err: &mut err,
+            interactive: false,
+            style: Style::plain(),
+        },
+    );
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+/// The printed plan, the operations and the files of one recorded host.
+fn golden(name: &str, release: &str, extra: &str) -> (String, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        format!(
+            "site: golden\nrelease: {release}\ncontroller: controller\n{extra}hosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [{ROLES}]\n"
+        ),
+    )
+    .unwrap();
+    let secrets = dir.path().join("site.secrets.yaml");
+    std::fs::write(&secrets, SECRETS).unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let facts = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let site = site.to_str().unwrap();
+
+    let (code, text, err) = run(&["plan", site, "--facts", &facts, "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{text}{err}");
+    let (code, json, err) = run(&["--format", "json", "plan", site, "--facts", &facts]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+
+    let mut ops = String::new();
+    let mut files = String::new();
+    for c in v["plan"]["hosts"][0]["changes"].as_array().unwrap() {
+        ops.push_str(&format!("{}\n", c["id"].as_str().unwrap()));
+        for op in c["ops"].as_array().unwrap() {
+            let line = match op["op"].as_str().unwrap() {
+                "exec" => {
+                    let script = op["script"].as_str().unwrap();
+                    match op["stdin"].as_str() {
+                        Some(s) => format!("{script}\n      <stdin: {}>", s.trim_end()),
+                        None => script.to_string(),
+                    }
+                }
+                "write" => {
+                    let path = op["path"].as_str().unwrap();
+                    let p = &op["perms"];
+                    let perms = format!(
+                        "{}:{} {:04o}",
+                        p["owner"].as_str().unwrap(),
+                        p["group"].as_str().unwrap(),
+                        p["mode"].as_u64().unwrap()
+                    );
+                    files.push_str(&format!(
+                        "==> {path} ({perms})\n{}\n",
+                        op["content"].as_str().unwrap()
+                    ));
+                    format!("write {path} ({perms})")
+                }
+                "ini_edit" => {
+                    let path = op["path"].as_str().unwrap();
+                    files.push_str(&format!("==> {path} (keys set in the package's file)\n"));
+                    for s in op["settings"].as_array().unwrap() {
+                        files.push_str(&format!(
+                            "[{}] {} = {}\n",
+                            s["section"].as_str().unwrap(),
+                            s["key"].as_str().unwrap(),
+                            s["value"].as_str().unwrap()
+                        ));
+                    }
+                    files.push('\n');
+                    format!("set keys in {path}")
+                }
+                "keystone" => {
+                    let call: stackprov::openstack::keystone::Call =
+                        serde_json::from_value(op.clone()).unwrap();
+                    let admin: stackprov::openstack::keystone::Admin =
+                        serde_json::from_value(op["admin"].clone()).unwrap();
+                    format!("keystone :{} {}", admin.port, call.summary_for(&admin))
+                }
+                other => panic!("unknown op {other}"),
+            };
+            ops.push_str(&format!("    {line}\n"));
+        }
+    }
+    (
+        format!("{text}\n--- operations, in order ---\n{ops}"),
+        files,
+    )
+}
+
+#[test]
+fn centos6_havana_the_guides_own_era() {
+    let (plan, files) = golden("centos6", "havana", "");
+    // the guide's steps, in its order
+    let order = [
+        "yum install -y -q epel-release",
+        "openstack-havana/rdo-release-havana.rpm",
+        "chkconfig qpidd on",
+        "command:keystone db_sync",
+        "keystone-manage pki_setup --keystone-user keystone --keystone-group keystone",
+        "chown -R keystone:keystone /var/log/keystone /etc/keystone/ssl",
+        "chkconfig openstack-keystone on",
+        "service openstack-keystone restart",
+        "POST /v2.0/tenants admin",
+        "POST /v2.0/users admin",
+        "POST /v2.0/OS-KSADM/roles admin",
+        "PUT /v2.0/tenants/(admin)/users/(admin)/roles/OS-KSADM/(admin)",
+        "POST /v2.0/OS-KSADM/services keystone (identity)",
+        "POST /v2.0/endpoints identity RegionOne publicurl=http://controller:5000/v2.0 internalurl=http://controller:5000/v2.0 adminurl=http://controller:35357/v2.0",
+        "cp /usr/share/glance/glance-api-dist-paste.ini /etc/glance/glance-api-paste.ini",
+        "cp /usr/share/glance/glance-registry-dist-paste.ini /etc/glance/glance-registry-paste.ini",
+        "POST /v2.0/endpoints image RegionOne",
+        "service openstack-glance-api restart",
+        "chkconfig openstack-glance-registry on",
+        "service openstack-glance-registry restart",
+    ];
+    let mut at = 0;
+    for step in order {
+        let found = plan[at..]
+            .find(step)
+            .unwrap_or_else(|| panic!("`{step}` missing or out of order in:\n{plan}"));
+        at += found + step.len();
+    }
+    assert!(!plan.contains("systemctl"), "{plan}");
+    assert!(
+        files.contains("admin_token = ((secret:admin_token"),
+        "{files}"
+    );
+    assert!(
+        files.contains("[sql]\nconnection = mysql://keystone:"),
+        "{files}"
+    );
+    assert!(
+        files.contains("sql_connection = mysql://glance:"),
+        "{files}"
+    );
+    assert!(
+        files.contains("OS_AUTH_URL=http://controller:35357/v2.0"),
+        "{files}"
+    );
+    insta::assert_snapshot!("centos6_havana_plan", plan);
+    insta::assert_snapshot!("centos6_havana_files", files);
+}
+
+#[test]
+fn centos7_icehouse_legacy_on_systemd() {
+    let (plan, files) = golden("centos7", "icehouse", "");
+    assert!(
+        plan.contains("systemctl enable openstack-keystone"),
+        "{plan}"
+    );
+    assert!(plan.contains("POST /v2.0/endpoints image"), "{plan}");
+    assert!(
+        files.contains("[database]\nconnection = mysql://glance:"),
+        "{files}"
+    );
+    assert!(!plan.contains("glance-api-paste.ini"), "{plan}");
+    insta::assert_snapshot!("centos7_icehouse_plan", plan);
+    insta::assert_snapshot!("centos7_icehouse_files", files);
+}
+
+#[test]
+fn rocky9_caracal_modern() {
+    let (plan, files) = golden("rocky9", "caracal", "");
+    for step in [
+        "dnf install -y -q centos-release-openstack-caracal",
+        "dnf install -y -q openstack-keystone",
+        "dnf install -y -q httpd python3-mod_wsgi",
+        "keystone-manage fernet_setup",
+        "keystone-manage bootstrap",
+        "ln -s /usr/share/keystone/wsgi-keystone.conf /etc/httpd/conf.d/wsgi-keystone.conf",
+        "systemctl restart httpd",
+        "POST /v3/endpoints identity public RegionOne http://controller:5000/v3/",
+    ] {
+        assert!(plan.contains(step), "`{step}` missing in:\n{plan}");
+    }
+    assert!(!plan.contains("/v2.0"), "{plan}");
+    assert!(!plan.contains("pki_setup"), "{plan}");
+    assert!(files.contains("provider = fernet"), "{files}");
+    insta::assert_snapshot!("rocky9_caracal_plan", plan);
+    insta::assert_snapshot!("rocky9_caracal_files", files);
+}
+
+#[test]
+fn debian12_zed_modern() {
+    let (plan, files) = golden("debian12", "zed", "");
+    assert!(plan.contains("apt-get install"), "{plan}");
+    assert!(!plan.contains("/v2.0"), "{plan}");
+    insta::assert_snapshot!("debian12_zed_plan", plan);
+    insta::assert_snapshot!("debian12_zed_files", files);
+}
