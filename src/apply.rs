@@ -51,7 +51,7 @@ pub fn apply_host(
     let started = Instant::now();
     let mut changed = 0;
     let mut failure = None;
-    let mut http = HttpStats::default();
+    let mut http = HttpStats::patient();
     for c in &plan.changes {
         on_event(Event::Start(c));
         let t0 = Instant::now();

@@ -69,3 +69,11 @@ pub fn command(run: &str, user: Option<&str>) -> String {
 
 /// SQL is sent on stdin to the local client as root (unix_socket auth).
 pub const MYSQL: &str = "mysql -N -B";
+
+/// Wait until something listens on a local TCP port (`ss` is in iproute2 on
+/// every supported OS; `netstat` for CentOS 6's old iproute).
+pub fn wait_for_port(port: u16, timeout_secs: u32) -> String {
+    format!(
+        "i=0; until {{ ss -ltn 2>/dev/null || netstat -ltn; }} | grep -q ':{port} '; do i=$((i+1)); if [ $i -ge {timeout_secs} ]; then echo 'nothing listens on port {port} after {timeout_secs}s' >&2; exit 1; fi; sleep 1; done"
+    )
+}

@@ -329,6 +329,7 @@ fn plan_one(
             name,
             enabled,
             running,
+            port,
         } => {
             let f = facts.service(name);
             let mut ops = Vec::new();
@@ -358,6 +359,10 @@ fn plan_one(
                 } else {
                     "will be started"
                 });
+            }
+            let started = ops.iter().any(|o| matches!(o, Op::Exec { script, .. } if script.contains("start")));
+            if let (true, Some(port)) = (started, port) {
+                ops.push(exec(hostops::wait_for_port(*port, 120)));
             }
             if restart {
                 ops.push(exec(hostops::journal_clear(name)));

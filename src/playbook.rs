@@ -322,6 +322,13 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
             name: need(l, "name")?,
             enabled: opt(l, "enabled")?.is_none_or(|s| s == "true"),
             running: opt(l, "running")?.is_none_or(|s| s == "true"),
+            port: match opt(l, "port")? {
+                None => None,
+                Some(p) => Some(
+                    p.parse()
+                        .map_err(|_| l.err(body, format!("port `{p}` is not a number")))?,
+                ),
+            },
         },
         "command" => {
             let creates = opt(l, "creates")?;

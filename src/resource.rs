@@ -51,6 +51,9 @@ pub enum Kind {
         name: String,
         enabled: bool,
         running: bool,
+        /// A TCP port the service listens on: after a start or restart, apply
+        /// waits until it does (daemons answer seconds after systemd says started).
+        port: Option<u16>,
     },
     /// A command with guards: it runs only when `creates` is missing or `unless` fails.
     Command {

@@ -25,7 +25,7 @@ pub fn run(
     secrets: &SecretStore,
 ) -> (Vec<Check>, HttpStats) {
     let mut checks = Vec::new();
-    let mut stats = HttpStats::default();
+    let mut stats = HttpStats::patient();
     let step = |checks: &mut Vec<Check>,
                 name: &str,
                 f: &mut dyn FnMut(&mut HttpStats) -> Result<String, String>,

@@ -32,6 +32,19 @@ impl Response {
 #[derive(Debug, Default, Clone, Copy, serde::Serialize, PartialEq, Eq)]
 pub struct HttpStats {
     pub requests: u64,
+    /// Retry requests whose connection was refused (a service restarting):
+    /// on for apply and verify, off for reading facts (a refusal is the fact).
+    #[serde(skip)]
+    pub retry_refused: bool,
+}
+
+impl HttpStats {
+    pub fn patient() -> HttpStats {
+        HttpStats {
+            requests: 0,
+            retry_refused: true,
+        }
+    }
 }
 
 pub struct Request<'a> {
@@ -82,9 +95,18 @@ pub fn send(
         stats.requests += 1;
         match send_once(t, port, req) {
             Ok(r) => return Ok(r),
-            Err(e) if safe && attempt < 3 && e.retryable => {
+            // a refused connection sent nothing, so any request may be tried again
+            Err(e)
+                if attempt < 4
+                    && e.retryable
+                    && (if e.nothing_sent {
+                        stats.retry_refused
+                    } else {
+                        safe
+                    }) =>
+            {
                 tracing::debug!("{} {}: {}; retrying", req.method, req.path, e.message);
-                std::thread::sleep(std::time::Duration::from_millis(200));
+                std::thread::sleep(std::time::Duration::from_millis(500 * attempt));
             }
             Err(e) => {
                 return Err(format!(
@@ -99,12 +121,15 @@ pub fn send(
 struct SendError {
     message: String,
     retryable: bool,
+    /// The tunnel could not be opened: no byte of the request left.
+    nothing_sent: bool,
 }
 
 fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Response, SendError> {
     let mut stream = t.open_tunnel(port).map_err(|e| SendError {
         message: e.message,
-        retryable: false,
+        retryable: true,
+        nothing_sent: true,
     })?;
     let mut head = format!(
         "{} {} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nAccept: application/json\r\nUser-Agent: stackprov\r\nContent-Length: {}\r\n",
@@ -122,6 +147,7 @@ fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Resp
     let io = |e: std::io::Error| SendError {
         retryable: true,
         message: e.to_string(),
+        nothing_sent: false,
     };
     stream.write_all(head.as_bytes()).map_err(io)?;
     stream.write_all(&req.body).map_err(io)?;
@@ -140,6 +166,7 @@ fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Resp
             return r.map_err(|m| SendError {
                 message: m,
                 retryable: false,
+                nothing_sent: false,
             });
         }
     }
@@ -147,16 +174,19 @@ fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Resp
         return Err(SendError {
             message: "connection closed without an answer".into(),
             retryable: true,
+            nothing_sent: false,
         });
     }
     match complete(&raw) {
         Some(r) => r.map_err(|m| SendError {
             message: m,
             retryable: false,
+            nothing_sent: false,
         }),
         None => parse(&raw, true).map_err(|m| SendError {
             message: m,
             retryable: false,
+            nothing_sent: false,
         }),
     }
 }

@@ -2,5 +2,5 @@
 
 pub mod http;
 pub mod keystone;
-pub mod qcow2;
 pub mod keystone2;
+pub mod qcow2;
