@@ -195,8 +195,8 @@ fn a_fresh_host_becomes_a_working_controller() {
     let recap: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(recap["recap"][0]["changed"], 0, "{out}");
     eprintln!(
-        "figure: converged apply {converged_secs:.1}s, {} SSH round trips",
-        recap["recap"][0]["transport"]["round_trips"]
+        "figure: converged apply {converged_secs:.1}s, {} SSH round trips, {} HTTP requests",
+        recap["recap"][0]["transport"]["round_trips"], recap["recap"][0]["http_requests"]
     );
 
     // 3. drift: a key in keystone.conf, an endpoint URL through the API, glance-api stopped
