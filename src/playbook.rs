@@ -55,7 +55,14 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
     Ok(cx)
 }
 
+/// The templates, parsed once per process (cloned for each role: rendering
+/// `render_str` adds a one-off template to the instance).
 fn tera() -> Result<tera::Tera, String> {
+    static PARSED: std::sync::OnceLock<Result<tera::Tera, String>> = std::sync::OnceLock::new();
+    PARSED.get_or_init(parse_templates).clone()
+}
+
+fn parse_templates() -> Result<tera::Tera, String> {
     let mut t = tera::Tera::default();
     t.add_raw_templates(crate::assets::templates())
         .map_err(|e| format!("templates/: {}", tera_error(&e)))?;

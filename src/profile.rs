@@ -15,15 +15,26 @@ use serde_json::{Map, Value as Json};
 pub const PROFILES_FILE: &str = "playbooks/profiles.yaml";
 
 /// The merged profile for a host, as a JSON object for the templates.
+/// profiles.yaml, parsed once per process.
+fn parsed() -> Result<&'static yaml::Node, String> {
+    static PARSED: std::sync::OnceLock<Result<yaml::Node, String>> = std::sync::OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            let text = crate::assets::text(PROFILES_FILE)?;
+            yaml::parse(text).map_err(|e| {
+                format!(
+                    "{PROFILES_FILE}:{}:{}: {}",
+                    e.mark.line, e.mark.col, e.message
+                )
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 pub fn for_host(os: &OsFacts, release: Release) -> Result<Json, String> {
     let family = release.family();
-    let text = crate::assets::text(PROFILES_FILE)?;
-    let root = yaml::parse(text).map_err(|e| {
-        format!(
-            "{PROFILES_FILE}:{}:{}: {}",
-            e.mark.line, e.mark.col, e.message
-        )
-    })?;
+    let root = parsed()?;
     let Value::Map(layers) = &root.value else {
         return Err(format!("{PROFILES_FILE}: expected a mapping of layers"));
     };
