@@ -260,6 +260,18 @@ fn prepare(site: &Site, hosts: Vec<Host>, connect: &Connector<'_>) -> (Vec<Work>
     split(results)
 }
 
+/// [`prepare`], then the secrets every prepared host's roles need.
+fn prepare_with_secrets(
+    site: &Site,
+    hosts: Vec<Host>,
+    connect: &Connector<'_>,
+) -> Result<(Vec<Work>, Vec<Dropped>, SecretStore), String> {
+    let (works, dropped) = prepare(site, hosts, connect);
+    let lists: Vec<&[Resource]> = works.iter().map(|w| w.resources.as_slice()).collect();
+    let secrets = secrets_for(site, &lists)?;
+    Ok((works, dropped, secrets))
+}
+
 fn split<A, B>(v: Vec<Result<A, B>>) -> (Vec<A>, Vec<B>) {
     let mut a = Vec::new();
     let mut b = Vec::new();
@@ -340,9 +352,8 @@ fn facts_cmd(
         Ok(s) => s,
         Err(c) => return Ok(c),
     };
-    let (works, dropped) = prepare(&site, select_hosts(&site, only)?, connect);
-    let lists: Vec<&[Resource]> = works.iter().map(|w| w.resources.as_slice()).collect();
-    let secrets = secrets_for(&site, &lists)?;
+    let (works, dropped, secrets) =
+        prepare_with_secrets(&site, select_hosts(&site, only)?, connect)?;
     let masker = secrets.masker();
     let gathered = parallel(works, |mut w| {
         let f = engine::gather(w.transport.as_mut(), &w.os, &w.resources, &secrets);
@@ -454,9 +465,7 @@ struct Planned {
 }
 
 fn make_plans(site: &Site, hosts: Vec<Host>, connect: &Connector<'_>) -> Result<Planned, String> {
-    let (works, dropped) = prepare(site, hosts, connect);
-    let lists: Vec<&[Resource]> = works.iter().map(|w| w.resources.as_slice()).collect();
-    let secrets = secrets_for(site, &lists)?;
+    let (works, dropped, secrets) = prepare_with_secrets(site, hosts, connect)?;
     let masker = secrets.masker();
     let results = parallel(works, |mut w| {
         let r = engine::gather(w.transport.as_mut(), &w.os, &w.resources, &secrets).and_then(|f| {
@@ -832,9 +841,7 @@ fn verify_cmd(
             site.path.display()
         ));
     }
-    let (works, dropped) = prepare(&site, hosts, connect);
-    let lists: Vec<&[Resource]> = works.iter().map(|w| w.resources.as_slice()).collect();
-    let secrets = secrets_for(&site, &lists)?;
+    let (works, dropped, secrets) = prepare_with_secrets(&site, hosts, connect)?;
     let masker = secrets.masker();
     report_dropped(&dropped, &masker, io);
     let mut all_ok = dropped.is_empty();
