@@ -357,11 +357,16 @@ fn facts_cmd(
     let masker = secrets.masker();
     let gathered = parallel(works, |mut w| {
         let f = engine::gather(w.transport.as_mut(), &w.os, &w.resources, &secrets);
-        f.map(|f| (w.host.name.clone(), engine::facts_for_saving(&f, &masker)))
-            .map_err(|error| Dropped {
-                host: w.host.name,
-                error,
-            })
+        f.map(|f| {
+            (
+                w.host.name.clone(),
+                engine::facts_for_saving(&f, &masker, &w.resources),
+            )
+        })
+        .map_err(|error| Dropped {
+            host: w.host.name,
+            error,
+        })
     });
     let (ok, mut more) = split(gathered);
     let mut dropped = dropped;

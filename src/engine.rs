@@ -87,11 +87,22 @@ pub fn plan(
 }
 
 /// Facts as saved to a file: file contents with secret placeholders.
-pub fn facts_for_saving(f: &Facts, masker: &Masker) -> Facts {
+/// Values the secrets file does not know (on lines where a template puts a
+/// secret) are masked for good: such a file plans as changed, which it is.
+pub fn facts_for_saving(f: &Facts, masker: &Masker, resources: &[Resource]) -> Facts {
     let mut f = f.clone();
-    for file in f.files.values_mut() {
+    for (path, file) in f.files.iter_mut() {
         if let Some(c) = file.content.as_mut() {
             *c = masker.to_placeholders(c);
+            for r in resources {
+                if let crate::resource::Kind::File {
+                    path: p, content, ..
+                } = &r.kind
+                    && p == path
+                {
+                    *c = planner::mask_secret_lines(c, content);
+                }
+            }
         }
     }
     f

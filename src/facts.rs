@@ -122,6 +122,9 @@ pub struct FactQuery {
     pub services: BTreeSet<String>,
     /// Guard commands (`unless`): read-only, only their exit status matters.
     pub checks: BTreeSet<String>,
+    /// What a check reads on stdin (placeholders), for checks that test a password.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub check_stdin: BTreeMap<String, String>,
     /// Whether MariaDB's databases, users and grants are needed.
     pub sql: bool,
     /// Users whose password is checked by logging in, with the secret holding it.
@@ -246,11 +249,21 @@ pub fn script(os: &OsFacts, q: &FactQuery) -> (String, Option<String>) {
             )),
         }
     }
+    // each stdin chunk (a check's input, a login's option file) travels as one
+    // base64 line, read in script order; on the host it only ever meets a pipe
+    // or a 0700 temp dir
+    let mut stdin = String::new();
     for (i, check) in q.checks.iter().enumerate() {
         mark(&mut s, "check", i);
-        s.push_str(&format!("( {check} ) </dev/null >/dev/null; echo $?\n"));
+        match q.check_stdin.get(check) {
+            Some(input) => {
+                s.push_str(&format!("IFS= read -r l; printf '%s' \"$l\" | base64 -d | ( {check} ) >/dev/null; echo $?\n"));
+                stdin.push_str(input);
+                stdin.push('\u{0}');
+            }
+            None => s.push_str(&format!("( {check} ) </dev/null >/dev/null; echo $?\n")),
+        }
     }
-    let mut stdin = String::new();
     if q.sql {
         mark(&mut s, "sql", 0);
         s.push_str("if mysql -N -B -e 'SELECT 1' >/dev/null; then\n");

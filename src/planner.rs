@@ -6,7 +6,7 @@ use crate::hostops;
 use crate::openstack::keystone::{Admin, Call, CatalogFacts};
 use crate::plan::{Action, Change, HostPlan, Op};
 use crate::resource::{Kind, Perms, Resource, SQL_USER_HOSTS, SqlUserSyntax};
-use crate::secret::Masker;
+use crate::secret::{MASK, Masker};
 use crate::site::secrets::SecretStore;
 use crate::text;
 use std::collections::BTreeSet;
@@ -34,13 +34,19 @@ pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
                 q.services.insert(name.clone());
             }
             Kind::Command {
-                creates, unless, ..
+                creates,
+                unless,
+                unless_stdin,
+                ..
             } => {
                 if let Some(c) = creates {
                     q.stats.insert(c.clone());
                 }
                 if let Some(u) = unless {
                     q.checks.insert(u.clone());
+                    if let Some(i) = unless_stdin {
+                        q.check_stdin.insert(u.clone(), i.clone());
+                    }
                 }
             }
             Kind::SqlDatabase { .. } | Kind::SqlGrant { .. } => q.sql = true,
@@ -70,7 +76,15 @@ pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
         let texts: Vec<&str> = match &r.kind {
             Kind::File { content, .. } => vec![content],
             Kind::IniEdit { settings, .. } => settings.iter().map(|s| s.value.as_str()).collect(),
-            Kind::Command { stdin: Some(s), .. } => vec![s],
+            Kind::Command {
+                stdin,
+                unless_stdin,
+                ..
+            } => stdin
+                .iter()
+                .chain(unless_stdin)
+                .map(String::as_str)
+                .collect(),
             Kind::SqlUser { password, .. } => {
                 out.insert(password.clone());
                 vec![]
@@ -241,7 +255,7 @@ fn plan_one(
             });
             let mut c = change(r, action, reason, ops);
             if old != desired {
-                c.diff = Some(diff(path, &old, &desired, inp.masker));
+                c.diff = Some(diff(path, &old, &desired, inp.masker, content));
             }
             Some(c)
         }
@@ -307,7 +321,10 @@ fn plan_one(
                     }
                     (
                         why.join("; "),
-                        (new != *old).then(|| diff(path, old, &new, inp.masker)),
+                        (new != *old).then(|| {
+                            let template: String = settings.iter().map(|s| format!("{} = {}\n", s.key, s.value)).collect();
+                            diff(path, old, &new, inp.masker, &template)
+                        }),
                     )
                 }
             };
@@ -381,6 +398,7 @@ fn plan_one(
             unless,
             notify,
             timeout_secs,
+            ..
         } => {
             if let Some(c) = creates
                 && facts.file(c).is_some()
@@ -522,10 +540,15 @@ fn plan_catalog(
                 why => Some(change(
                     r,
                     Action::Run,
-                    format!(
-                        "the API does not answer yet ({})",
-                        why.map_or("not asked", String::as_str)
-                    ),
+                    match why {
+                        Some(w) if w.starts_with("Keystone refuses") => {
+                            format!("{w}; apply fails unless a step above fixes that")
+                        }
+                        w => format!(
+                            "the API does not answer yet ({})",
+                            w.map_or("not asked", String::as_str)
+                        ),
+                    },
                     vec![Op::Keystone {
                         admin: admin.clone(),
                         call: Call::Wait { timeout_secs: 180 },
@@ -765,13 +788,62 @@ fn sql_reason(facts: &Facts, why: &str) -> String {
     }
 }
 
+/// Mask, in a file's text, the lines where the template puts a secret: the
+/// value there may be one the secrets file no longer knows (rotated, or from
+/// another secrets file), which the masker cannot recognise by value.
+pub fn mask_secret_lines(text: &str, template: &str) -> String {
+    let patterns: Vec<(String, String)> = template
+        .lines()
+        .filter_map(|l| {
+            let start = l.find("((secret:")?;
+            let end = l.rfind("))")? + 2;
+            Some((l[..start].to_string(), l[end..].to_string()))
+        })
+        .filter(|(prefix, _)| !prefix.trim().is_empty())
+        .collect();
+    if patterns.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        // placeholders (saved facts) are reversible and already safe
+        let masked = (!text::has_secrets(body)).then_some(()).and_then(|()| {
+            patterns.iter().find_map(|(prefix, suffix)| {
+                // `key = value` lines match by key, however the file spaces them
+                if let Some(key) = prefix.trim_end().strip_suffix('=').map(str::trim)
+                    && !key.is_empty()
+                    && !body.trim_start().starts_with(['#', ';'])
+                    && let Some((k, v)) = body.split_once('=')
+                    && k.trim() == key
+                {
+                    let lead = v.len() - v.trim_start().len();
+                    return Some(format!("{k}={}{MASK}", &v[..lead]));
+                }
+                (body.starts_with(prefix.as_str())
+                    && body.ends_with(suffix.as_str())
+                    && body.len() >= prefix.len() + suffix.len())
+                .then(|| format!("{prefix}{MASK}{suffix}"))
+            })
+        });
+        out.push_str(masked.as_deref().unwrap_or(body));
+        out.push_str(nl);
+    }
+    out
+}
+
 /// A unified diff with secrets masked; hunk headers name the INI section.
-pub fn diff(path: &str, old: &str, new: &str, masker: &Masker) -> String {
-    let (old_m, new_m) = (masker.mask(old), masker.mask(new));
+pub fn diff(path: &str, old: &str, new: &str, masker: &Masker, template: &str) -> String {
+    let old_m = mask_secret_lines(&masker.mask(old), template);
+    let new_m = mask_secret_lines(&masker.mask(new), template);
     let td = similar::TextDiff::from_lines(old_m.as_str(), new_m.as_str());
     let mut out = format!("--- {path} (current)\n+++ {path} (planned)\n");
     let mut ud = td.unified_diff();
     ud.context_radius(3);
+    if ud.iter_hunks().next().is_none() {
+        out.push_str("(only secret values differ; they are not shown)\n");
+        return out;
+    }
     for hunk in ud.iter_hunks() {
         let body = hunk.to_string();
         let section = hunk.ops().first().and_then(|op| {

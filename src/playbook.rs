@@ -361,6 +361,7 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
                 run,
                 user: opt(l, "user")?,
                 stdin: opt(l, "stdin")?,
+                unless_stdin: opt(l, "unless_stdin")?,
                 creates,
                 unless,
                 notify: notify(l)?,

@@ -65,6 +65,8 @@ pub enum Kind {
         stdin: Option<String>,
         creates: Option<String>,
         unless: Option<String>,
+        /// Sent on the `unless` check's stdin (a password to test, as a placeholder).
+        unless_stdin: Option<String>,
         notify: Vec<String>,
         timeout_secs: u64,
     },

@@ -524,3 +524,52 @@ fn v2_catalog_converges_and_corrects_drift() {
     let why = f.catalog.unwrap().unavailable.unwrap();
     assert!(why.contains("refuses the admin token"), "{why}");
 }
+
+#[test]
+fn secrets_the_secrets_file_no_longer_knows_are_masked_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
+    // the operator loses the secrets file: new values are generated
+    let old = std::fs::read_to_string(dir.path().join("site.secrets.yaml")).unwrap();
+    std::fs::remove_file(dir.path().join("site.secrets.yaml")).unwrap();
+    let facts = dir.path().join("facts.json");
+    let plan = run(&fake, &["plan", s]);
+    let json = run(&fake, &["--format", "json", "plan", s]);
+    assert_eq!(
+        run(&fake, &["facts", s, "--save", facts.to_str().unwrap()]).code,
+        0
+    );
+    let saved = std::fs::read_to_string(&facts).unwrap();
+    for v in old
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(": "))
+        .map(|(_, v)| v.trim_matches('"'))
+    {
+        assert!(
+            !plan.out.contains(v),
+            "an old secret shows in the plan:\n{}",
+            plan.out
+        );
+        assert!(
+            !json.out.contains(v),
+            "an old secret shows in the JSON plan"
+        );
+        assert!(!saved.contains(v), "an old secret is in the saved facts");
+    }
+    assert!(
+        plan.out
+            .contains("(only secret values differ; they are not shown)"),
+        "{}",
+        plan.out
+    );
+    assert!(
+        plan.out
+            .contains("Keystone refuses the password of `admin`"),
+        "{}",
+        plan.out
+    );
+}

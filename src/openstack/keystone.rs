@@ -439,9 +439,22 @@ pub fn execute(
     let port = admin.port;
     if let Call::Wait { timeout_secs } = call {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(*timeout_secs);
+        let mut refusals = 0;
         loop {
             match admin_token(t, admin, secrets, stats) {
                 Ok(_) => return Ok(()),
+                // the API answers and says no: after bootstrap that is a secrets
+                // file that does not belong to this cloud, not a slow start
+                Err(e) if e.starts_with("Keystone refuses") && refusals >= 10 => {
+                    return Err(format!(
+                        "{e}: the secrets file does not match this cloud's admin password \
+                         (restore the right secrets file, or set the admin password to the file's value)"
+                    ));
+                }
+                Err(e) if e.starts_with("Keystone refuses") => {
+                    refusals += 1;
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
                 Err(e) if std::time::Instant::now() >= deadline => {
                     return Err(format!(
                         "the Keystone API did not answer within {timeout_secs}s: {e}"

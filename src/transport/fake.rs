@@ -218,6 +218,13 @@ impl FakeHost {
             } else if let Some(rest) = l.strip_prefix("( ") {
                 let check = rest.split(" ) </dev/null").next().unwrap_or_default();
                 out.push_str(&format!("{}\n", self.check(check)));
+            } else if let Some(rest) =
+                l.strip_prefix("IFS= read -r l; printf '%s' \"$l\" | base64 -d | ( ")
+            {
+                // a check that reads a secret: it consumes one stdin line
+                let _ = logins.next();
+                let check = rest.split(" ) >/dev/null").next().unwrap_or_default();
+                out.push_str(&format!("{}\n", self.check(check)));
             } else if l.starts_with("if mysql -N -B -e 'SELECT 1'") {
                 if self.sql_running {
                     out.push_str("ok\n");
