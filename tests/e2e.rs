@@ -64,6 +64,7 @@ const SECRETS: &[(&str, &str)] = &[
     ("keystone_db", "k'e\"y $#/:; db"),
     ("glance_db", "g'l\"a $#/:;  db"),
     ("glance_user", "\"gl@nce's %pass: #1;\""),
+    ("rabbit_openstack", " r@bbit's $%#/:; pw "),
 ];
 
 fn write_site(dir: &Path) -> String {
@@ -71,7 +72,14 @@ fn write_site(dir: &Path) -> String {
     let base = std::fs::read_to_string(dir.join("site.yaml"))
         .expect("scripts/testbed up writes target/testbed/site.yaml");
     let site = dir.join("e2e-site.yaml");
-    std::fs::write(&site, base.replace("site: testbed", "site: e2e")).unwrap();
+    std::fs::write(
+        &site,
+        base.replace("site: testbed", "site: e2e").replace(
+            "roles: [base, mariadb, keystone, glance, openrc]",
+            "roles: [base, mariadb, messaging, keystone, glance, openrc]",
+        ),
+    )
+    .unwrap();
     let secrets = dir.join("e2e-site.secrets.yaml");
     let body: String = SECRETS
         .iter()
@@ -144,6 +152,8 @@ fn a_fresh_host_becomes_a_working_controller() {
     ]);
     assert_eq!(code, 2, "{out}{err}");
     for id in [
+        "packages:rabbitmq-server",
+        "command:rabbitmq user openstack",
         "packages:keystone",
         "file:/etc/keystone/keystone.conf",
         "command:keystone bootstrap",
