@@ -240,4 +240,21 @@ fn a_fresh_host_becomes_a_working_controller() {
     assert!(
         on_host("grep -c '^log_file = keystone.log' /etc/keystone/keystone.conf").trim() == "1"
     );
+
+    // 4. every secret rotated at once (the secrets file replaced by freshly
+    //    generated values): one apply converges, including Keystone's admin
+    //    password (bootstrap resets it) and the glance user's
+    std::fs::remove_file(dir.join("e2e-site.secrets.yaml")).unwrap();
+    let (code, out, err, rotate_secs) = stackprov(&["apply", s, "-y"]);
+    assert_eq!(code, 0, "{out}{err}");
+    eprintln!("figure: rotating every secret took one apply of {rotate_secs:.1}s");
+    let (code, out, err, _) = stackprov(&["verify", s]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _, _) = stackprov(&["plan", s, "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+
+    // the host is disposable: leave none behind (STACKPROV_KEEP_TESTBED=1 keeps it)
+    if std::env::var_os("STACKPROV_KEEP_TESTBED").is_none() {
+        testbed(&["down"]);
+    }
 }

@@ -442,7 +442,12 @@ pub fn execute(
         let mut refusals = 0;
         loop {
             match admin_token(t, admin, secrets, stats) {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    // a password reset by bootstrap just now revokes tokens issued
+                    // within the same second; the calls after this get new ones
+                    std::thread::sleep(std::time::Duration::from_millis(1100));
+                    return Ok(());
+                }
                 // the API answers and says no: after bootstrap that is a secrets
                 // file that does not belong to this cloud, not a slow start
                 Err(e) if e.starts_with("Keystone refuses") && refusals >= 10 => {
@@ -493,9 +498,12 @@ pub fn execute(
                         stats,
                     )?;
                 }
-                // a user that exists is left alone by a create: changing a password
-                // revokes the user's tokens, so only a planned SetPassword does it
-                Some(_) if matches!(call, Call::CreateUser { .. }) => {}
+                // a user that exists keeps its password when it already logs in
+                // with the secret (a change revokes the user's tokens); planned
+                // as a create because the catalog was unreadable, it may not
+                Some(_)
+                    if matches!(call, Call::CreateUser { .. })
+                        && login(t, port, name, pw, None, stats)?.is_some() => {}
                 Some(id) => {
                     let path = format!("/v3/users/{id}");
                     let body = json!({"user": {"password": pw}});

@@ -590,7 +590,7 @@ impl FakeHost {
             (
                 "keystone-manage bootstrap".into(),
                 vec![],
-                vec!["keystone.local_user".into()],
+                vec!["/v3/auth/tokens".into()],
             ),
             (
                 "glance-manage db_sync".into(),
