@@ -76,8 +76,27 @@ pub fn apply_host(
     }
 }
 
+/// The last `n` lines of stderr worth reading. keystone-manage and glance-manage
+/// print an eventlet traceback at exit on every run, success or not (Debian
+/// bookworm); it is dropped so the real error, if any, shows.
 fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
+    let mut lines = Vec::new();
+    let mut in_noise = false;
+    for l in text.lines() {
+        if l.starts_with("Exception ignored in: <function _removeHandlerRef") {
+            in_noise = true;
+            continue;
+        }
+        if in_noise {
+            in_noise =
+                !l.starts_with("AttributeError: 'NoneType' object has no attribute 'getcurrent'");
+            continue;
+        }
+        lines.push(l);
+    }
+    if lines.is_empty() && !text.trim().is_empty() {
+        return "(only the tool's harmless exit traceback on stderr: its log file under /var/log has the error)".into();
+    }
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
@@ -166,5 +185,21 @@ fn spec(path: &str, perms: &crate::resource::Perms) -> FileSpec {
         owner: Some(perms.owner.clone()),
         group: Some(perms.group.clone()),
         mode: Some(perms.mode),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tail;
+
+    #[test]
+    fn drops_the_eventlet_exit_traceback() {
+        let noise = "Exception ignored in: <function _removeHandlerRef at 0x7f>\nTraceback (most recent call last):\n  File \"x.py\", line 1, in f\nAttributeError: 'NoneType' object has no attribute 'getcurrent'";
+        assert_eq!(
+            tail(&format!("ERROR: access denied\n{noise}"), 15),
+            "ERROR: access denied"
+        );
+        assert!(tail(noise, 15).contains("/var/log"));
+        assert_eq!(tail("a\nb\nc", 2), "b\nc");
     }
 }
