@@ -398,6 +398,7 @@ fn plan_one(
             unless,
             notify,
             timeout_secs,
+            explain,
             ..
         } => {
             if let Some(c) = creates
@@ -412,7 +413,7 @@ fn plan_one(
             }
             let reason = match (creates, unless) {
                 (Some(c), _) if facts.file(c).is_none() => format!("{c} does not exist"),
-                (_, Some(u)) => format!("check failed: {u}"),
+                (_, Some(u)) => explain.clone().unwrap_or_else(|| format!("check failed: {u}")),
                 _ => "guard not met".to_string(),
             };
             let mut ops: Vec<Op> = notify

@@ -362,6 +362,7 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
                 user: opt(l, "user")?,
                 stdin: opt(l, "stdin")?,
                 unless_stdin: opt(l, "unless_stdin")?,
+                explain: opt(l, "explain")?,
                 creates,
                 unless,
                 notify: notify(l)?,

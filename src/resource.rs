@@ -67,6 +67,8 @@ pub enum Kind {
         unless: Option<String>,
         /// Sent on the `unless` check's stdin (a password to test, as a placeholder).
         unless_stdin: Option<String>,
+        /// What a failed `unless` means, for the plan (default: the check itself).
+        explain: Option<String>,
         notify: Vec<String>,
         timeout_secs: u64,
     },
