@@ -49,6 +49,11 @@ pub fn shell_word(value: &str) -> String {
     {
         return value.to_string();
     }
+    shell_quoted(value)
+}
+
+/// A single-quoted POSIX sh word, always quoted.
+pub fn shell_quoted(value: &str) -> String {
     format!("'{}'", value.replace('\'', "'\\''"))
 }
 

@@ -7,17 +7,7 @@
 
 /// Quote `s` for a POSIX shell: single quotes, with each `'` written as `'\''`.
 pub fn sh_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('\'');
-    out
+    crate::encode::shell_quoted(s)
 }
 
 /// The command line for one exec: `sh -c '<script>'`, through `sudo -n` when
