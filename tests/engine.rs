@@ -573,3 +573,22 @@ fn secrets_the_secrets_file_no_longer_knows_are_masked_too() {
         plan.out
     );
 }
+
+#[test]
+fn verify_says_plainly_that_it_does_not_speak_identity_v2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("site.yaml");
+    std::fs::write(&p, "site: old\nrelease: icehouse\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.251.0.2\n    roles: [base, mariadb, keystone, glance, openrc]\n").unwrap();
+    let mut centos7 = FakeHost::debian_controller();
+    centos7.os_release = "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\n".into();
+    let fake = SharedFake::new(centos7);
+    let r = run(&fake, &["verify", p.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    assert!(
+        r.err.contains(
+            "verify speaks the Identity v3 API, and this site uses v2.0 (release icehouse)"
+        ),
+        "{}",
+        r.err
+    );
+}
