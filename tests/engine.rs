@@ -1,19 +1,11 @@
 //! The engine against the fake host: convergence, plan = apply, recovery from
 //! failures and killed runs. (The real host is in tests/e2e.rs.)
 
-use clap::Parser;
-use stackprov::cli::Cli;
-use stackprov::cmd::{self, Io};
-use stackprov::render::Style;
-use stackprov::transport::Transport;
 use stackprov::transport::fake::{FakeHost, SharedFake};
 use std::path::{Path, PathBuf};
 
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
-}
+mod common;
+use common::Run;
 
 fn site_file(dir: &Path, roles: &str) -> PathBuf {
     let p = dir.join("site.yaml");
@@ -28,28 +20,7 @@ fn site_file(dir: &Path, roles: &str) -> PathBuf {
 }
 
 fn run(fake: &SharedFake, args: &[&str]) -> Run {
-    let cli =
-        Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let connect =
-        |_: &stackprov::site::Site, _: &stackprov::site::Host| -> Result<Box<dyn Transport>, _> {
-            Ok(Box::new(fake.clone()) as Box<dyn Transport>)
-        };
-    let code = {
-        let mut io = Io {
-            out: &mut out,
-            err: &mut err,
-            interactive: false,
-            style: Style::plain(),
-        };
-        cmd::run(&cli, &connect, &mut io)
-    };
-    Run {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
+    common::run_cli(Some(fake), args)
 }
 
 const ALL: &str = "base, mariadb, keystone, glance, openrc";

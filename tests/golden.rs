@@ -4,40 +4,14 @@
 //! and the modern path (Rocky 9, Debian 12). Each snapshot holds the printed
 //! plan, every operation in order, and every file stackprov would write.
 
-use clap::Parser;
-use stackprov::cli::Cli;
-use stackprov::cmd::{self, Io};
-use stackprov::render::Style;
-use stackprov::transport::{Transport, TransportError};
+mod common;
 
 const ROLES: &str = "base, mariadb, messaging, keystone, glance, openrc";
 const SECRETS: &str = "admin: \"admin-pass\"\nadmin_token: \"0123456789abcdef0123\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\n";
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let cli =
-        Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    // offline: nothing may connect
-    let connect = |_: &stackprov::site::Site,
-                   _: &stackprov::site::Host|
-     -> Result<Box<dyn Transport>, TransportError> {
-        panic!("plan --facts must not connect")
-    };
-    let code = cmd::run(
-        &cli,
-        &connect,
-        &mut Io {
-            out: &mut out,
-            err: &mut err,
-            interactive: false,
-            style: Style::plain(),
-        },
-    );
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
+    let r = common::run_cli(None, args);
+    (r.code, r.out, r.err)
 }
 
 /// The printed plan, the operations and the files of one recorded host.

@@ -1,40 +1,16 @@
 //! Snapshots of what operators read: the printed plan of a bare Debian
 //! controller, and every file stackprov renders for it.
 
-use clap::Parser;
-use stackprov::cli::Cli;
-use stackprov::cmd::{self, Io};
-use stackprov::render::Style;
-use stackprov::transport::Transport;
+mod common;
+
 use stackprov::transport::fake::{FakeHost, SharedFake};
 
 const SITE: &str = "site: snap\nrelease: zed\ncontroller: controller\npackage_proxy: http://10.251.0.1:3128\nhosts:\n  - name: controller\n    address: 10.251.0.2\n    roles: [base, mariadb, keystone, glance, openrc]\noverrides:\n  /etc/keystone/keystone.conf:\n    DEFAULT:\n      debug: \"true\"\n";
 const SECRETS: &str = "admin: \"admin-pass\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\n";
 
-fn run(dir: &std::path::Path, fake: &SharedFake, args: &[&str]) -> (i32, String) {
-    let cli =
-        Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let connect =
-        |_: &stackprov::site::Site, _: &stackprov::site::Host| -> Result<Box<dyn Transport>, _> {
-            Ok(Box::new(fake.clone()) as Box<dyn Transport>)
-        };
-    let code = cmd::run(
-        &cli,
-        &connect,
-        &mut Io {
-            out: &mut out,
-            err: &mut err,
-            interactive: false,
-            style: Style::plain(),
-        },
-    );
-    let _ = dir;
-    (
-        code,
-        String::from_utf8(out).unwrap() + &String::from_utf8(err).unwrap(),
-    )
+fn run(_dir: &std::path::Path, fake: &SharedFake, args: &[&str]) -> (i32, String) {
+    let r = common::run_cli(Some(fake), args);
+    (r.code, r.out + &r.err)
 }
 
 fn setup() -> (tempfile::TempDir, String, SharedFake) {

@@ -1,11 +1,8 @@
 //! vagrant/: the Vagrantfile is valid Ruby, and both site files validate and
 //! plan offline against the recorded facts of the same OS (tests/golden).
 
-use clap::Parser;
-use stackprov::cli::Cli;
-use stackprov::cmd::{self, Io};
-use stackprov::render::Style;
-use stackprov::transport::{Transport, TransportError};
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -70,32 +67,8 @@ fn plan_offline(site_file: &str, facts: &str) -> (i32, String) {
     .unwrap();
     let site = tmp.path().join(site_file);
     let facts = format!("{}/tests/golden/{facts}", env!("CARGO_MANIFEST_DIR"));
-    let args = [
-        "stackprov",
-        "plan",
-        site.to_str().unwrap(),
-        "--facts",
-        &facts,
-    ];
-    let cli = Cli::try_parse_from(args).unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let connect = |_: &stackprov::site::Site,
-                   _: &stackprov::site::Host|
-     -> Result<Box<dyn Transport>, TransportError> { panic!("offline") };
-    let code = cmd::run(
-        &cli,
-        &connect,
-        &mut Io {
-            out: &mut out,
-            err: &mut err,
-            interactive: false,
-            style: Style::plain(),
-        },
-    );
-    (
-        code,
-        String::from_utf8(out).unwrap() + &String::from_utf8(err).unwrap(),
-    )
+    let r = common::run_cli(None, &["plan", site.to_str().unwrap(), "--facts", &facts]);
+    (r.code, r.out + &r.err)
 }
 
 #[test]

@@ -309,18 +309,11 @@ fn gather_inner(
             .map(|v| (s(v, "id"), s(v, "type")))
             .collect::<BTreeMap<_, _>>(),
     );
-    c.projects = p_names
-        .iter()
-        .map(|(id, n)| (n.clone(), id.clone()))
-        .collect();
-    c.users = u_names
-        .iter()
-        .map(|(id, n)| (n.clone(), id.clone()))
-        .collect();
-    c.roles = r_names
-        .iter()
-        .map(|(id, n)| (n.clone(), id.clone()))
-        .collect();
+    let by_name =
+        |m: &BTreeMap<String, String>| m.iter().map(|(id, n)| (n.clone(), id.clone())).collect();
+    c.projects = by_name(&p_names);
+    c.users = by_name(&u_names);
+    c.roles = by_name(&r_names);
     c.services = services
         .iter()
         .map(|v| (s(v, "type"), s(v, "name")))

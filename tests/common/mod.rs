@@ -1,0 +1,44 @@
+//! Running the CLI in-process for tests, against a fake host or offline.
+
+use clap::Parser;
+use stackprov::cli::Cli;
+use stackprov::cmd::{self, Io};
+use stackprov::render::Style;
+use stackprov::transport::Transport;
+use stackprov::transport::fake::SharedFake;
+
+pub struct Run {
+    pub code: i32,
+    pub out: String,
+    pub err: String,
+}
+
+/// `stackprov ARGS` with every connection going to `host`; with `None` the
+/// command must not connect at all (offline plans), and a connection fails the test.
+pub fn run_cli(host: Option<&SharedFake>, args: &[&str]) -> Run {
+    let cli =
+        Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let connect =
+        |_: &stackprov::site::Site, _: &stackprov::site::Host| -> Result<Box<dyn Transport>, _> {
+            match host {
+                Some(h) => Ok(Box::new(h.clone()) as Box<dyn Transport>),
+                None => panic!("this command must work offline, without connecting"),
+            }
+        };
+    let code = cmd::run(
+        &cli,
+        &connect,
+        &mut Io {
+            out: &mut out,
+            err: &mut err,
+            interactive: false,
+            style: Style::plain(),
+        },
+    );
+    Run {
+        code,
+        out: String::from_utf8(out).unwrap(),
+        err: String::from_utf8(err).unwrap(),
+    }
+}
