@@ -90,12 +90,29 @@ fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// A port for an sshd to listen on. Taken from below Linux's ephemeral range
+/// (32768-60999), so that no client socket of another test can grab it between this
+/// check and sshd's bind; a counter keeps the tests of this process apart.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let base = std::process::id() * 97;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20000 + ((base + n) % 12000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// True once an SSH server answers on `port` with its banner.
+fn answers_ssh(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut b = [0u8; 4];
+    s.read_exact(&mut b).is_ok() && &b == b"SSH-"
 }
 
 /// A client key pair in its own directory.
@@ -164,7 +181,8 @@ impl Sshd {
                 if child.try_wait().unwrap().is_some() {
                     break; // port taken meanwhile, or a config error: try again
                 }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // The banner, and our child still running: this sshd owns the port.
+                if answers_ssh(port) && child.try_wait().unwrap().is_none() {
                     return Sshd { child, port, dir };
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -965,4 +983,72 @@ fn tunnels_open_tunnel_and_forward_local() {
         "the local port closes with the forward"
     );
     assert_eq!(exec(&mut t, "echo still").stdout_str(), "still\n");
+}
+
+// ---------------------------------------------------------------- handshake retries
+
+/// A TCP front for an sshd that hangs up on its first `cut` connections and relays
+/// the rest; counts the connections it took.
+struct CuttingFront {
+    port: u16,
+    taken: Arc<std::sync::atomic::AtomicUsize>,
+}
+impl CuttingFront {
+    fn start(backend: u16, cut: usize) -> CuttingFront {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = taken.clone();
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                let Ok(client) = conn else { return };
+                if count.fetch_add(1, Ordering::SeqCst) < cut {
+                    drop(client); // hung up before the banner, as sshd over MaxStartups
+                    continue;
+                }
+                let server = TcpStream::connect(("127.0.0.1", backend)).unwrap();
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut c1, mut s1) = (client, server);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c1, &mut s1);
+                    let _ = s1.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s2, &mut c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        CuttingFront { port, taken }
+    }
+    fn taken(&self) -> usize {
+        self.taken.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn handshake_cut_short_is_tried_again_then_reported() {
+    let w = World::new();
+    let through = |front: &CuttingFront| {
+        let kh = w.home.path().join(format!("kh_{}", front.port));
+        let line = format!("[127.0.0.1]:{} {}\n", front.port, w.sshd.host_pub());
+        std::fs::write(&kh, line).unwrap();
+        let mut tg = w.target();
+        tg.port = front.port;
+        tg.known_hosts = vec![kh];
+        connect_with(&tg, &isolated(&w.home))
+    };
+
+    // Two hang-ups, then a relay: the third attempt connects.
+    let front = CuttingFront::start(w.sshd.port, 2);
+    let mut t = through(&front).expect("connects on the third attempt");
+    assert_eq!(exec(&mut t, "echo ok").stdout_str(), "ok\n");
+    assert_eq!(front.taken(), 3);
+
+    // Hang-ups only: three attempts, then Unreachable naming the handshake.
+    let front = CuttingFront::start(w.sshd.port, usize::MAX);
+    let e = through(&front).err().expect("never connects");
+    assert_eq!(e.kind, TransportErrorKind::Unreachable, "{e}");
+    assert!(e.message.contains("SSH handshake"), "{e}");
+    assert_eq!(front.taken(), 3);
 }

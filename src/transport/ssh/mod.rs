@@ -249,19 +249,13 @@ pub fn connect_with(
         kh_files: &kh_files,
     };
     let (conn, pump) = match &jump {
-        None => {
-            let tcp = tcp_connect(&ep, target.connect_timeout, &target.name)?;
-            let fd = tcp.as_raw_fd();
-            (setup.session(tcp, fd, &ep, stats)?, None)
-        }
+        None => (setup.direct(&ep, &target.name, stats)?, None),
         Some(j) => {
-            let tcp = tcp_connect(
+            let bastion = setup.direct(
                 j,
-                target.connect_timeout,
                 &format!("{} (ProxyJump)", target.name),
+                Arc::new(Counters::default()),
             )?;
-            let fd = tcp.as_raw_fd();
-            let bastion = setup.session(tcp, fd, j, Arc::new(Counters::default()))?;
             let deadline = Instant::now() + target.connect_timeout;
             let ch = bastion
                 .open(deadline, || {
@@ -291,7 +285,10 @@ pub fn connect_with(
                 .map_err(|e| TransportError::io(format!("socketpair: {e}")))?;
             let pump = Pump::spawn(bastion, nb::Pair::new(theirs, ch));
             let fd = ours.as_raw_fd();
-            (setup.session(ours, fd, &ep, stats)?, Some(pump))
+            let conn = setup
+                .session(ours, fd, &ep, stats)
+                .map_err(SessionFail::into_error)?;
+            (conn, Some(pump))
         }
     };
     tracing::debug!(host = %target.name, endpoint = %ep.display(), jump = ?jump.as_ref().map(Endpoint::display), "connected");
@@ -333,6 +330,34 @@ fn tcp_connect(ep: &Endpoint, timeout: Duration, name: &str) -> Result<TcpStream
     Err(unreachable(last))
 }
 
+/// How many times a TCP connection that the server closes or resets before the SSH
+/// handshake completes is tried in all. sshd drops connections beyond `MaxStartups`
+/// and while it restarts; those are worth another try, a refused TCP connection or
+/// a host-key or auth failure is not.
+const HANDSHAKE_ATTEMPTS: u32 = 3;
+
+const LIBSSH2_ERROR_TIMEOUT: i32 = -9;
+
+enum SessionFail {
+    /// The server went away before or during key exchange: worth another try.
+    Handshake(TransportError),
+    Other(TransportError),
+}
+
+impl SessionFail {
+    fn into_error(self) -> TransportError {
+        match self {
+            SessionFail::Handshake(e) | SessionFail::Other(e) => e,
+        }
+    }
+}
+
+impl From<TransportError> for SessionFail {
+    fn from(e: TransportError) -> Self {
+        SessionFail::Other(e)
+    }
+}
+
 struct Setup<'a> {
     target: &'a HostTarget,
     opts: &'a SshOptions,
@@ -340,6 +365,30 @@ struct Setup<'a> {
 }
 
 impl Setup<'_> {
+    /// TCP straight to `ep`, then [`Setup::session`]; a handshake the server cuts
+    /// short is tried again after a short pause (see [`HANDSHAKE_ATTEMPTS`]).
+    fn direct(
+        &self,
+        ep: &Endpoint,
+        name: &str,
+        stats: Arc<Counters>,
+    ) -> Result<Conn, TransportError> {
+        let mut attempt = 1;
+        loop {
+            let tcp = tcp_connect(ep, self.target.connect_timeout, name)?;
+            let fd = tcp.as_raw_fd();
+            match self.session(tcp, fd, ep, stats.clone()) {
+                Ok(c) => return Ok(c),
+                Err(SessionFail::Handshake(e)) if attempt < HANDSHAKE_ATTEMPTS => {
+                    tracing::debug!(host = %name, attempt, error = %e.message, "handshake cut short; trying again");
+                    std::thread::sleep(Duration::from_millis(250 * u64::from(attempt)));
+                    attempt += 1;
+                }
+                Err(f) => return Err(f.into_error()),
+            }
+        }
+    }
+
     /// Handshake, host key, auth (in blocking mode, with the connect timeout), then
     /// switch to non-blocking for everything after.
     fn session<S: AsRawFd + 'static>(
@@ -348,7 +397,7 @@ impl Setup<'_> {
         fd: std::os::fd::RawFd,
         ep: &Endpoint,
         stats: Arc<Counters>,
-    ) -> Result<Conn, TransportError> {
+    ) -> Result<Conn, SessionFail> {
         let name = &self.target.name;
         let mut sess = Session::new().map_err(|e| TransportError::io(e.to_string()))?;
         let ms = self
@@ -360,13 +409,21 @@ impl Setup<'_> {
         self.prefer_known_key_types(&sess, ep);
         sess.set_tcp_stream(stream);
         sess.handshake().map_err(|e| {
-            TransportError::new(
+            // A server that never answers is not asked again (that would triple
+            // the wait); one that hangs up or resets is.
+            let timed_out = e.code() == ssh2::ErrorCode::Session(LIBSSH2_ERROR_TIMEOUT);
+            let wrap = if timed_out {
+                SessionFail::Other
+            } else {
+                SessionFail::Handshake
+            };
+            wrap(TransportError::new(
                 Kind::Unreachable,
                 format!(
                     "{name}: SSH handshake with {}:{} failed: {e}",
                     ep.host, ep.port
                 ),
-            )
+            ))
         })?;
         self.verify_host_key(&sess, ep)?;
         self.authenticate(&sess, ep)?;
