@@ -285,6 +285,20 @@ fn procs() -> Vec<(u32, Vec<u8>, Vec<u8>)> {
     v
 }
 
+/// Waits until no process's command line matches; false if one still does at the end.
+fn gone_within(limit: Duration, matches: impl Fn(&[u8]) -> bool) -> bool {
+    let s = Instant::now();
+    loop {
+        if !procs().iter().any(|(_, c, _)| matches(c)) {
+            return true;
+        }
+        if s.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -363,12 +377,11 @@ fn exec_status_output_stdin_timeout_and_figures() {
         .exec(&ExecRequest::new("sleep 37; echo late").timeout(Duration::from_secs(1)))
         .unwrap_err();
     assert_eq!(e.kind, TransportErrorKind::Timeout, "{e}");
-    assert!(s.elapsed() < Duration::from_secs(5), "{:?}", s.elapsed());
-    std::thread::sleep(Duration::from_millis(300));
-    let still = procs()
-        .into_iter()
-        .any(|(_, c, _)| c == b"sleep\x0037\x00" || contains(&c, b"sleep 37; echo late"));
-    assert!(!still, "the timed-out command is still running");
+    assert!(s.elapsed() < Duration::from_secs(8), "{:?}", s.elapsed());
+    let gone = gone_within(Duration::from_secs(5), |c| {
+        c == b"sleep\x0037\x00" || contains(c, b"sleep 37; echo late")
+    });
+    assert!(gone, "the timed-out command is still running");
     assert_eq!(exec(&mut t, "echo alive").stdout_str(), "alive\n");
 }
 
@@ -759,9 +772,8 @@ fn become_root_through_sudo() {
         .exec(&ExecRequest::new("sleep 39; echo late").timeout(Duration::from_secs(1)))
         .unwrap_err();
     assert_eq!(e.kind, TransportErrorKind::Timeout, "{e}");
-    std::thread::sleep(Duration::from_millis(300));
     assert!(
-        !procs().into_iter().any(|(_, c, _)| c == b"sleep\x0039\x00"),
+        gone_within(Duration::from_secs(5), |c| c == b"sleep\x0039\x00"),
         "the timed-out sudo command is still running"
     );
     assert_eq!(exec(&mut t, "echo 'it'\\''s' && exit 4").status, 4);
