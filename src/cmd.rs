@@ -741,40 +741,59 @@ fn apply_cmd(
         return Ok(EXIT_ERROR);
     }
     let secrets = &planned.secrets;
-    let printer = Mutex::new(&mut *io.out);
     let style = io.style;
     let human = format == Format::Human;
+    let live = render::Live::new(&mut *io.out, style);
     let jobs: Vec<(Work, (HostPlan, usize))> = planned.works.into_iter().zip(plans).collect();
-    let recaps = parallel(jobs, |(mut w, (hp, n))| {
-        let name = w.host.name.clone();
-        let mut on_event = |e: apply::Event<'_>| {
-            if !human {
-                return;
-            }
-            let line = match e {
-                apply::Event::Start(_) => return,
-                apply::Event::Done(c, d) => format!(
-                    "{name}: {} {} ({:.1}s)",
-                    style.action(c.action),
-                    c.id,
-                    d.as_secs_f64()
-                ),
-                apply::Event::Failed(c, _) => format!("{name}: {} {}", style.red("failed"), c.id),
-            };
-            if let Ok(mut out) = printer.lock() {
-                let _ = writeln!(out, "{line}");
-                let _ = out.flush();
-            }
-        };
-        let outcome = apply::apply_host(w.transport.as_mut(), &hp, secrets, &masker, &mut on_event);
-        let mut recap = Recap::from_outcome(&outcome, n, w.transport.stats());
-        recap.http_requests += w.http_requests;
-        recap.seconds = w.started.elapsed().as_secs_f64();
-        if let Some(f) = &outcome.failure {
-            recap.unreachable = f.status.is_none() && f.stderr.contains("connection");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let recaps = std::thread::scope(|s| {
+        if human && style.live {
+            s.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    live.tick();
+                }
+            });
         }
-        recap
+        let recaps = parallel(jobs, |(mut w, (hp, n))| {
+            let name = w.host.name.clone();
+            let mut on_event = |e: apply::Event<'_>| {
+                if !human {
+                    return;
+                }
+                match e {
+                    apply::Event::Start(c) => {
+                        live.start(&name, format!("{} {}", c.action.symbol(), c.id))
+                    }
+                    apply::Event::Done(c, d) => live.line(
+                        &name,
+                        &format!(
+                            "{name}: {} {} ({:.1}s)",
+                            style.action(c.action),
+                            c.id,
+                            d.as_secs_f64()
+                        ),
+                    ),
+                    apply::Event::Failed(c, _) => {
+                        live.line(&name, &format!("{name}: {} {}", style.red("failed"), c.id))
+                    }
+                }
+            };
+            let outcome =
+                apply::apply_host(w.transport.as_mut(), &hp, secrets, &masker, &mut on_event);
+            let mut recap = Recap::from_outcome(&outcome, n, w.transport.stats());
+            recap.http_requests += w.http_requests;
+            recap.seconds = w.started.elapsed().as_secs_f64();
+            if let Some(f) = &outcome.failure {
+                recap.unreachable = f.status.is_none() && f.stderr.contains("connection");
+            }
+            recap
+        });
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        recaps
     });
+    live.finish();
+    drop(live);
     let mut recaps = recaps;
     recaps.extend(planned.dropped.iter().map(recap_dropped));
     finish(&recaps, format, io);

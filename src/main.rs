@@ -28,13 +28,16 @@ fn main() {
         .with_ansi(stackprov::render::Style::detect().color)
         .without_time()
         .init();
+    let mut style = stackprov::render::Style::detect();
+    // Log lines on stderr would tear a status line redrawn in place.
+    style.live &= cli.verbose == 0;
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     let mut io = stackprov::cmd::Io {
         out: &mut out,
         err: &mut err,
         interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-        style: stackprov::render::Style::detect(),
+        style,
     };
     let code = stackprov::cmd::run(&cli, &stackprov::cmd::ssh_connector, &mut io);
     std::process::exit(code);

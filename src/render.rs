@@ -10,18 +10,25 @@ use std::fmt::Write;
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub color: bool,
+    /// A status line that `apply` redraws in place (stdout is a terminal and not
+    /// `TERM=dumb`); plain lines otherwise.
+    pub live: bool,
 }
 
 impl Style {
     pub fn detect() -> Style {
         use std::io::IsTerminal;
+        let tty = std::io::stdout().is_terminal();
         Style {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal(),
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && tty,
+            live: tty && std::env::var("TERM").map_or(true, |t| t != "dumb"),
         }
     }
     pub fn plain() -> Style {
-        Style { color: false }
+        Style {
+            color: false,
+            live: false,
+        }
     }
     fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
@@ -221,4 +228,97 @@ pub fn recap_text(recaps: &[Recap], style: Style) -> String {
         }
     }
     out
+}
+
+/// Apply's progress: finished changes as lines, and, on a terminal, one status line
+/// below them naming what each host is running now and for how long, redrawn in
+/// place by [`Live::tick`].
+pub struct Live<'a> {
+    out: std::sync::Mutex<(&'a mut (dyn std::io::Write + Send), Vec<Running>)>,
+    live: bool,
+}
+
+struct Running {
+    host: String,
+    what: String,
+    since: std::time::Instant,
+}
+
+/// Characters the status line keeps, so that it never wraps (a wrapped line
+/// cannot be redrawn in place).
+const STATUS_WIDTH: usize = 79;
+const CLEAR_LINE: &str = "\r\x1b[2K";
+
+impl<'a> Live<'a> {
+    pub fn new(out: &'a mut (dyn std::io::Write + Send), style: Style) -> Live<'a> {
+        Live {
+            out: std::sync::Mutex::new((out, Vec::new())),
+            live: style.live,
+        }
+    }
+
+    /// `host` has started `what`.
+    pub fn start(&self, host: &str, what: String) {
+        if !self.live {
+            return;
+        }
+        self.with(|out, running| {
+            running.retain(|r| r.host != host);
+            running.push(Running {
+                host: host.to_string(),
+                what,
+                since: std::time::Instant::now(),
+            });
+            draw(out, running);
+        });
+    }
+
+    /// A finished line from `host`; its status entry goes away.
+    pub fn line(&self, host: &str, text: &str) {
+        let live = self.live;
+        self.with(|out, running| {
+            if live {
+                running.retain(|r| r.host != host);
+                let _ = write!(out, "{CLEAR_LINE}");
+            }
+            let _ = writeln!(out, "{text}");
+            if live {
+                draw(out, running);
+            }
+        });
+    }
+
+    /// Redraw the status line with fresh times.
+    pub fn tick(&self) {
+        if self.live {
+            self.with(|out, running| draw(out, running));
+        }
+    }
+
+    /// Clear the status line for good.
+    pub fn finish(&self) {
+        if self.live {
+            self.with(|out, _| {
+                let _ = write!(out, "{CLEAR_LINE}");
+            });
+        }
+    }
+
+    fn with(&self, f: impl FnOnce(&mut dyn std::io::Write, &mut Vec<Running>)) {
+        if let Ok(mut g) = self.out.lock() {
+            let (out, running) = &mut *g;
+            f(&mut **out, running);
+            let _ = out.flush();
+        }
+    }
+}
+
+fn draw(out: &mut dyn std::io::Write, running: &[Running]) {
+    let status = running
+        .iter()
+        .map(|r| format!("{}: {} {}s", r.host, r.what, r.since.elapsed().as_secs()))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let status: String = status.chars().take(STATUS_WIDTH).collect();
+    let _ = write!(out, "{CLEAR_LINE}{status}");
 }

@@ -563,3 +563,51 @@ fn verify_says_plainly_that_it_does_not_speak_identity_v2() {
         r.err
     );
 }
+
+#[test]
+fn on_a_terminal_apply_shows_what_runs_now_and_leaves_the_same_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let tty = stackprov::render::Style {
+        color: false,
+        live: true,
+    };
+    let live_run = common::run_cli_styled(
+        Some(&SharedFake::new(FakeHost::debian_controller())),
+        &["apply", s, "-y"],
+        tty,
+    );
+    assert_eq!(live_run.code, 0, "{}{}", live_run.out, live_run.err);
+    let plain = run(
+        &SharedFake::new(FakeHost::debian_controller()),
+        &["apply", s, "-y"],
+    );
+
+    // A status line for the first change, before its finished line.
+    let clear = "\r\x1b[2K";
+    let first_status = format!("{clear}controller: + packages:");
+    assert!(live_run.out.contains(&first_status), "{:?}", live_run.out);
+    // The status line never wraps, and is cleared before the recap.
+    for status in live_run.out.split(clear).skip(1) {
+        let status_part = status.split('\n').next().unwrap();
+        assert!(status_part.chars().count() <= 79, "{status_part:?}");
+    }
+    assert!(
+        live_run.out.contains(&format!("{clear}\nRECAP")),
+        "{:?}",
+        live_run.out
+    );
+
+    // What stays on screen is what a pipe gets, timings aside.
+    let settle = |s: &str| -> Vec<String> {
+        let mut screen: Vec<String> = Vec::new();
+        for line in s.split('\n') {
+            // a cleared status line leaves only what follows its last clear
+            let shown = line.rsplit(clear).next().unwrap_or("");
+            screen.push(shown.split(" (").next().unwrap().to_string());
+        }
+        screen
+    };
+    assert_eq!(settle(&live_run.out), settle(&plain.out));
+}

@@ -16,6 +16,12 @@ pub struct Run {
 /// `stackprov ARGS` with every connection going to `host`; with `None` the
 /// command must not connect at all (offline plans), and a connection fails the test.
 pub fn run_cli(host: Option<&SharedFake>, args: &[&str]) -> Run {
+    run_cli_styled(host, args, Style::plain())
+}
+
+/// [`run_cli`] as seen on a terminal with `style`.
+#[allow(dead_code)] // not every test binary uses it
+pub fn run_cli_styled(host: Option<&SharedFake>, args: &[&str], style: Style) -> Run {
     let cli =
         Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -33,7 +39,7 @@ pub fn run_cli(host: Option<&SharedFake>, args: &[&str]) -> Run {
             out: &mut out,
             err: &mut err,
             interactive: false,
-            style: Style::plain(),
+            style,
         },
     );
     Run {
