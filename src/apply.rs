@@ -7,7 +7,7 @@ use crate::plan::{Change, HostPlan, Op};
 use crate::secret::Masker;
 use crate::site::secrets::SecretStore;
 use crate::text;
-use crate::transport::{ExecRequest, FileSpec, Transport};
+use crate::transport::{ExecRequest, FileSpec, Transport, TransportError, TransportErrorKind};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,8 @@ pub struct Failure {
     pub status: Option<i32>,
     /// Last lines of stderr (or the transport error), masked.
     pub stderr: String,
+    /// The connection to the host was lost (the run's exit code says unreachable).
+    pub unreachable: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,6 +115,11 @@ fn run_change(
             command: masker.mask(&op.summary()),
             status,
             stderr: masker.mask(&tail(stderr, STDERR_TAIL)),
+            unreachable: false,
+        };
+        let lost = |e: TransportError| Failure {
+            unreachable: e.kind == TransportErrorKind::Unreachable,
+            ..fail(None, &e.message)
         };
         let resolve = |s: &str| text::resolve(s, secrets).map_err(|e| fail(None, &e));
         match op {
@@ -129,7 +136,7 @@ fn run_change(
                 let req = ExecRequest::new(script)
                     .stdin(input.as_bytes())
                     .timeout(Duration::from_secs(*timeout_secs));
-                let out = t.exec(&req).map_err(|e| fail(None, &e.message))?;
+                let out = t.exec(&req).map_err(lost)?;
                 if !out.success() {
                     let mut err = out.stderr_str();
                     if err.trim().is_empty() {
@@ -145,14 +152,14 @@ fn run_change(
             } => {
                 let body = resolve(content)?;
                 t.write_file(&spec(path, perms), body.as_bytes())
-                    .map_err(|e| fail(None, &e.message))?;
+                    .map_err(lost)?;
             }
             Op::IniEdit {
                 path,
                 perms,
                 settings,
             } => {
-                let current = t.read_file(path).map_err(|e| fail(None, &e.message))?;
+                let current = t.read_file(path).map_err(lost)?;
                 let Some(current) = current else {
                     return Err(fail(
                         None,
@@ -168,7 +175,7 @@ fn run_change(
                 let old = String::from_utf8_lossy(&current);
                 let new = crate::ini::apply(&old, &resolved);
                 t.write_file(&spec(path, perms), new.as_bytes())
-                    .map_err(|e| fail(None, &e.message))?;
+                    .map_err(lost)?;
             }
             Op::Keystone { admin, call } => {
                 crate::openstack::keystone::execute(t, admin, call, secrets, http)

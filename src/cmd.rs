@@ -785,7 +785,7 @@ fn apply_cmd(
             recap.http_requests += w.http_requests;
             recap.seconds = w.started.elapsed().as_secs_f64();
             if let Some(f) = &outcome.failure {
-                recap.unreachable = f.status.is_none() && f.stderr.contains("connection");
+                recap.unreachable = f.unreachable;
             }
             recap
         });
