@@ -234,8 +234,15 @@ pub fn recap_text(recaps: &[Recap], style: Style) -> String {
 /// below them naming what each host is running now and for how long, redrawn in
 /// place by [`Live::tick`].
 pub struct Live<'a> {
-    out: std::sync::Mutex<(&'a mut (dyn std::io::Write + Send), Vec<Running>)>,
+    out: std::sync::Mutex<Screen<'a>>,
     live: bool,
+}
+
+struct Screen<'a> {
+    out: &'a mut (dyn std::io::Write + Send),
+    running: Vec<Running>,
+    /// The status line as last drawn ("" when cleared).
+    shown: String,
 }
 
 struct Running {
@@ -252,7 +259,11 @@ const CLEAR_LINE: &str = "\r\x1b[2K";
 impl<'a> Live<'a> {
     pub fn new(out: &'a mut (dyn std::io::Write + Send), style: Style) -> Live<'a> {
         Live {
-            out: std::sync::Mutex::new((out, Vec::new())),
+            out: std::sync::Mutex::new(Screen {
+                out,
+                running: Vec::new(),
+                shown: String::new(),
+            }),
             live: style.live,
         }
     }
@@ -262,28 +273,28 @@ impl<'a> Live<'a> {
         if !self.live {
             return;
         }
-        self.with(|out, running| {
-            running.retain(|r| r.host != host);
-            running.push(Running {
+        self.with(|sc| {
+            sc.running.retain(|r| r.host != host);
+            sc.running.push(Running {
                 host: host.to_string(),
                 what,
                 since: std::time::Instant::now(),
             });
-            draw(out, running);
+            sc.draw();
         });
     }
 
     /// A finished line from `host`; its status entry goes away.
     pub fn line(&self, host: &str, text: &str) {
         let live = self.live;
-        self.with(|out, running| {
+        self.with(|sc| {
             if live {
-                running.retain(|r| r.host != host);
-                let _ = write!(out, "{CLEAR_LINE}");
+                sc.running.retain(|r| r.host != host);
+                sc.clear();
             }
-            let _ = writeln!(out, "{text}");
+            let _ = writeln!(sc.out, "{text}");
             if live {
-                draw(out, running);
+                sc.draw();
             }
         });
     }
@@ -291,34 +302,48 @@ impl<'a> Live<'a> {
     /// Redraw the status line with fresh times.
     pub fn tick(&self) {
         if self.live {
-            self.with(|out, running| draw(out, running));
+            self.with(Screen::draw);
         }
     }
 
     /// Clear the status line for good.
     pub fn finish(&self) {
         if self.live {
-            self.with(|out, _| {
-                let _ = write!(out, "{CLEAR_LINE}");
-            });
+            self.with(Screen::clear);
         }
     }
 
-    fn with(&self, f: impl FnOnce(&mut dyn std::io::Write, &mut Vec<Running>)) {
-        if let Ok(mut g) = self.out.lock() {
-            let (out, running) = &mut *g;
-            f(&mut **out, running);
-            let _ = out.flush();
+    fn with(&self, f: impl FnOnce(&mut Screen<'a>)) {
+        if let Ok(mut sc) = self.out.lock() {
+            f(&mut sc);
+            let _ = sc.out.flush();
         }
     }
 }
 
-fn draw(out: &mut dyn std::io::Write, running: &[Running]) {
+impl Screen<'_> {
+    fn clear(&mut self) {
+        if !self.shown.is_empty() {
+            let _ = write!(self.out, "{CLEAR_LINE}");
+            self.shown.clear();
+        }
+    }
+
+    /// Draw the status line, unless it reads as it does already.
+    fn draw(&mut self) {
+        let status = status_line(&self.running);
+        if status != self.shown {
+            let _ = write!(self.out, "{CLEAR_LINE}{status}");
+            self.shown = status;
+        }
+    }
+}
+
+fn status_line(running: &[Running]) -> String {
     let status = running
         .iter()
         .map(|r| format!("{}: {} {}s", r.host, r.what, r.since.elapsed().as_secs()))
         .collect::<Vec<_>>()
         .join(" | ");
-    let status: String = status.chars().take(STATUS_WIDTH).collect();
-    let _ = write!(out, "{CLEAR_LINE}{status}");
+    status.chars().take(STATUS_WIDTH).collect()
 }

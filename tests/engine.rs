@@ -586,15 +586,20 @@ fn on_a_terminal_apply_shows_what_runs_now_and_leaves_the_same_lines() {
 
     // A status line for the first change, before its finished line.
     let clear = "\r\x1b[2K";
-    let first_status = format!("{clear}controller: + packages:");
+    let first_status = format!("{clear}controller: + file:/etc/apt/apt.conf.d/01proxy 0s");
     assert!(live_run.out.contains(&first_status), "{:?}", live_run.out);
     // The status line never wraps, and is cleared before the recap.
     for status in live_run.out.split(clear).skip(1) {
         let status_part = status.split('\n').next().unwrap();
         assert!(status_part.chars().count() <= 79, "{status_part:?}");
     }
-    assert!(
-        live_run.out.contains(&format!("{clear}\nRECAP")),
+    // Nothing of it is left above the recap, and an unchanged status is not redrawn.
+    let before_recap = &live_run.out[..live_run.out.find("\nRECAP").unwrap()];
+    let last_line = before_recap.rsplit('\n').next().unwrap();
+    assert_eq!(last_line.rsplit(clear).next(), Some(""), "{last_line:?}");
+    assert_eq!(
+        live_run.out.matches(&first_status).count(),
+        1,
         "{:?}",
         live_run.out
     );
