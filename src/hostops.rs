@@ -10,12 +10,13 @@ pub fn install(os: &OsFacts, names: &[String]) -> String {
     let list = list.join(" ");
     match os.package_manager {
         PackageManager::Apt => {
+            // a mirror or proxy that drops a download now and then is asked again
             let get = format!(
-                "apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold {list}"
+                "apt-get install -y -q --no-install-recommends -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold {list}"
             );
             // a stale package index is refreshed only when the install needs it
             format!(
-                "export DEBIAN_FRONTEND=noninteractive; {get} || {{ apt-get update -q && {get}; }}"
+                "export DEBIAN_FRONTEND=noninteractive; {get} || {{ apt-get update -q -o Acquire::Retries=3 && {get}; }}"
             )
         }
         PackageManager::Yum => format!("yum install -y -q {list}"),
