@@ -3,6 +3,7 @@
 //! its exit status and the last lines of stderr, secrets masked.
 
 use crate::openstack::http::HttpStats;
+use crate::openstack::keystone::TokenCache;
 use crate::plan::{Change, HostPlan, Op};
 use crate::secret::Masker;
 use crate::site::secrets::SecretStore;
@@ -54,10 +55,11 @@ pub fn apply_host(
     let mut changed = 0;
     let mut failure = None;
     let mut http = HttpStats::patient();
+    let mut tokens = TokenCache::default();
     for c in &plan.changes {
         on_event(Event::Start(c));
         let t0 = Instant::now();
-        match run_change(t, c, secrets, masker, &mut http) {
+        match run_change(t, c, secrets, masker, &mut http, &mut tokens) {
             Ok(()) => {
                 changed += 1;
                 on_event(Event::Done(c, t0.elapsed()));
@@ -108,6 +110,7 @@ fn run_change(
     secrets: &SecretStore,
     masker: &Masker,
     http: &mut HttpStats,
+    tokens: &mut TokenCache,
 ) -> Result<(), Failure> {
     for op in &c.ops {
         let fail = |status: Option<i32>, stderr: &str| Failure {
@@ -178,7 +181,7 @@ fn run_change(
                     .map_err(lost)?;
             }
             Op::Keystone { admin, call } => {
-                crate::openstack::keystone::execute(t, admin, call, secrets, http)
+                crate::openstack::keystone::execute(t, admin, call, secrets, http, tokens)
                     .map_err(|e| fail(None, &e))?;
             }
         }

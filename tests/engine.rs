@@ -93,6 +93,15 @@ fn apply_runs_exactly_the_planned_operations() {
     assert_eq!(k.endpoints.values().filter(|e| e.0 == "image").count(), 3);
     // users that bootstrap made are not touched: a password change revokes tokens
     assert_eq!(k.password_changes, 0);
+    // one admin login (after the wait) serves all the calls; the others are the
+    // wait's own and the checks of existing users' passwords
+    let calls = api_calls.iter().filter(|c| *c != "wait").count();
+    assert!(calls > 10, "{api_calls:?}");
+    assert!(
+        k.logins <= 3,
+        "{} logins for {calls} calls: {api_calls:?}",
+        k.logins
+    );
 }
 
 #[test]

@@ -418,6 +418,14 @@ pub(super) fn send_ok(
     })
 }
 
+/// The admin token, kept across the calls of one host's apply: a login costs
+/// Keystone a password hash (about 0.4 s on the test host), and a fresh
+/// controller makes some twenty calls.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    token: Option<String>,
+}
+
 /// Carry out one call (placeholders in passwords resolved here, at the last moment).
 pub fn execute(
     t: &mut dyn Transport,
@@ -425,44 +433,95 @@ pub fn execute(
     call: &Call,
     secrets: &SecretStore,
     stats: &mut HttpStats,
+    cache: &mut TokenCache,
 ) -> Result<(), String> {
     if admin.is_v2() {
         return super::keystone2::execute(t, admin, call, secrets, stats);
     }
-    let port = admin.port;
     if let Call::Wait { timeout_secs } = call {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(*timeout_secs);
-        let mut refusals = 0;
-        loop {
-            match admin_token(t, admin, secrets, stats) {
-                Ok(_) => {
-                    // a password reset by bootstrap just now revokes tokens issued
-                    // within the same second; the calls after this get new ones
-                    std::thread::sleep(std::time::Duration::from_millis(1100));
-                    return Ok(());
-                }
-                // the API answers and says no: after bootstrap that is a secrets
-                // file that does not belong to this cloud, not a slow start
-                Err(e) if e.starts_with("Keystone refuses") && refusals >= 10 => {
-                    return Err(format!(
-                        "{e}: the secrets file does not match this cloud's admin password \
-                         (restore the right secrets file, or set the admin password to the file's value)"
-                    ));
-                }
-                Err(e) if e.starts_with("Keystone refuses") => {
-                    refusals += 1;
-                    std::thread::sleep(std::time::Duration::from_secs(1));
-                }
-                Err(e) if std::time::Instant::now() >= deadline => {
-                    return Err(format!(
-                        "the Keystone API did not answer within {timeout_secs}s: {e}"
-                    ));
-                }
-                Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
+        cache.token = None;
+        return wait(t, admin, *timeout_secs, secrets, stats);
+    }
+    let cached = cache.token.is_some();
+    let token = match cache.token.take() {
+        Some(token) => token,
+        None => admin_token(t, admin, secrets, stats)?,
+    };
+    // a change of the admin's own password revokes the admin's tokens
+    let mut revoked = false;
+    let r = match call_v3(t, admin, call, &token, secrets, stats, &mut revoked) {
+        // revoked some other way since: log in again, once; every call looks
+        // before it creates, so running it again is safe
+        Err(e) if cached && e.contains("HTTP 401") => {
+            tracing::debug!(error = %e, "the kept Keystone token was refused; logging in again");
+            let token = admin_token(t, admin, secrets, stats)?;
+            let r = call_v3(t, admin, call, &token, secrets, stats, &mut revoked);
+            cache.token = Some(token);
+            r
+        }
+        r => {
+            cache.token = Some(token);
+            r
+        }
+    };
+    if revoked || r.is_err() {
+        cache.token = None;
+    }
+    r
+}
+
+/// Wait until the admin can log in.
+fn wait(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    timeout_secs: u64,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout_secs);
+    let mut refusals = 0;
+    loop {
+        match admin_token(t, admin, secrets, stats) {
+            Ok(_) => {
+                // a password reset by bootstrap just now revokes tokens issued
+                // within the same second; the calls after this get new ones
+                std::thread::sleep(std::time::Duration::from_millis(1100));
+                return Ok(());
             }
+            // the API answers and says no: after bootstrap that is a secrets
+            // file that does not belong to this cloud, not a slow start
+            Err(e) if e.starts_with("Keystone refuses") && refusals >= 10 => {
+                return Err(format!(
+                    "{e}: the secrets file does not match this cloud's admin password \
+                         (restore the right secrets file, or set the admin password to the file's value)"
+                ));
+            }
+            Err(e) if e.starts_with("Keystone refuses") => {
+                refusals += 1;
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+            Err(e) if std::time::Instant::now() >= deadline => {
+                return Err(format!(
+                    "the Keystone API did not answer within {timeout_secs}s: {e}"
+                ));
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
         }
     }
-    let token = admin_token(t, admin, secrets, stats)?;
+}
+
+/// One v3 call with `token`.
+fn call_v3(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    call: &Call,
+    token: &str,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+    revoked: &mut bool,
+) -> Result<(), String> {
+    let port = admin.port;
+    let token = token.to_string();
     let tok = |r: Request<'static>| r.header("X-Auth-Token", token.clone());
     match call {
         Call::Wait { .. } => Ok(()),
@@ -510,6 +569,7 @@ pub fn execute(
                         return Err(format!("PATCH /v3/users/{id}: HTTP {}", r.status));
                     }
                     if *name == admin.user {
+                        *revoked = true;
                         // the revocation covers tokens issued in the same second
                         std::thread::sleep(std::time::Duration::from_millis(1100));
                     }
@@ -625,5 +685,153 @@ impl<'a> Request<'a> {
     pub fn with_path(mut self, path: &'a str) -> Self {
         self.path = path;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::fake::{FakeHost, FakeService, SharedFake};
+    use crate::transport::fake_keystone::FakeKeystone;
+
+    fn keystone_up() -> (SharedFake, Admin, SecretStore) {
+        let mut h = FakeHost::debian_controller();
+        h.keystone = Some(FakeKeystone::bootstrap(
+            "pw",
+            "RegionOne",
+            "http://controller:5000/v3",
+        ));
+        h.services.insert(
+            "keystone".into(),
+            FakeService {
+                enabled: true,
+                running: true,
+                ..Default::default()
+            },
+        );
+        let admin = Admin {
+            port: 5000,
+            user: "admin".into(),
+            project: "admin".into(),
+            password: "admin_password".into(),
+            token: None,
+        };
+        let secrets = SecretStore::from_values([
+            ("admin_password".to_string(), "pw".to_string()),
+            ("glance_password".to_string(), "gpw".to_string()),
+        ]);
+        (SharedFake::new(h), admin, secrets)
+    }
+
+    fn project(name: &str) -> Call {
+        Call::CreateProject {
+            name: name.into(),
+            description: String::new(),
+        }
+    }
+
+    #[test]
+    fn one_login_serves_the_calls_after_it() {
+        let (fake, admin, secrets) = keystone_up();
+        let (mut t, mut stats, mut cache) =
+            (fake.clone(), HttpStats::patient(), TokenCache::default());
+        for p in ["service", "demo", "other"] {
+            execute(
+                &mut t,
+                &admin,
+                &project(p),
+                &secrets,
+                &mut stats,
+                &mut cache,
+            )
+            .unwrap();
+        }
+        let h = fake.lock();
+        let k = h.keystone.as_ref().unwrap();
+        assert_eq!(k.logins, 1);
+        assert!(k.projects.contains("other"));
+    }
+
+    #[test]
+    fn a_kept_token_revoked_meanwhile_means_one_new_login() {
+        let (fake, admin, secrets) = keystone_up();
+        let (mut t, mut stats, mut cache) =
+            (fake.clone(), HttpStats::patient(), TokenCache::default());
+        execute(
+            &mut t,
+            &admin,
+            &project("service"),
+            &secrets,
+            &mut stats,
+            &mut cache,
+        )
+        .unwrap();
+        // revoked behind our back (someone changed and changed back the password)
+        *fake
+            .lock()
+            .keystone
+            .as_mut()
+            .unwrap()
+            .generation
+            .entry("admin".into())
+            .or_default() += 1;
+        execute(
+            &mut t,
+            &admin,
+            &project("demo"),
+            &secrets,
+            &mut stats,
+            &mut cache,
+        )
+        .unwrap();
+        execute(
+            &mut t,
+            &admin,
+            &project("other"),
+            &secrets,
+            &mut stats,
+            &mut cache,
+        )
+        .unwrap();
+        let h = fake.lock();
+        let k = h.keystone.as_ref().unwrap();
+        assert_eq!(k.logins, 2);
+        assert!(k.projects.contains("demo") && k.projects.contains("other"));
+    }
+
+    #[test]
+    fn changing_the_admins_own_password_drops_the_kept_token() {
+        let (fake, admin, mut secrets) = keystone_up();
+        let (mut t, mut stats, mut cache) =
+            (fake.clone(), HttpStats::patient(), TokenCache::default());
+        execute(
+            &mut t,
+            &admin,
+            &project("service"),
+            &secrets,
+            &mut stats,
+            &mut cache,
+        )
+        .unwrap();
+        secrets = SecretStore::from_values([("admin_password".to_string(), "new".to_string())]);
+        let set = Call::SetPassword {
+            name: "admin".into(),
+            password: "admin_password".into(),
+        };
+        execute(&mut t, &admin, &set, &secrets, &mut stats, &mut cache).unwrap();
+        assert!(cache.token.is_none());
+        execute(
+            &mut t,
+            &admin,
+            &project("demo"),
+            &secrets,
+            &mut stats,
+            &mut cache,
+        )
+        .unwrap();
+        let h = fake.lock();
+        let k = h.keystone.as_ref().unwrap();
+        assert_eq!((k.logins, k.password_changes), (2, 1));
+        assert_eq!(k.users["admin"], "new");
     }
 }

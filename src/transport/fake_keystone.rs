@@ -26,6 +26,11 @@ pub struct FakeKeystone {
     pub requests: usize,
     /// Password changes through PATCH /v3/users (each revokes the user's tokens).
     pub password_changes: usize,
+    /// Logins through POST /v3/auth/tokens that were accepted.
+    pub logins: usize,
+    /// Per user, how many times the password changed: tokens carry the number
+    /// they were issued under and lose their value when it moves on.
+    pub generation: BTreeMap<String, usize>,
 }
 
 impl FakeKeystone {
@@ -89,19 +94,28 @@ impl FakeKeystone {
                 u["password"].as_str().unwrap_or_default(),
             );
             return if self.users.get(name).map(String::as_str) == Some(pw) {
+                self.logins += 1;
+                let g = self.generation.get(name).copied().unwrap_or(0);
                 (
                     201,
-                    vec![("X-Subject-Token".into(), format!("tok-{name}"))],
+                    vec![("X-Subject-Token".into(), format!("tok-{name}.{g}"))],
                     json!({"token": {}}),
                 )
             } else {
                 (401, vec![], json!({"error": {"code": 401}}))
             };
         }
-        if !headers
-            .to_ascii_lowercase()
-            .contains("x-auth-token: tok-admin")
-        {
+        let valid = format!(
+            "tok-admin.{}",
+            self.generation.get("admin").copied().unwrap_or(0)
+        );
+        let presented = headers.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("x-auth-token")
+                .then(|| v.trim())
+        });
+        if presented != Some(valid.as_str()) {
             return (401, vec![], json!({"error": {"code": 401}}));
         }
         let named = |kind: &str, names: Vec<String>| -> Value {
@@ -177,6 +191,7 @@ impl FakeKeystone {
                 match self.users.get_mut(&name) {
                     Some(p) => {
                         self.password_changes += 1;
+                        *self.generation.entry(name.clone()).or_default() += 1;
                         *p = body["user"]["password"]
                             .as_str()
                             .unwrap_or_default()
