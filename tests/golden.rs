@@ -55,10 +55,10 @@ fn golden(name: &str, release: &str, extra: &str) -> (String, String) {
                     let path = op["path"].as_str().unwrap();
                     let p = &op["perms"];
                     let perms = format!(
-                        "{}:{} {:04o}",
+                        "{}:{} {}",
                         p["owner"].as_str().unwrap(),
                         p["group"].as_str().unwrap(),
-                        p["mode"].as_u64().unwrap()
+                        p["mode"].as_str().unwrap()
                     );
                     files.push_str(&format!(
                         "==> {path} ({perms})\n{}\n",
