@@ -625,3 +625,56 @@ fn on_a_terminal_apply_shows_what_runs_now_and_leaves_the_same_lines() {
     };
     assert_eq!(settle(&live_run.out), settle(&plain.out));
 }
+
+#[test]
+fn a_failing_or_unreachable_host_stops_only_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        format!(
+            "site: t\nrelease: zed\ncontroller: controller\nhosts:\n\
+             - name: controller\n  address: 10.251.0.2\n  roles: [{ALL}]\n\
+             - name: db2\n  address: 10.251.0.3\n  roles: [base]\n\
+             - name: gone\n  address: 10.251.0.4\n  roles: [base]\n"
+        ),
+    )
+    .unwrap();
+    let s = site.to_str().unwrap();
+    let controller = SharedFake::new(FakeHost::debian_controller());
+    let db2 = SharedFake::new(FakeHost::debian_controller());
+    db2.lock().fail_once = Some("chrony".into());
+    let hosts = [("controller", &controller), ("db2", &db2)];
+
+    let r = common::run_cli_hosts(&hosts, &["apply", s, "-y"]);
+    assert_eq!(r.code, 4, "unreachable wins: {}{}", r.out, r.err);
+    let recap = |host: &str| {
+        r.out
+            .lines()
+            .find(|l| l.starts_with(&format!("{host} ")) && l.contains("ok="))
+            .unwrap_or_else(|| panic!("no recap for {host}: {}", r.out))
+            .to_string()
+    };
+    assert!(recap("controller").contains("failed=0"), "{}", r.out);
+    assert!(!recap("controller").contains("changed=0"), "{}", r.out);
+    assert!(recap("db2").contains("failed=1"), "{}", r.out);
+    assert!(recap("gone").contains("unreachable"), "{}", r.out);
+    // the failure names host, resource, command, exit status and stderr's tail
+    assert!(r.out.contains("db2: failed packages:chrony"), "{}", r.out);
+    assert!(r.out.contains("(exit 100)"), "{}", r.out);
+    assert!(r.out.contains("| E: simulated failure"), "{}", r.out);
+    // db2 stopped at its failure; the controller went on to the end
+    assert!(!db2.lock().packages.contains("chrony"));
+    assert!(controller.lock().packages.contains("glance"));
+
+    // Run again with db2 healthy: the controller has nothing left to do.
+    let again = common::run_cli_hosts(&hosts, &["apply", s, "-y"]);
+    assert_eq!(again.code, 4, "{}", again.out);
+    let line = again
+        .out
+        .lines()
+        .find(|l| l.starts_with("controller ") && l.contains("ok="))
+        .unwrap();
+    assert!(line.contains("changed=0"), "{}", again.out);
+    assert!(db2.lock().packages.contains("chrony"));
+}

@@ -22,9 +22,6 @@ pub fn run_cli(host: Option<&SharedFake>, args: &[&str]) -> Run {
 /// [`run_cli`] as seen on a terminal with `style`.
 #[allow(dead_code)] // not every test binary uses it
 pub fn run_cli_styled(host: Option<&SharedFake>, args: &[&str], style: Style) -> Run {
-    let cli =
-        Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
     let connect =
         |_: &stackprov::site::Site, _: &stackprov::site::Host| -> Result<Box<dyn Transport>, _> {
             match host {
@@ -32,9 +29,37 @@ pub fn run_cli_styled(host: Option<&SharedFake>, args: &[&str], style: Style) ->
                 None => panic!("this command must work offline, without connecting"),
             }
         };
+    run_with(&connect, args, style)
+}
+
+/// `stackprov ARGS` with each host of the site going to its own fake, by name; a
+/// host without one is unreachable.
+#[allow(dead_code)] // not every test binary uses it
+pub fn run_cli_hosts(hosts: &[(&str, &SharedFake)], args: &[&str]) -> Run {
+    let connect = |_: &stackprov::site::Site,
+                   h: &stackprov::site::Host|
+     -> Result<Box<dyn Transport>, stackprov::transport::TransportError> {
+        match hosts.iter().find(|(name, _)| *name == h.name) {
+            Some((_, fake)) => Ok(Box::new((*fake).clone()) as Box<dyn Transport>),
+            None => Err(stackprov::transport::TransportError::new(
+                stackprov::transport::TransportErrorKind::Unreachable,
+                format!(
+                    "{}: cannot reach {}:22: connection refused",
+                    h.name, h.address
+                ),
+            )),
+        }
+    };
+    run_with(&connect, args, Style::plain())
+}
+
+fn run_with(connect: &cmd::Connector<'_>, args: &[&str], style: Style) -> Run {
+    let cli =
+        Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = cmd::run(
         &cli,
-        &connect,
+        connect,
         &mut Io {
             out: &mut out,
             err: &mut err,
