@@ -694,144 +694,98 @@ mod tests {
     use crate::transport::fake::{FakeHost, FakeService, SharedFake};
     use crate::transport::fake_keystone::FakeKeystone;
 
-    fn keystone_up() -> (SharedFake, Admin, SecretStore) {
-        let mut h = FakeHost::debian_controller();
-        h.keystone = Some(FakeKeystone::bootstrap(
-            "pw",
-            "RegionOne",
-            "http://controller:5000/v3",
-        ));
-        h.services.insert(
-            "keystone".into(),
-            FakeService {
-                enabled: true,
-                running: true,
-                ..Default::default()
-            },
-        );
-        let admin = Admin {
-            port: 5000,
-            user: "admin".into(),
-            project: "admin".into(),
-            password: "admin_password".into(),
-            token: None,
-        };
-        let secrets = SecretStore::from_values([
-            ("admin_password".to_string(), "pw".to_string()),
-            ("glance_password".to_string(), "gpw".to_string()),
-        ]);
-        (SharedFake::new(h), admin, secrets)
+    /// A fake host with Keystone bootstrapped and running, and one apply's state.
+    struct Api {
+        fake: SharedFake,
+        admin: Admin,
+        secrets: SecretStore,
+        stats: HttpStats,
+        cache: TokenCache,
     }
 
-    fn project(name: &str) -> Call {
-        Call::CreateProject {
-            name: name.into(),
-            description: String::new(),
+    impl Api {
+        fn up() -> Api {
+            let mut h = FakeHost::debian_controller();
+            h.keystone = Some(FakeKeystone::bootstrap(
+                "pw",
+                "RegionOne",
+                "http://controller:5000/v3",
+            ));
+            h.services.insert(
+                "keystone".into(),
+                FakeService {
+                    enabled: true,
+                    running: true,
+                    ..Default::default()
+                },
+            );
+            Api {
+                fake: SharedFake::new(h),
+                admin: Admin {
+                    port: 5000,
+                    user: "admin".into(),
+                    project: "admin".into(),
+                    password: "admin_password".into(),
+                    token: None,
+                },
+                secrets: SecretStore::from_values([("admin_password".into(), "pw".into())]),
+                stats: HttpStats::patient(),
+                cache: TokenCache::default(),
+            }
+        }
+
+        fn call(&mut self, call: &Call) {
+            let mut t = self.fake.clone();
+            let (a, s) = (&self.admin, &self.secrets);
+            execute(&mut t, a, call, s, &mut self.stats, &mut self.cache).unwrap();
+        }
+
+        fn project(&mut self, name: &str) {
+            self.call(&Call::CreateProject {
+                name: name.into(),
+                description: String::new(),
+            });
+        }
+
+        fn keystone<T>(&self, f: impl FnOnce(&mut FakeKeystone) -> T) -> T {
+            f(self.fake.lock().keystone.as_mut().unwrap())
         }
     }
 
     #[test]
     fn one_login_serves_the_calls_after_it() {
-        let (fake, admin, secrets) = keystone_up();
-        let (mut t, mut stats, mut cache) =
-            (fake.clone(), HttpStats::patient(), TokenCache::default());
+        let mut api = Api::up();
         for p in ["service", "demo", "other"] {
-            execute(
-                &mut t,
-                &admin,
-                &project(p),
-                &secrets,
-                &mut stats,
-                &mut cache,
-            )
-            .unwrap();
+            api.project(p);
         }
-        let h = fake.lock();
-        let k = h.keystone.as_ref().unwrap();
-        assert_eq!(k.logins, 1);
-        assert!(k.projects.contains("other"));
+        assert_eq!(api.keystone(|k| k.logins), 1);
+        assert!(api.keystone(|k| k.projects.contains("other")));
     }
 
     #[test]
     fn a_kept_token_revoked_meanwhile_means_one_new_login() {
-        let (fake, admin, secrets) = keystone_up();
-        let (mut t, mut stats, mut cache) =
-            (fake.clone(), HttpStats::patient(), TokenCache::default());
-        execute(
-            &mut t,
-            &admin,
-            &project("service"),
-            &secrets,
-            &mut stats,
-            &mut cache,
-        )
-        .unwrap();
+        let mut api = Api::up();
+        api.project("service");
         // revoked behind our back (someone changed and changed back the password)
-        *fake
-            .lock()
-            .keystone
-            .as_mut()
-            .unwrap()
-            .generation
-            .entry("admin".into())
-            .or_default() += 1;
-        execute(
-            &mut t,
-            &admin,
-            &project("demo"),
-            &secrets,
-            &mut stats,
-            &mut cache,
-        )
-        .unwrap();
-        execute(
-            &mut t,
-            &admin,
-            &project("other"),
-            &secrets,
-            &mut stats,
-            &mut cache,
-        )
-        .unwrap();
-        let h = fake.lock();
-        let k = h.keystone.as_ref().unwrap();
-        assert_eq!(k.logins, 2);
-        assert!(k.projects.contains("demo") && k.projects.contains("other"));
+        api.keystone(|k| *k.generation.entry("admin".into()).or_default() += 1);
+        api.project("demo");
+        api.project("other");
+        assert_eq!(api.keystone(|k| k.logins), 2);
+        assert!(api.keystone(|k| k.projects.contains("demo") && k.projects.contains("other")));
     }
 
     #[test]
     fn changing_the_admins_own_password_drops_the_kept_token() {
-        let (fake, admin, mut secrets) = keystone_up();
-        let (mut t, mut stats, mut cache) =
-            (fake.clone(), HttpStats::patient(), TokenCache::default());
-        execute(
-            &mut t,
-            &admin,
-            &project("service"),
-            &secrets,
-            &mut stats,
-            &mut cache,
-        )
-        .unwrap();
-        secrets = SecretStore::from_values([("admin_password".to_string(), "new".to_string())]);
-        let set = Call::SetPassword {
+        let mut api = Api::up();
+        api.project("service");
+        api.secrets = SecretStore::from_values([("admin_password".into(), "new".into())]);
+        api.call(&Call::SetPassword {
             name: "admin".into(),
             password: "admin_password".into(),
-        };
-        execute(&mut t, &admin, &set, &secrets, &mut stats, &mut cache).unwrap();
-        assert!(cache.token.is_none());
-        execute(
-            &mut t,
-            &admin,
-            &project("demo"),
-            &secrets,
-            &mut stats,
-            &mut cache,
-        )
-        .unwrap();
-        let h = fake.lock();
-        let k = h.keystone.as_ref().unwrap();
-        assert_eq!((k.logins, k.password_changes), (2, 1));
-        assert_eq!(k.users["admin"], "new");
+        });
+        assert!(api.cache.token.is_none());
+        api.project("demo");
+        assert_eq!(api.keystone(|k| (k.logins, k.password_changes)), (2, 1));
+        assert_eq!(api.keystone(|k| k.users["admin"].clone()), "new");
     }
 }
