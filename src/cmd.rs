@@ -391,68 +391,8 @@ fn facts_cmd(
             let _ = writeln!(io.out, "{json}");
         } else {
             for (name, f) in &saved.hosts {
-                let _ = writeln!(io.out, "{}", io.style.bold(name));
-                let _ = writeln!(
-                    io.out,
-                    "  os: {} ({:?}, {:?}, {:?})",
-                    f.os.pretty_name, f.os.family, f.os.package_manager, f.os.init
-                );
-                let _ = writeln!(
-                    io.out,
-                    "  packages installed: {}/{}",
-                    f.packages.len(),
-                    f.query.packages.len()
-                );
-                for (p, v) in &f.packages {
-                    let _ = writeln!(io.out, "    {p} {v}");
-                }
-                let _ = writeln!(
-                    io.out,
-                    "  files present: {}/{}",
-                    f.files.len(),
-                    f.query.stats.len() + f.query.contents.len()
-                );
-                for (p, ff) in &f.files {
-                    let _ = writeln!(
-                        io.out,
-                        "    {p} {:?} {}:{} {:04o}",
-                        ff.kind, ff.perms.owner, ff.perms.group, ff.perms.mode
-                    );
-                }
-                let _ = writeln!(io.out, "  services:");
-                for (s, sf) in &f.services {
-                    let _ = writeln!(
-                        io.out,
-                        "    {s} exists={} enabled={} running={}",
-                        sf.exists, sf.enabled, sf.running
-                    );
-                }
-                match &f.sql {
-                    Some(sql) => {
-                        let _ = writeln!(
-                            io.out,
-                            "  mariadb: {} databases, {} users, {} grants",
-                            sql.databases.len(),
-                            sql.users.len(),
-                            sql.grants.len()
-                        );
-                    }
-                    None if f.query.sql => {
-                        let _ = writeln!(io.out, "  mariadb: not running");
-                    }
-                    None => {}
-                }
-                if !f.pending_restarts.is_empty() {
-                    let _ = writeln!(
-                        io.out,
-                        "  pending restarts: {}",
-                        f.pending_restarts
-                            .iter()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                }
+                let text = render::facts_text(name, f, io.style);
+                let _ = write!(io.out, "{}", masker.mask(&text));
             }
         }
     }

@@ -210,6 +210,20 @@ fn a_fresh_host_becomes_a_working_controller() {
         recap["recap"][0]["transport"]["round_trips"], recap["recap"][0]["http_requests"]
     );
 
+    // what the planner sees on the converged host, as `facts` prints it
+    let (code, out, err, _) = stackprov(&["facts", s]);
+    assert_eq!(code, 0, "{out}{err}");
+    for line in [
+        "packages: 6 of 6 installed",
+        "    keystone enabled, running",
+        "password logins: glance ok, keystone ok",
+        "    image public RegionOne http://controller:9292",
+    ] {
+        assert!(out.contains(line), "facts lack {line:?}:\n{out}");
+    }
+    assert!(!out.contains("(absent)") && !out.contains("fails"), "{out}");
+    assert_no_secret("facts", &(out + &err));
+
     // 3. drift: a key in keystone.conf, an endpoint URL through the API, glance-api stopped
     on_host(
         "sed -i 's/^log_file = keystone.log/log_file = drifted.log/' /etc/keystone/keystone.conf",

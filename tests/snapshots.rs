@@ -80,3 +80,14 @@ fn rendered_files_of_a_debian_controller() {
         insta::assert_snapshot!(path.trim_start_matches('/').replace('/', "__"), text);
     }
 }
+
+#[test]
+fn facts_of_a_bare_and_of_a_converged_controller() {
+    let (dir, site, fake) = setup();
+    let (code, bare) = run(dir.path(), &fake, &["facts", &site]);
+    assert_eq!(code, 0, "{bare}");
+    assert_eq!(run(dir.path(), &fake, &["apply", &site, "-y"]).0, 0);
+    let (code, converged) = run(dir.path(), &fake, &["facts", &site]);
+    assert_eq!(code, 0, "{converged}");
+    insta::assert_snapshot!(format!("--- bare\n{bare}--- converged\n{converged}"));
+}
