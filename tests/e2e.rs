@@ -246,10 +246,14 @@ fn a_fresh_host_becomes_a_working_controller() {
             "service:keystone",
         ]
     );
-    let (code, out, err, _) = stackprov(&["apply", s, "-y"]);
+    // fixed with every log line on (-vv): the logs keep the secrets out too
+    let (code, out, err, _) = stackprov(&["-vv", "apply", s, "-y"]);
     assert_eq!(code, 0, "{out}{err}");
-    let (code, out, err, _) = stackprov(&["verify", s]);
+    assert!(err.contains("DEBUG"), "-vv logs: {err}");
+    assert_no_secret("apply's -vv logs", &(out + &err));
+    let (code, out, err, _) = stackprov(&["-vv", "verify", s]);
     assert_eq!(code, 0, "{out}{err}");
+    assert_no_secret("verify's -vv logs", &(out + &err));
     let (code, out, _, _) = stackprov(&["plan", s, "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
     assert!(
