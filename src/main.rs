@@ -31,6 +31,9 @@ fn main() {
     let mut style = stackprov::render::Style::detect();
     // Log lines on stderr would tear a status line redrawn in place.
     style.live &= cli.verbose == 0;
+    if let Some(w) = terminal_width() {
+        style.width = w;
+    }
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     let mut io = stackprov::cmd::Io {
@@ -41,4 +44,12 @@ fn main() {
     };
     let code = stackprov::cmd::run(&cli, &stackprov::cmd::ssh_connector, &mut io);
     std::process::exit(code);
+}
+
+/// Columns of the terminal on stdout, when it is one.
+fn terminal_width() -> Option<u16> {
+    // SAFETY: TIOCGWINSZ only fills the winsize it is given.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(ws.ws_col)
 }

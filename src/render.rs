@@ -13,6 +13,8 @@ pub struct Style {
     /// A status line that `apply` redraws in place (stdout is a terminal and not
     /// `TERM=dumb`); plain lines otherwise.
     pub live: bool,
+    /// The terminal's width in columns (80 when unknown).
+    pub width: u16,
 }
 
 impl Style {
@@ -22,12 +24,14 @@ impl Style {
         Style {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && tty,
             live: tty && std::env::var("TERM").map_or(true, |t| t != "dumb"),
+            width: 80,
         }
     }
     pub fn plain() -> Style {
         Style {
             color: false,
             live: false,
+            width: 80,
         }
     }
     fn paint(&self, code: &str, s: &str) -> String {
@@ -236,6 +240,7 @@ pub fn recap_text(recaps: &[Recap], style: Style) -> String {
 pub struct Live<'a> {
     out: std::sync::Mutex<Screen<'a>>,
     live: bool,
+    width: usize,
 }
 
 struct Screen<'a> {
@@ -251,9 +256,6 @@ struct Running {
     since: std::time::Instant,
 }
 
-/// Characters the status line keeps, so that it never wraps (a wrapped line
-/// cannot be redrawn in place).
-const STATUS_WIDTH: usize = 79;
 const CLEAR_LINE: &str = "\r\x1b[2K";
 
 impl<'a> Live<'a> {
@@ -265,6 +267,7 @@ impl<'a> Live<'a> {
                 shown: String::new(),
             }),
             live: style.live,
+            width: usize::from(style.width.max(20)) - 1,
         }
     }
 
@@ -273,6 +276,7 @@ impl<'a> Live<'a> {
         if !self.live {
             return;
         }
+        let width = self.width;
         self.with(|sc| {
             sc.running.retain(|r| r.host != host);
             sc.running.push(Running {
@@ -280,13 +284,13 @@ impl<'a> Live<'a> {
                 what,
                 since: std::time::Instant::now(),
             });
-            sc.draw();
+            sc.draw(width);
         });
     }
 
     /// A finished line from `host`; its status entry goes away.
     pub fn line(&self, host: &str, text: &str) {
-        let live = self.live;
+        let (live, width) = (self.live, self.width);
         self.with(|sc| {
             if live {
                 sc.running.retain(|r| r.host != host);
@@ -294,7 +298,7 @@ impl<'a> Live<'a> {
             }
             let _ = writeln!(sc.out, "{text}");
             if live {
-                sc.draw();
+                sc.draw(width);
             }
         });
     }
@@ -302,7 +306,8 @@ impl<'a> Live<'a> {
     /// Redraw the status line with fresh times.
     pub fn tick(&self) {
         if self.live {
-            self.with(Screen::draw);
+            let width = self.width;
+            self.with(|sc| sc.draw(width));
         }
     }
 
@@ -329,9 +334,10 @@ impl Screen<'_> {
         }
     }
 
-    /// Draw the status line, unless it reads as it does already.
-    fn draw(&mut self) {
-        let status = status_line(&self.running);
+    /// Draw the status line, at most `width` characters so that it never wraps
+    /// (a wrapped line cannot be redrawn in place), unless it reads as it does already.
+    fn draw(&mut self, width: usize) {
+        let status = status_line(&self.running, width);
         if status != self.shown {
             let _ = write!(self.out, "{CLEAR_LINE}{status}");
             self.shown = status;
@@ -339,13 +345,13 @@ impl Screen<'_> {
     }
 }
 
-fn status_line(running: &[Running]) -> String {
+fn status_line(running: &[Running], width: usize) -> String {
     let status = running
         .iter()
         .map(|r| format!("{}: {} {}s", r.host, r.what, r.since.elapsed().as_secs()))
         .collect::<Vec<_>>()
         .join(" | ");
-    status.chars().take(STATUS_WIDTH).collect()
+    status.chars().take(width).collect()
 }
 
 /// `stackprov facts` for people: what the planner knows about one host.

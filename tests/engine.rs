@@ -581,6 +581,7 @@ fn on_a_terminal_apply_shows_what_runs_now_and_leaves_the_same_lines() {
     let tty = stackprov::render::Style {
         color: false,
         live: true,
+        width: 60,
     };
     let live_run = common::run_cli_styled(
         Some(&SharedFake::new(FakeHost::debian_controller())),
@@ -597,11 +598,22 @@ fn on_a_terminal_apply_shows_what_runs_now_and_leaves_the_same_lines() {
     let clear = "\r\x1b[2K";
     let first_status = format!("{clear}controller: + file:/etc/apt/apt.conf.d/01proxy 0s");
     assert!(live_run.out.contains(&first_status), "{:?}", live_run.out);
-    // The status line never wraps, and is cleared before the recap.
-    for status in live_run.out.split(clear).skip(1) {
-        let status_part = status.split('\n').next().unwrap();
-        assert!(status_part.chars().count() <= 79, "{status_part:?}");
+    // The status line never wraps (60 columns here), and is cleared before the recap.
+    // (what follows a clear is a status line unless a newline ends it: a finished line)
+    let statuses: Vec<&str> = live_run
+        .out
+        .split(clear)
+        .skip(1)
+        .filter(|seg| !seg.contains('\n'))
+        .collect();
+    assert!(statuses.len() > 20, "{statuses:?}");
+    for status in &statuses {
+        assert!(status.chars().count() <= 59, "{status:?}");
     }
+    assert!(
+        statuses.iter().any(|s| s.chars().count() == 59),
+        "a long one is clipped at the width: {statuses:?}"
+    );
     // Nothing of it is left above the recap, and an unchanged status is not redrawn.
     let before_recap = &live_run.out[..live_run.out.find("\nRECAP").unwrap()];
     let last_line = before_recap.rsplit('\n').next().unwrap();
