@@ -14,9 +14,11 @@ pub fn install(os: &OsFacts, names: &[String]) -> String {
             let get = format!(
                 "apt-get install -y -q --no-install-recommends -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold {list}"
             );
-            // a stale package index is refreshed only when the install needs it
+            // when the install fails: finish what an interrupted dpkg left (a run
+            // killed mid-install leaves "dpkg was interrupted"), refresh a stale
+            // package index, and try once more
             format!(
-                "export DEBIAN_FRONTEND=noninteractive; {get} || {{ apt-get update -q -o Acquire::Retries=3 && {get}; }}"
+                "export DEBIAN_FRONTEND=noninteractive; {get} || {{ dpkg --configure -a; apt-get update -q -o Acquire::Retries=3 && {get}; }}"
             )
         }
         PackageManager::Yum => format!("yum install -y -q {list}"),

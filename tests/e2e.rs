@@ -351,13 +351,24 @@ fn two_hosts_in_parallel_and_a_failing_one_stops_alone() {
     assert_eq!(chrony("controller"), "install ok installed");
     assert_ne!(chrony("node2"), "install ok installed");
 
-    // mended, the next run converges node2 and leaves the controller alone
-    testbed(&["ssh", "node2", "rm /usr/local/sbin/apt-get"]);
+    // mended, but with dpkg left as a killed install leaves it ("dpkg was
+    // interrupted"): the next run recovers, converges node2 and leaves the
+    // controller alone
+    testbed(&[
+        "ssh",
+        "node2",
+        "rm /usr/local/sbin/apt-get && touch /var/lib/dpkg/updates/0001",
+    ]);
     let (code, out, err, _) = stackprov(&["--format", "json", "apply", s, "-y"]);
     assert_eq!(code, 0, "{out}{err}");
     let r = recap_of(&out);
     assert_eq!(r["controller"]["changed"], 0, "{out}");
     assert!(r["node2"]["changed"].as_u64().unwrap() >= 1, "{out}");
+    assert_eq!(chrony("node2"), "install ok installed");
+    assert_eq!(
+        testbed(&["ssh", "node2", "ls /var/lib/dpkg/updates | wc -l"]).trim(),
+        "0"
+    );
     let (code, out, _, _) = stackprov(&["plan", s, "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
 
