@@ -679,7 +679,30 @@ fn a_failing_or_unreachable_host_stops_only_itself() {
     assert!(!db2.lock().packages.contains("chrony"));
     assert!(controller.lock().packages.contains("glance"));
 
-    // Run again with db2 healthy: the controller has nothing left to do.
+    // --host narrows a run to one host: the others are not even connected to
+    // (`gone` would make the exit code 4)
+    let only = common::run_cli_hosts(&hosts, &["plan", s, "--host", "db2", "--detailed-exitcode"]);
+    assert_eq!(only.code, 2, "{}{}", only.out, only.err);
+    assert!(only.out.starts_with("db2\n"), "{}", only.out);
+    assert!(!only.out.contains("controller\n"), "{}", only.out);
+    let typo = common::run_cli_hosts(&hosts, &["apply", s, "--host", "db", "-y"]);
+    assert_eq!(typo.code, 1);
+    assert!(typo.err.contains("did you mean `db2`?"), "{}", typo.err);
+    let controller_log = controller.lock().log.len();
+    let fixed = common::run_cli_hosts(&hosts, &["apply", s, "--host", "db2", "-y"]);
+    assert_eq!(fixed.code, 0, "{}{}", fixed.out, fixed.err);
+    assert!(
+        fixed.out.contains("db2 : ok=1 changed=2 failed=0"),
+        "{}",
+        fixed.out
+    );
+    assert_eq!(
+        controller.lock().log.len(),
+        controller_log,
+        "the controller was left alone"
+    );
+
+    // Run again, all hosts: the controller has nothing left to do.
     let again = common::run_cli_hosts(&hosts, &["apply", s, "-y"]);
     assert_eq!(again.code, 4, "{}", again.out);
     let line = again
