@@ -821,13 +821,6 @@ fn verify_cmd(
                 w.host.name
             ));
         };
-        if admin.is_v2() {
-            return Err(format!(
-                "host `{}`: verify speaks the Identity v3 API, and this site uses v2.0 (release {}); \
-                 check it by hand as vagrant/README.md shows (keystone token-get, glance image-create)",
-                w.host.name, site.release
-            ));
-        }
         let glance_port = w
             .resources
             .iter()

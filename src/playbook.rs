@@ -417,12 +417,13 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
                     password: need(l, "password")?,
                     token: None,
                 },
-                // the guide's era: the v2.0 admin API, authenticated by the admin token
+                // the guide's era: the v2.0 admin API, authenticated by the admin
+                // token; the admin user (optional) is whom verify logs in as
                 Some("v2.0") => Admin {
                     port,
-                    user: String::new(),
-                    project: String::new(),
-                    password: String::new(),
+                    user: opt(l, "user")?.unwrap_or_default(),
+                    project: opt(l, "project")?.unwrap_or_default(),
+                    password: opt(l, "password")?.unwrap_or_default(),
                     token: Some(need(l, "token")?),
                 },
                 Some(other) => {

@@ -4,6 +4,7 @@
 
 use crate::openstack::http::{self, HttpStats, Request};
 use crate::openstack::keystone::{self, Admin};
+use crate::openstack::keystone2;
 use crate::site::secrets::SecretStore;
 use crate::transport::Transport;
 use serde::Serialize;
@@ -46,7 +47,15 @@ pub fn run(
         &mut checks,
         "get a token",
         &mut |s| {
-            token = keystone::admin_token(t, admin, secrets, s)?;
+            token = if admin.is_v2() {
+                if admin.user.is_empty() {
+                    return Err("the role's v2.0 keystone_api names no admin user to log in as (user, project, password)".into());
+                }
+                let pw = keystone::secret(secrets, &admin.password)?;
+                keystone2::user_token(t, admin.port, &admin.user, &admin.project, pw, s)?
+            } else {
+                keystone::admin_token(t, admin, secrets, s)?
+            };
             Ok(format!(
                 "as {} in project {} ({} characters)",
                 admin.user,
@@ -65,9 +74,14 @@ pub fn run(
         &mut checks,
         "list users",
         &mut |s| {
-            let r = http::send(t, admin.port, &authed(Request::get("/v3/users"), &token), s)?;
+            let path = if admin.is_v2() {
+                "/v2.0/users"
+            } else {
+                "/v3/users"
+            };
+            let r = http::send(t, admin.port, &authed(Request::get(path), &token), s)?;
             if !r.ok() {
-                return Err(format!("GET /v3/users: HTTP {}", r.status));
+                return Err(format!("GET {path}: HTTP {}", r.status));
             }
             let names: Vec<String> = r.json()?["users"]
                 .as_array()

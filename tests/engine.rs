@@ -554,22 +554,117 @@ fn secrets_the_secrets_file_no_longer_knows_are_masked_too() {
     );
 }
 
+fn secrets_file(dir: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("site.secrets.yaml");
+    std::fs::write(&p, body).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 #[test]
-fn verify_says_plainly_that_it_does_not_speak_identity_v2() {
+fn verify_gets_a_token_lists_users_and_round_trips_an_image() {
+    use stackprov::transport::fake_glance::FakeGlance;
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
+    fake.lock().glance = Some(FakeGlance::default());
+
+    let r = run(&fake, &["verify", s]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    for check in [
+        "get a token",
+        "list users",
+        "create an image",
+        "upload a qcow2 image",
+        "image becomes active",
+        "list images",
+        "delete the image",
+    ] {
+        assert!(
+            r.out.contains(&format!("ok   {check}")),
+            "{check}: {}",
+            r.out
+        );
+    }
+    assert!(r.out.contains("2 user(s): admin, glance"), "{}", r.out);
+    {
+        let h = fake.lock();
+        let g = h.glance.as_ref().unwrap();
+        assert_eq!((g.created, g.deleted, g.images.len()), (1, 1, 0));
+    }
+
+    // Glance down: verify fails, and says which check and why.
+    fake.lock().services.get_mut("glance-api").unwrap().running = false;
+    let r = run(&fake, &["verify", s]);
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    assert!(r.out.contains("ok   list users"), "{}", r.out);
+    assert!(r.out.contains("FAIL create an image"), "{}", r.out);
+    assert!(
+        r.out.contains("connection refused on 127.0.0.1:9292"),
+        "{}",
+        r.out
+    );
+}
+
+#[test]
+fn verify_speaks_identity_v2_on_a_site_of_the_guides_era() {
+    use stackprov::transport::fake::FakeService;
+    use stackprov::transport::fake_glance::FakeGlance;
+    use stackprov::transport::fake_keystone::FakeKeystone;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("site.yaml");
     std::fs::write(&p, "site: old\nrelease: icehouse\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.251.0.2\n    roles: [base, mariadb, keystone, glance, openrc]\n").unwrap();
+    secrets_file(
+        dir.path(),
+        "admin: \"admin-pass\"\nadmin_token: \"the-admin-token\"\n",
+    );
+    // a CentOS 7 controller of the guide's era, its catalog made with the admin token
     let mut centos7 = FakeHost::debian_controller();
     centos7.os_release = "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\n".into();
+    let mut k = FakeKeystone {
+        admin_token: Some("the-admin-token".into()),
+        ..Default::default()
+    };
+    k.users.insert("admin".into(), "admin-pass".into());
+    k.users.insert("glance".into(), "glance-pass".into());
+    k.projects.insert("admin".into());
+    k.roles.insert("admin".into());
+    k.assignments
+        .insert(("admin".into(), "admin".into(), "admin".into()));
+    centos7.keystone = Some(k);
+    centos7.glance = Some(FakeGlance::default());
+    for svc in ["openstack-keystone", "openstack-glance-api"] {
+        centos7.services.insert(
+            svc.into(),
+            FakeService {
+                enabled: true,
+                running: true,
+                ..Default::default()
+            },
+        );
+    }
     let fake = SharedFake::new(centos7);
+    let r = run(&fake, &["verify", p.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.contains("ok   get a token"), "{}", r.out);
+    assert!(r.out.contains("2 user(s): admin, glance"), "{}", r.out);
+    assert!(r.out.contains("ok   delete the image"), "{}", r.out);
+    assert!(!r.out.contains("admin-pass") && !r.err.contains("admin-pass"));
+
+    // a wrong admin password in the secrets file: the token check fails and says so
+    secrets_file(
+        dir.path(),
+        "admin: \"not-it\"\nadmin_token: \"the-admin-token\"\n",
+    );
     let r = run(&fake, &["verify", p.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{}{}", r.out, r.err);
     assert!(
-        r.err.contains(
-            "verify speaks the Identity v3 API, and this site uses v2.0 (release icehouse)"
-        ),
+        r.out
+            .contains("Keystone refuses the password of `admin` in tenant `admin`"),
         "{}",
-        r.err
+        r.out
     );
 }
 

@@ -19,8 +19,8 @@ pub struct Admin {
     /// Name of the secret holding the password.
     pub password: String,
     /// Set for the v2.0 admin API (the guide's era): the name of the secret
-    /// holding `admin_token`, sent as X-Auth-Token; user, project and password
-    /// are then unused.
+    /// holding `admin_token`, sent as X-Auth-Token for every catalog call; user,
+    /// project (tenant) and password then serve only `verify`'s password login.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub token: Option<String>,
 }
@@ -203,7 +203,7 @@ fn login(
     }
 }
 
-pub(super) fn secret<'a>(secrets: &'a SecretStore, name: &str) -> Result<&'a str, String> {
+pub(crate) fn secret<'a>(secrets: &'a SecretStore, name: &str) -> Result<&'a str, String> {
     secrets
         .get(name)
         .map(|s| s.expose())

@@ -106,6 +106,42 @@ fn login(
     }
 }
 
+/// A token for `user` in `tenant` (POST /v2.0/tokens), as an operator's
+/// `keystone token-get` gets one.
+pub fn user_token(
+    t: &mut dyn Transport,
+    port: u16,
+    user: &str,
+    tenant: &str,
+    password: &str,
+    stats: &mut HttpStats,
+) -> Result<String, String> {
+    let body = json!({"auth": {"tenantName": tenant, "passwordCredentials": {"username": user, "password": password}}});
+    let r = http::send(
+        t,
+        port,
+        &Request::json("POST", "/v2.0/tokens", &body),
+        stats,
+    )?;
+    match r.status {
+        200 | 201 => {
+            let id = r.json()?["access"]["token"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if id.is_empty() {
+                Err("POST /v2.0/tokens: no access.token.id in the answer".into())
+            } else {
+                Ok(id)
+            }
+        }
+        401 => Err(format!(
+            "Keystone refuses the password of `{user}` in tenant `{tenant}` from the secrets file"
+        )),
+        st => Err(format!("POST /v2.0/tokens as {user}: HTTP {st}")),
+    }
+}
+
 fn by_name(list: &[Value]) -> BTreeMap<String, String> {
     list.iter().map(|v| (s(v, "name"), s(v, "id"))).collect()
 }

@@ -3,6 +3,7 @@
 //! SQL on stdin, guarded commands) and keeps a log of every operation, so tests
 //! can check that `apply` ran exactly what `plan` promised.
 
+use super::fake_glance::FakeGlance;
 use super::fake_keystone::{FakeHttp, FakeKeystone};
 use super::{
     ExecOutput, ExecRequest, FileSpec, Transport, TransportError, TransportErrorKind,
@@ -63,6 +64,8 @@ pub struct FakeHost {
     pub passing_checks: BTreeSet<String>,
     /// The Keystone API, once bootstrapped.
     pub keystone: Option<FakeKeystone>,
+    /// The Image API on :9292 (while a glance-api service runs).
+    pub glance: Option<FakeGlance>,
     /// What running a command does: (substring of the command, files it creates, checks it makes pass).
     pub command_effects: Vec<(String, Vec<String>, Vec<String>)>,
     pub stats: TransportStats,
@@ -491,7 +494,9 @@ impl FakeHost {
         self.stats.round_trips += 1;
         let running = |name: &str| self.services.get(name).is_some_and(|s| s.running);
         // v3 on :5000 (Debian's keystone), the v2.0 admin API on :35357 (RDO's openstack-keystone)
+        let glance_up = running("glance-api") || running("openstack-glance-api");
         let up = match &self.keystone {
+            _ if port == 9292 => self.glance.is_some() && glance_up,
             None => false,
             Some(_) if port == 5000 => running("keystone"),
             Some(k) => port == 35357 && k.admin_token.is_some() && running("openstack-keystone"),
@@ -512,6 +517,13 @@ impl FakeHost {
         h: &str,
         b: &[u8],
     ) -> (u16, Vec<(String, String)>, serde_json::Value) {
+        // the tunnel's port is not known here: the path tells the APIs apart
+        if t.starts_with("/v2/") {
+            return match self.glance.as_mut() {
+                Some(g) => g.handle(m, t, h, b),
+                None => (503, vec![], serde_json::Value::Null),
+            };
+        }
         match self.keystone.as_mut() {
             Some(k) => k.handle(m, t, h, b),
             None => (503, vec![], serde_json::Value::Null),

@@ -256,15 +256,29 @@ impl FakeKeystone {
                 c["password"].as_str().unwrap_or_default(),
             );
             return if self.users.get(name).map(String::as_str) == Some(pw) {
-                (200, vec![], json!({"access": {"token": {"id": "t"}}}))
+                self.logins += 1;
+                (
+                    200,
+                    vec![],
+                    json!({"access": {"token": {"id": format!("tok2-{name}")}}}),
+                )
             } else {
                 (401, vec![], json!({"error": {"code": 401}}))
             };
         }
-        let authorized = self.admin_token.as_ref().is_some_and(|t| {
-            headers
-                .lines()
-                .any(|l| l.eq_ignore_ascii_case(&format!("x-auth-token: {t}")))
+        // the admin token, or a token of a user holding the admin role
+        let admins: Vec<String> = self
+            .assignments
+            .iter()
+            .filter(|(_, _, r)| r == "admin")
+            .map(|(u, _, _)| format!("tok2-{u}"))
+            .collect();
+        let authorized = headers.lines().any(|l| {
+            l.split_once(':').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("x-auth-token")
+                    && (self.admin_token.as_deref() == Some(v.trim())
+                        || admins.iter().any(|a| a == v.trim()))
+            })
         });
         if !authorized {
             return (401, vec![], json!({"error": {"code": 401}}));
@@ -417,14 +431,20 @@ impl<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + 
 {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.output.is_none() {
-            let raw = String::from_utf8_lossy(&self.input).into_owned();
-            let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+            // the head as text, the body as the bytes sent (an image upload is binary)
+            let split = self.input.windows(4).position(|w| w == b"\r\n\r\n");
+            let (head, body) = match split {
+                Some(i) => (&self.input[..i], &self.input[i + 4..]),
+                None => (&self.input[..], &[][..]),
+            };
+            let head = String::from_utf8_lossy(head).into_owned();
+            let head = head.as_str();
             let mut first = head.lines().next().unwrap_or_default().split_whitespace();
             let (method, target) = (
                 first.next().unwrap_or_default(),
                 first.next().unwrap_or_default(),
             );
-            let (status, headers, json) = (self.server)(method, target, head, body.as_bytes());
+            let (status, headers, json) = (self.server)(method, target, head, body);
             let body = if json.is_null() {
                 String::new()
             } else {

@@ -3,6 +3,7 @@
 //! ([`fake`]).
 
 pub mod fake;
+pub mod fake_glance;
 pub mod fake_keystone;
 pub mod ssh;
 
