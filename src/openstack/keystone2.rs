@@ -84,7 +84,39 @@ fn list(
     })
 }
 
-/// Log in with a password (POST /v2.0/tokens): does the secret still work?
+/// Log in with a password (POST /v2.0/tokens), scoped to `tenant` when given:
+/// the token, or `None` when Keystone refuses the password.
+fn password_token(
+    t: &mut dyn Transport,
+    port: u16,
+    user: &str,
+    tenant: Option<&str>,
+    password: &str,
+    stats: &mut HttpStats,
+) -> Result<Option<String>, String> {
+    let mut auth = json!({"passwordCredentials": {"username": user, "password": password}});
+    if let Some(tenant) = tenant {
+        auth["tenantName"] = json!(tenant);
+    }
+    let r = http::send(
+        t,
+        port,
+        &Request::json("POST", "/v2.0/tokens", &json!({ "auth": auth })),
+        stats,
+    )?;
+    match r.status {
+        200 | 201 => Ok(Some(
+            r.json()?["access"]["token"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )),
+        401 => Ok(None),
+        st => Err(format!("POST /v2.0/tokens as {user}: HTTP {st}")),
+    }
+}
+
+/// Does the secret still log `user` in?
 fn login(
     t: &mut dyn Transport,
     port: u16,
@@ -92,22 +124,10 @@ fn login(
     password: &str,
     stats: &mut HttpStats,
 ) -> Result<bool, String> {
-    let body = json!({"auth": {"passwordCredentials": {"username": user, "password": password}}});
-    let r = http::send(
-        t,
-        port,
-        &Request::json("POST", "/v2.0/tokens", &body),
-        stats,
-    )?;
-    match r.status {
-        200 | 201 => Ok(true),
-        401 => Ok(false),
-        st => Err(format!("POST /v2.0/tokens as {user}: HTTP {st}")),
-    }
+    Ok(password_token(t, port, user, None, password, stats)?.is_some())
 }
 
-/// A token for `user` in `tenant` (POST /v2.0/tokens), as an operator's
-/// `keystone token-get` gets one.
+/// A token for `user` in `tenant`, as an operator's `keystone token-get` gets one.
 pub fn user_token(
     t: &mut dyn Transport,
     port: u16,
@@ -116,29 +136,12 @@ pub fn user_token(
     password: &str,
     stats: &mut HttpStats,
 ) -> Result<String, String> {
-    let body = json!({"auth": {"tenantName": tenant, "passwordCredentials": {"username": user, "password": password}}});
-    let r = http::send(
-        t,
-        port,
-        &Request::json("POST", "/v2.0/tokens", &body),
-        stats,
-    )?;
-    match r.status {
-        200 | 201 => {
-            let id = r.json()?["access"]["token"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if id.is_empty() {
-                Err("POST /v2.0/tokens: no access.token.id in the answer".into())
-            } else {
-                Ok(id)
-            }
-        }
-        401 => Err(format!(
+    match password_token(t, port, user, Some(tenant), password, stats)? {
+        Some(id) if !id.is_empty() => Ok(id),
+        Some(_) => Err("POST /v2.0/tokens: no access.token.id in the answer".into()),
+        None => Err(format!(
             "Keystone refuses the password of `{user}` in tenant `{tenant}` from the secrets file"
         )),
-        st => Err(format!("POST /v2.0/tokens as {user}: HTTP {st}")),
     }
 }
 

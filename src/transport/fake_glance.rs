@@ -21,12 +21,7 @@ impl FakeGlance {
         headers: &str,
         body: &[u8],
     ) -> (u16, Vec<(String, String)>, Value) {
-        let token = headers.lines().any(|l| {
-            l.split_once(':').is_some_and(|(k, v)| {
-                k.trim().eq_ignore_ascii_case("x-auth-token") && !v.trim().is_empty()
-            })
-        });
-        if !token {
+        if super::fake_keystone::auth_token(headers).is_none() {
             return (401, vec![], json!({"error": "no token"}));
         }
         let image = |id: &str, (name, status, size): &(String, String, usize)| json!({"id": id, "name": name, "status": status, "size": size});

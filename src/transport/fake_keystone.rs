@@ -33,6 +33,17 @@ pub struct FakeKeystone {
     pub generation: BTreeMap<String, usize>,
 }
 
+/// The X-Auth-Token a request's head carries, if any.
+pub fn auth_token(headers: &str) -> Option<&str> {
+    headers.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("x-auth-token")
+            .then(|| v.trim())
+            .filter(|v| !v.is_empty())
+    })
+}
+
 impl FakeKeystone {
     /// What `keystone-manage bootstrap` creates.
     pub fn bootstrap(password: &str, region: &str, url: &str) -> FakeKeystone {
@@ -109,13 +120,7 @@ impl FakeKeystone {
             "tok-admin.{}",
             self.generation.get("admin").copied().unwrap_or(0)
         );
-        let presented = headers.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case("x-auth-token")
-                .then(|| v.trim())
-        });
-        if presented != Some(valid.as_str()) {
+        if auth_token(headers) != Some(valid.as_str()) {
             return (401, vec![], json!({"error": {"code": 401}}));
         }
         let named = |kind: &str, names: Vec<String>| -> Value {
@@ -273,12 +278,8 @@ impl FakeKeystone {
             .filter(|(_, _, r)| r == "admin")
             .map(|(u, _, _)| format!("tok2-{u}"))
             .collect();
-        let authorized = headers.lines().any(|l| {
-            l.split_once(':').is_some_and(|(k, v)| {
-                k.trim().eq_ignore_ascii_case("x-auth-token")
-                    && (self.admin_token.as_deref() == Some(v.trim())
-                        || admins.iter().any(|a| a == v.trim()))
-            })
+        let authorized = auth_token(headers).is_some_and(|t| {
+            self.admin_token.as_deref() == Some(t) || admins.iter().any(|a| a == t)
         });
         if !authorized {
             return (401, vec![], json!({"error": {"code": 401}}));
