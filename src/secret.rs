@@ -79,7 +79,7 @@ impl Masker {
         out
     }
 
-    /// Text safe to store and reversible with [`Masker::unmask`]: every secret
+    /// Text safe to store and reversible with [`crate::text::resolve`]: every secret
     /// replaced by a named placeholder.
     pub fn to_placeholders(&self, text: &str) -> String {
         let mut out = text.to_string();
