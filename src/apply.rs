@@ -10,6 +10,7 @@ use crate::site::secrets::SecretStore;
 use crate::text;
 use crate::transport::{ExecRequest, FileSpec, Transport, TransportError, TransportErrorKind};
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub struct Failure {
 pub struct HostOutcome {
     pub host: String,
     pub changed: usize,
+    /// Changes not run because the run was interrupted (Ctrl-C).
+    pub skipped: usize,
     pub failure: Option<Failure>,
     pub seconds: f64,
     pub http_requests: u64,
@@ -49,14 +52,21 @@ pub fn apply_host(
     plan: &HostPlan,
     secrets: &SecretStore,
     masker: &Masker,
+    stop: &AtomicBool,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> HostOutcome {
     let started = Instant::now();
     let mut changed = 0;
+    let mut skipped = 0;
     let mut failure = None;
     let mut http = HttpStats::patient();
     let mut tokens = TokenCache::default();
-    for c in &plan.changes {
+    for (i, c) in plan.changes.iter().enumerate() {
+        // interrupted: the step that runs finishes, the next does not start
+        if stop.load(Ordering::SeqCst) {
+            skipped = plan.changes.len() - i;
+            break;
+        }
         on_event(Event::Start(c));
         let t0 = Instant::now();
         match run_change(t, c, secrets, masker, &mut http, &mut tokens) {
@@ -74,6 +84,7 @@ pub fn apply_host(
     HostOutcome {
         host: plan.host.clone(),
         changed,
+        skipped,
         failure,
         seconds: started.elapsed().as_secs_f64(),
         http_requests: http.requests,

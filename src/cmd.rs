@@ -24,6 +24,8 @@ pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_CHANGES: i32 = 2;
 /// As Ansible: some host could not be reached.
 pub const EXIT_UNREACHABLE: i32 = 4;
+/// Interrupted (Ctrl-C) before every planned change ran: 128 + SIGINT, as shells report it.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Hosts worked on at once.
 pub const PARALLEL_HOSTS: usize = 8;
@@ -45,6 +47,13 @@ pub struct Io<'a> {
     /// Whether a person can answer a question on stdin.
     pub interactive: bool,
     pub style: Style,
+    /// Set when the operator interrupts (Ctrl-C): `apply` lets each host finish
+    /// the step it runs and starts no other.
+    pub interrupted: &'a std::sync::atomic::AtomicBool,
+    /// Called once `apply` starts changing hosts: from then on a first Ctrl-C
+    /// sets `interrupted` instead of killing the run (the binary installs the
+    /// signal handler here; before, Ctrl-C simply stops stackprov).
+    pub arm_interrupt: fn(),
 }
 
 pub fn run(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> i32 {
@@ -683,6 +692,8 @@ fn apply_cmd(
     let secrets = &planned.secrets;
     let style = io.style;
     let human = format == Format::Human;
+    let stop = io.interrupted;
+    (io.arm_interrupt)();
     let live = render::Live::new(&mut *io.out, style);
     let jobs: Vec<(Work, (HostPlan, usize))> = planned.works.into_iter().zip(plans).collect();
     let done = std::sync::atomic::AtomicBool::new(false);
@@ -719,8 +730,14 @@ fn apply_cmd(
                     }
                 }
             };
-            let outcome =
-                apply::apply_host(w.transport.as_mut(), &hp, secrets, &masker, &mut on_event);
+            let outcome = apply::apply_host(
+                w.transport.as_mut(),
+                &hp,
+                secrets,
+                &masker,
+                stop,
+                &mut on_event,
+            );
             let mut recap = Recap::from_outcome(&outcome, n, w.transport.stats());
             recap.http_requests += w.http_requests;
             recap.seconds = w.started.elapsed().as_secs_f64();
@@ -737,10 +754,19 @@ fn apply_cmd(
     let mut recaps = recaps;
     recaps.extend(planned.dropped.iter().map(recap_dropped));
     finish(&recaps, format, io);
+    let skipped: usize = recaps.iter().map(|r| r.skipped).sum();
+    if skipped > 0 {
+        let _ = writeln!(
+            io.err,
+            "Interrupted: {skipped} planned change(s) did not run; `stackprov apply` again finishes them."
+        );
+    }
     Ok(if recaps.iter().any(|r| r.unreachable) {
         EXIT_UNREACHABLE
     } else if recaps.iter().any(|r| r.failed > 0 || r.error.is_some()) {
         EXIT_ERROR
+    } else if skipped > 0 {
+        EXIT_INTERRUPTED
     } else {
         EXIT_OK
     })
@@ -751,6 +777,7 @@ fn recap_ok(w: &Work, resources: usize) -> Recap {
         host: w.host.name.clone(),
         ok: resources,
         changed: 0,
+        skipped: 0,
         failed: 0,
         unreachable: false,
         seconds: w.started.elapsed().as_secs_f64(),
@@ -768,6 +795,7 @@ fn recap_dropped(d: &Dropped) -> Recap {
         host: d.host.clone(),
         ok: 0,
         changed: 0,
+        skipped: 0,
         failed: usize::from(!unreachable),
         unreachable,
         seconds: 0.0,

@@ -1,5 +1,6 @@
 use clap::Parser;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 fn main() {
     let cli = match stackprov::cli::Cli::try_parse() {
@@ -41,6 +42,8 @@ fn main() {
         err: &mut err,
         interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
         style,
+        interrupted: &INTERRUPTED,
+        arm_interrupt,
     };
     let code = stackprov::cmd::run(&cli, &stackprov::cmd::ssh_connector, &mut io);
     std::process::exit(code);
@@ -52,4 +55,30 @@ fn terminal_width() -> Option<u16> {
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
     (ok && ws.ws_col > 0).then_some(ws.ws_col)
+}
+
+/// Set by the first Ctrl-C once `apply` is changing hosts.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let msg =
+        b"\ninterrupt: each host finishes the step it runs, then stops (Ctrl-C again kills)\n";
+    // SAFETY: write(2) is async-signal-safe; the buffer is a static byte string.
+    unsafe {
+        libc::write(libc::STDERR_FILENO, msg.as_ptr().cast(), msg.len());
+    }
+}
+
+/// From here on, a first Ctrl-C asks for a graceful stop; the handler then
+/// gives way (SA_RESETHAND), so a second one kills as usual.
+fn arm_interrupt() {
+    // SAFETY: a zeroed sigaction with a valid handler, an empty mask and plain flags.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        sa.sa_flags = libc::SA_RESETHAND | libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+    }
 }

@@ -157,6 +157,8 @@ pub struct Recap {
     pub host: String,
     pub ok: usize,
     pub changed: usize,
+    /// Changes not run because the run was interrupted.
+    pub skipped: usize,
     pub failed: usize,
     pub unreachable: bool,
     pub seconds: f64,
@@ -173,8 +175,9 @@ impl Recap {
     pub fn from_outcome(o: &HostOutcome, resources: usize, transport: TransportStats) -> Recap {
         Recap {
             host: o.host.clone(),
-            ok: resources.saturating_sub(o.changed + usize::from(o.failure.is_some())),
+            ok: resources.saturating_sub(o.changed + o.skipped + usize::from(o.failure.is_some())),
             changed: o.changed,
+            skipped: o.skipped,
             failed: usize::from(o.failure.is_some()),
             unreachable: false,
             seconds: o.seconds,
@@ -206,6 +209,14 @@ pub fn recap_text(recaps: &[Recap], style: Style) -> String {
             style.red(" unreachable=1")
         } else {
             String::new()
+        };
+        let unreachable = if r.skipped > 0 {
+            format!(
+                "{unreachable}{}",
+                style.yellow(&format!(" interrupted, not run={}", r.skipped))
+            )
+        } else {
+            unreachable
         };
         let _ = writeln!(
             out,

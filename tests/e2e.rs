@@ -1,7 +1,8 @@
 //! End to end on the real test host (scripts/testbed): a fresh Debian host
 //! becomes a working controller over real SSH, re-runs change nothing, drift
 //! is found and fixed, and no secret shows anywhere; and two hosts at once, one
-//! of them failing on its own. Run by scripts/test:
+//! of them failing on its own, then a Ctrl-C to the real binary mid-apply.
+//! Run by scripts/test:
 //!   scripts/testbed up && cargo test --test e2e -- --ignored --test-threads=1
 
 use std::io::Read;
@@ -280,7 +281,7 @@ fn a_fresh_host_becomes_a_working_controller() {
 
 #[test]
 #[ignore = "needs the test host: scripts/testbed up (scripts/test runs it)"]
-fn two_hosts_in_parallel_and_a_failing_one_stops_alone() {
+fn two_hosts_in_parallel_a_failing_one_stops_alone_and_ctrl_c_stops_gracefully() {
     let dir = repo().join("target/testbed");
     testbed(&["down"]);
     testbed(&["up", "--hosts", "2"]);
@@ -370,6 +371,78 @@ fn two_hosts_in_parallel_and_a_failing_one_stops_alone() {
         "0"
     );
     let (code, out, _, _) = stackprov(&["plan", s, "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+
+    // Ctrl-C mid-apply (SIGINT to the real binary): each host finishes the step
+    // it runs and starts no other; exit 130; the next run finishes the job
+    let site2 = dir.join("e2e-two-site-db.yaml");
+    let text = std::fs::read_to_string(&site).unwrap();
+    let at = text.find("  - name: node2").unwrap();
+    let node2 = text[at..].replace("roles: [base]", "roles: [base, mariadb]");
+    std::fs::write(&site2, format!("{}{node2}", &text[..at])).unwrap();
+    let s2 = site2.to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackprov"))
+        .args(["apply", s2, "-y"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    // the plan's summary line, then half a second: apply is installing
+    // mariadb-server on node2 (many seconds), its Ctrl-C handler armed
+    loop {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        assert!(n > 0, "apply ended before it started: {seen}");
+        seen.push_str(&line);
+        if line.starts_with("Plan: ") {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    let out = seen + &rest;
+    assert_eq!(status.code(), Some(130), "{out}{err}");
+    assert!(
+        err.contains("interrupt: each host finishes the step it runs"),
+        "{err}"
+    );
+    assert!(out.contains("interrupted, not run="), "{out}");
+    assert!(
+        out.contains("node2: + packages:mariadb-server,python3-pymysql ("),
+        "the running step finished: {out}"
+    );
+    assert!(!out.contains("failed=1"), "{out}");
+    let not_run: u64 = out
+        .split("interrupted, not run=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    eprintln!("figure: Ctrl-C left {not_run} change(s) on node2 for the next run");
+    let (code, out, err, _) = stackprov(&["--format", "json", "apply", s2, "-y"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let r = recap_of(&out);
+    assert_eq!(r["controller"]["changed"], 0, "{out}");
+    assert!(r["node2"]["changed"].as_u64().unwrap() >= not_run, "{out}");
+    assert!(testbed(&["ssh", "node2", "systemctl is-active mariadb"]).contains("active"));
+    let (code, out, _, _) = stackprov(&["plan", s2, "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
 
     if std::env::var_os("STACKPROV_KEEP_TESTBED").is_none() {

@@ -445,7 +445,8 @@ fn v2_catalog_converges_and_corrects_drift() {
         stackprov::engine::plan("controller", &resources, &f, &secrets, &masker).unwrap()
     };
     let apply = |t: &mut SharedFake, p: &stackprov::plan::HostPlan| {
-        let o = stackprov::apply::apply_host(t, p, &secrets, &masker, &mut |_| {});
+        let o =
+            stackprov::apply::apply_host(t, p, &secrets, &masker, &Default::default(), &mut |_| {});
         assert!(o.failure.is_none(), "{:?}", o.failure);
     };
 
@@ -807,4 +808,63 @@ fn a_failing_or_unreachable_host_stops_only_itself() {
         .unwrap();
     assert!(line.contains("changed=0"), "{}", again.out);
     assert!(db2.lock().packages.contains("chrony"));
+}
+
+#[test]
+fn ctrl_c_lets_the_running_step_finish_starts_no_other_and_the_next_run_finishes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    let flag = Arc::new(AtomicBool::new(false));
+    fake.lock().interrupt_during = Some(("keystone-manage db_sync".into(), flag.clone()));
+
+    let r = common::run_cli_interruptible(&fake, &["apply", s, "-y"], &flag);
+    assert!(flag.load(Ordering::SeqCst));
+    assert_eq!(r.code, 130, "{}{}", r.out, r.err);
+    // the step that was running finished; nothing after it started
+    assert!(
+        r.out.contains("controller: ! command:keystone db_sync ("),
+        "{}",
+        r.out
+    );
+    assert!(
+        !r.out.contains("command:keystone fernet_setup ("),
+        "{}",
+        r.out
+    );
+    assert!(
+        !fake.lock().log.iter().any(|l| l.contains("fernet_setup")),
+        "a step after the interrupt ran"
+    );
+    let line = r
+        .out
+        .lines()
+        .find(|l| l.starts_with("controller : ok="))
+        .unwrap();
+    assert!(line.contains("failed=0 interrupted, not run="), "{line}");
+    assert!(
+        r.err.contains("Interrupted: ") && r.err.contains("`stackprov apply` again finishes them"),
+        "{}",
+        r.err
+    );
+    // keystone.conf was written before the interrupt: its restart is still due
+    assert!(
+        fake.lock()
+            .file_text("/var/lib/stackprov/pending-restarts")
+            .is_some_and(|j| j.contains("keystone"))
+    );
+
+    // the next run picks up where it stopped and converges
+    let again = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(again.code, 0, "{}{}", again.out, again.err);
+    assert!(
+        !again.out.contains("keystone db_sync ("),
+        "db_sync is done: {}",
+        again.out
+    );
+    assert_eq!(fake.lock().services["keystone"].restarts, 1);
+    assert_eq!(run(&fake, &["plan", s, "--detailed-exitcode"]).code, 0);
 }

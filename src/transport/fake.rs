@@ -56,6 +56,9 @@ pub struct FakeHost {
     pub stdins: Vec<String>,
     /// Fail the next exec whose script contains this text, once.
     pub fail_once: Option<String>,
+    /// While the exec whose script contains this text runs, the operator presses
+    /// Ctrl-C: the flag is set (once).
+    pub interrupt_during: Option<(String, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
     /// After this many more operations, the connection drops (a killed run).
     pub die_after: Option<usize>,
     /// After writing this path, the connection drops (a run killed right after a config write).
@@ -298,6 +301,12 @@ impl FakeHost {
         self.log.push(script.to_string());
         if !stdin.is_empty() {
             self.stdins.push(stdin.to_string());
+        }
+        if let Some((text, flag)) = &self.interrupt_during
+            && script.contains(text.as_str())
+        {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.interrupt_during = None;
         }
         if let Some(f) = self.fail_once.clone()
             && script.contains(&f)

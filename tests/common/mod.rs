@@ -6,6 +6,7 @@ use stackprov::cmd::{self, Io};
 use stackprov::render::Style;
 use stackprov::transport::Transport;
 use stackprov::transport::fake::SharedFake;
+use std::sync::atomic::AtomicBool;
 
 pub struct Run {
     pub code: i32,
@@ -53,7 +54,27 @@ pub fn run_cli_hosts(hosts: &[(&str, &SharedFake)], args: &[&str]) -> Run {
     run_with(&connect, args, Style::plain())
 }
 
+/// [`run_cli`] with the Ctrl-C flag of the run in the test's hands.
+#[allow(dead_code)] // not every test binary uses it
+pub fn run_cli_interruptible(host: &SharedFake, args: &[&str], interrupted: &AtomicBool) -> Run {
+    let connect = |_: &stackprov::site::Site,
+                   _: &stackprov::site::Host|
+     -> Result<Box<dyn Transport>, stackprov::transport::TransportError> {
+        Ok(Box::new(host.clone()) as Box<dyn Transport>)
+    };
+    run_with_flag(&connect, args, Style::plain(), interrupted)
+}
+
 fn run_with(connect: &cmd::Connector<'_>, args: &[&str], style: Style) -> Run {
+    run_with_flag(connect, args, style, &AtomicBool::new(false))
+}
+
+fn run_with_flag(
+    connect: &cmd::Connector<'_>,
+    args: &[&str],
+    style: Style,
+    interrupted: &AtomicBool,
+) -> Run {
     let cli =
         Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -65,6 +86,8 @@ fn run_with(connect: &cmd::Connector<'_>, args: &[&str], style: Style) -> Run {
             err: &mut err,
             interactive: false,
             style,
+            interrupted,
+            arm_interrupt: || {},
         },
     );
     Run {
