@@ -251,7 +251,6 @@ pub fn recap_text(recaps: &[Recap], style: Style) -> String {
 pub struct Live<'a> {
     out: std::sync::Mutex<Screen<'a>>,
     live: bool,
-    width: usize,
 }
 
 struct Screen<'a> {
@@ -259,6 +258,8 @@ struct Screen<'a> {
     running: Vec<Running>,
     /// The status line as last drawn ("" when cleared).
     shown: String,
+    /// Characters the status line may take: one less than the terminal's width.
+    width: usize,
 }
 
 struct Running {
@@ -276,9 +277,9 @@ impl<'a> Live<'a> {
                 out,
                 running: Vec::new(),
                 shown: String::new(),
+                width: usize::from(style.width.max(20)) - 1,
             }),
             live: style.live,
-            width: usize::from(style.width.max(20)) - 1,
         }
     }
 
@@ -287,7 +288,6 @@ impl<'a> Live<'a> {
         if !self.live {
             return;
         }
-        let width = self.width;
         self.with(|sc| {
             sc.running.retain(|r| r.host != host);
             sc.running.push(Running {
@@ -295,13 +295,13 @@ impl<'a> Live<'a> {
                 what,
                 since: std::time::Instant::now(),
             });
-            sc.draw(width);
+            sc.draw();
         });
     }
 
     /// A finished line from `host`; its status entry goes away.
     pub fn line(&self, host: &str, text: &str) {
-        let (live, width) = (self.live, self.width);
+        let live = self.live;
         self.with(|sc| {
             if live {
                 sc.running.retain(|r| r.host != host);
@@ -309,7 +309,7 @@ impl<'a> Live<'a> {
             }
             let _ = writeln!(sc.out, "{text}");
             if live {
-                sc.draw(width);
+                sc.draw();
             }
         });
     }
@@ -317,8 +317,7 @@ impl<'a> Live<'a> {
     /// Redraw the status line with fresh times.
     pub fn tick(&self) {
         if self.live {
-            let width = self.width;
-            self.with(|sc| sc.draw(width));
+            self.with(Screen::draw);
         }
     }
 
@@ -345,10 +344,10 @@ impl Screen<'_> {
         }
     }
 
-    /// Draw the status line, at most `width` characters so that it never wraps
+    /// Draw the status line, at most `self.width` characters so that it never wraps
     /// (a wrapped line cannot be redrawn in place), unless it reads as it does already.
-    fn draw(&mut self, width: usize) {
-        let status = status_line(&self.running, width);
+    fn draw(&mut self) {
+        let status = status_line(&self.running, self.width);
         if status != self.shown {
             let _ = write!(self.out, "{CLEAR_LINE}{status}");
             self.shown = status;
