@@ -157,8 +157,7 @@ fn validate(path: &Path, format: Format, io: &mut Io<'_>) -> Result<i32, String>
             return Ok(EXIT_ERROR);
         }
     };
-    // the roles' files as they would be on a Debian host: enough to see where each secret lands
-    let stand_in = crate::facts::parse_os("ID=debian\nVERSION_ID=12\nSTACKPROV_INIT=systemd\n")?;
+    let stand_in = stand_in_os(&site)?;
     for h in &site.hosts {
         let resources = engine::desired(&site, h, &stand_in).map_err(|e| e.to_string())?;
         if let Err(e) = crate::planner::check_secret_values(&resources, &store) {
@@ -182,6 +181,33 @@ fn validate(path: &Path, format: Format, io: &mut Io<'_>) -> Result<i32, String>
         );
     }
     Ok(EXIT_OK)
+}
+
+/// os-release of one host per supported OS family, newest first: `validate`
+/// renders the roles' files as they would be on the first of these that has
+/// packages for the site's release (enough to see where each secret lands).
+const STAND_INS: &[&str] = &[
+    "ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nSTACKPROV_INIT=systemd\n",
+    "ID=rocky\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=9.4\nPRETTY_NAME=\"Rocky Linux 9.4\"\nSTACKPROV_INIT=systemd\n",
+    "ID=rocky\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=8.10\nPRETTY_NAME=\"Rocky Linux 8.10\"\nSTACKPROV_INIT=systemd\n",
+    "ID=centos\nID_LIKE=\"rhel fedora\"\nVERSION_ID=7\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\nSTACKPROV_INIT=systemd\n",
+    "ID=centos\nVERSION_ID=6.10\nPRETTY_NAME=\"CentOS release 6.10 (Final)\"\nSTACKPROV_INIT=sysv\n",
+];
+
+/// The first stand-in OS with packages for the site's release; when none has
+/// them, the newest one's refusal, which names the releases it does have.
+fn stand_in_os(site: &Site) -> Result<crate::facts::OsFacts, String> {
+    let mut first_refusal = None;
+    for text in STAND_INS {
+        let os = crate::facts::parse_os(text)?;
+        match crate::profile::for_host(&os, site.release) {
+            Ok(_) => return Ok(os),
+            Err(e) => {
+                first_refusal.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_refusal.unwrap_or_default())
 }
 
 /// Run `f` for each item on up to PARALLEL_HOSTS threads, keeping order.

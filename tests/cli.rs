@@ -441,3 +441,56 @@ fn invalid_identity_v3_before_ocata() {
     );
     assert_eq!((code, stdout.as_str()), (1, ""));
 }
+
+/// Every shipped site file validates: vagrant/'s after its README's step 1
+/// (the key pair beside them), examples/ as they are. Before, `validate`
+/// rendered every site as if on Debian and refused vagrant/legacy.yaml
+/// ("debian has no OpenStack icehouse packages").
+#[test]
+fn shipped_site_files_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for sub in ["vagrant", "examples"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(root.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "yaml") {
+                let to = dir.path().join(sub).join(p.file_name().unwrap());
+                std::fs::copy(&p, &to).unwrap();
+                files.push(to);
+            }
+        }
+    }
+    // vagrant/README.md step 1: ssh-keygen -f id_stackprov (its contents are not read here)
+    std::fs::write(dir.path().join("vagrant/id_stackprov"), "key\n").unwrap();
+    assert!(files.len() >= 3, "{files:?}");
+    for f in &files {
+        let out = Command::cargo_bin("stackprov")
+            .unwrap()
+            .args(["validate", f.to_str().unwrap()])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {stdout}{}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(": valid ("), "{stdout}");
+    }
+}
+
+/// A release whose choices no longer exist is refused with the release that removed them.
+#[test]
+fn removed_feature_names_the_release() {
+    let (code, stdout, stderr) = validate(
+        "pkized",
+        b"site: s\nrelease: zed\ncontroller: a\ntoken_provider: pki\nhosts:\n  - {name: a, address: 192.0.2.10, roles: [base]}\n",
+    );
+    assert!(stderr.contains("removed in Ocata"), "{stderr}");
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
