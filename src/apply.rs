@@ -193,7 +193,10 @@ fn run_change(
             }
             Op::Keystone { admin, call } => {
                 crate::openstack::keystone::execute(t, admin, call, secrets, http, tokens)
-                    .map_err(|e| fail(None, &e))?;
+                    .map_err(|e| Failure {
+                        unreachable: e.is_unreachable(),
+                        ..fail(None, &e.to_string())
+                    })?;
             }
         }
     }

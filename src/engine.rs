@@ -17,6 +17,8 @@ pub enum EngineError {
     #[error("{0}")]
     Transport(#[from] TransportError),
     #[error("{0}")]
+    Api(#[from] crate::openstack::error::ApiError),
+    #[error("{0}")]
     Other(String),
 }
 
@@ -64,7 +66,7 @@ pub fn gather(
             &q.catalog_logins,
             secrets,
             &mut http,
-        ));
+        )?);
         tracing::info!("catalog read with {} HTTP request(s)", http.requests);
         facts.http_requests = http.requests;
     }

@@ -1,9 +1,10 @@
 //! Pure planning: desired resources × facts → the host's changes, each with a
 //! reason, a masked diff and the exact operations. Nothing here touches a host.
 
+use crate::facts::catalog::CatalogFacts;
 use crate::facts::{Facts, FileKind};
 use crate::hostops;
-use crate::openstack::keystone::{Admin, Call, CatalogFacts};
+use crate::plan::catalog::{Admin, Call};
 use crate::plan::{Action, Change, HostPlan, Op};
 use crate::resource::{Kind, Perms, Resource, SQL_USER_HOSTS, SqlUserSyntax};
 use crate::secret::{MASK, Masker};
@@ -728,7 +729,7 @@ fn plan_catalog_change(
             internalurl,
             adminurl,
         } => {
-            let mine: Vec<&crate::openstack::keystone::EndpointFact> = c
+            let mine: Vec<&crate::facts::catalog::EndpointFact> = c
                 .endpoints
                 .iter()
                 .filter(|e| e.service_type == *service_type && e.region == *region)

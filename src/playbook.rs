@@ -4,7 +4,7 @@
 
 use crate::facts::OsFacts;
 use crate::ini::IniSetting;
-use crate::openstack::keystone::Admin;
+use crate::plan::catalog::Admin;
 use crate::resource::{Kind, Perms, Resource, SqlUserSyntax};
 use crate::site::yaml::{self, Node, Value};
 use crate::site::{Host, Site};

@@ -2,7 +2,7 @@
 //! never sees the transport: the planner compares it with facts.
 
 use crate::ini::IniSetting;
-use crate::openstack::keystone::Admin;
+use crate::plan::catalog::Admin;
 use serde::{Deserialize, Serialize};
 
 /// Owner, group and mode of a file or directory.

@@ -2,9 +2,10 @@
 //! get a token, list users, upload a small qcow2 image, see it become active,
 //! list it, delete it. Each check is timed; any failure fails the command.
 
+use crate::openstack::error::ApiError;
 use crate::openstack::http::{self, HttpStats, Request};
-use crate::openstack::keystone::{self, Admin};
-use crate::openstack::keystone2;
+use crate::openstack::keystone;
+use crate::plan::catalog::Admin;
 use crate::site::secrets::SecretStore;
 use crate::transport::Transport;
 use serde::Serialize;
@@ -29,7 +30,7 @@ pub fn run(
     let mut stats = HttpStats::patient();
     let step = |checks: &mut Vec<Check>,
                 name: &str,
-                f: &mut dyn FnMut(&mut HttpStats) -> Result<String, String>,
+                f: &mut dyn FnMut(&mut HttpStats) -> Result<String, ApiError>,
                 stats: &mut HttpStats| {
         let t0 = Instant::now();
         let r = f(stats);
@@ -38,7 +39,7 @@ pub fn run(
             name: name.to_string(),
             ok,
             seconds: t0.elapsed().as_secs_f64(),
-            detail: r.unwrap_or_else(|e| e),
+            detail: r.unwrap_or_else(|e| e.to_string()),
         });
         ok
     };
@@ -49,10 +50,12 @@ pub fn run(
         &mut |s| {
             token = if admin.is_v2() {
                 if admin.user.is_empty() {
-                    return Err("the role's v2.0 keystone_api names no admin user to log in as (user, project, password)".into());
+                    return Err(ApiError::Unsupported(
+                        "the role's v2.0 keystone_api names no admin user to log in as (user, project, password)",
+                    ));
                 }
                 let pw = keystone::secret(secrets, &admin.password)?;
-                keystone2::user_token(t, admin.port, &admin.user, &admin.project, pw, s)?
+                keystone::user_token(t, admin.port, &admin.user, &admin.project, pw, s)?
             } else {
                 keystone::admin_token(t, admin, secrets, s)?
             };
@@ -81,7 +84,11 @@ pub fn run(
             };
             let r = http::send(t, admin.port, &authed(Request::get(path), &token), s)?;
             if !r.ok() {
-                return Err(format!("GET {path}: HTTP {}", r.status));
+                return Err(ApiError::Status {
+                    request: format!("GET {path}"),
+                    status: r.status,
+                    body: None,
+                });
             }
             let names: Vec<String> = r.json()?["users"]
                 .as_array()
@@ -108,13 +115,10 @@ pub fn run(
                 s,
             )?;
             if r.status != 201 {
-                return Err(format!(
-                    "POST /v2/images: HTTP {}: {}",
+                return Err(ApiError::status_with_body(
+                    "POST /v2/images".into(),
                     r.status,
-                    String::from_utf8_lossy(&r.body)
-                        .chars()
-                        .take(300)
-                        .collect::<String>()
+                    &r.body,
                 ));
             }
             id = r.json()?["id"].as_str().unwrap_or_default().to_string();
@@ -138,13 +142,10 @@ pub fn run(
                 };
                 let r = http::send(t, glance_port, &req, s)?;
                 if r.status != 204 {
-                    return Err(format!(
-                        "PUT {path}: HTTP {}: {}",
+                    return Err(ApiError::status_with_body(
+                        format!("PUT {path}"),
                         r.status,
-                        String::from_utf8_lossy(&r.body)
-                            .chars()
-                            .take(300)
-                            .collect::<String>()
+                        &r.body,
                     ));
                 }
                 Ok(format!("{} bytes", image.len()))
@@ -172,7 +173,7 @@ pub fn run(
                         if Instant::now() > deadline
                             || matches!(status.as_str(), "killed" | "deleted")
                         {
-                            return Err(format!("status {status}"));
+                            return Err(ApiError::Unexpected(format!("status {status}")));
                         }
                         std::thread::sleep(Duration::from_millis(500));
                     }
@@ -193,7 +194,9 @@ pub fn run(
                     if list.iter().any(|i| i["id"].as_str() == Some(id.as_str())) {
                         Ok(format!("{} image(s), ours among them", list.len()))
                     } else {
-                        Err("the uploaded image is not listed".into())
+                        Err(ApiError::Unexpected(
+                            "the uploaded image is not listed".into(),
+                        ))
                     }
                 },
                 &mut stats,
@@ -214,7 +217,11 @@ pub fn run(
                 if r.status == 204 {
                     Ok("deleted".into())
                 } else {
-                    Err(format!("DELETE {show}: HTTP {}", r.status))
+                    Err(ApiError::Status {
+                        request: format!("DELETE {show}"),
+                        status: r.status,
+                        body: None,
+                    })
                 }
             },
             &mut stats,

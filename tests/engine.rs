@@ -363,7 +363,7 @@ fn a_database_password_no_encoding_can_carry_is_refused_before_anything_runs() {
 /// a changed endpoint URL is replaced; a wrong admin token is reported.
 #[test]
 fn v2_catalog_converges_and_corrects_drift() {
-    use stackprov::openstack::keystone::Admin;
+    use stackprov::plan::catalog::Admin;
     use stackprov::resource::{Kind, Resource};
     use stackprov::site::secrets::SecretStore;
     use stackprov::transport::fake::FakeService;

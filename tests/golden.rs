@@ -81,9 +81,9 @@ fn golden(name: &str, release: &str, extra: &str) -> (String, String) {
                     format!("set keys in {path}")
                 }
                 "keystone" => {
-                    let call: stackprov::openstack::keystone::Call =
+                    let call: stackprov::plan::catalog::Call =
                         serde_json::from_value(op.clone()).unwrap();
-                    let admin: stackprov::openstack::keystone::Admin =
+                    let admin: stackprov::plan::catalog::Admin =
                         serde_json::from_value(op["admin"].clone()).unwrap();
                     format!("keystone :{} {}", admin.port, call.summary_for(&admin))
                 }

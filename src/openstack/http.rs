@@ -2,7 +2,8 @@
 //! host's loopback). One request per connection: Keystone under Debian's uwsgi
 //! closes the connection after each response anyway.
 
-use crate::transport::Transport;
+use super::error::ApiError;
+use crate::transport::{Transport, TransportError, TransportErrorKind};
 use std::io::{Read, Write};
 
 #[derive(Debug, Clone)]
@@ -19,9 +20,10 @@ impl Response {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-    pub fn json(&self) -> Result<serde_json::Value, String> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| format!("HTTP {}: the body is not JSON: {e}", self.status))
+    pub fn json(&self) -> Result<serde_json::Value, ApiError> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ApiError::Malformed(format!("HTTP {}: the body is not JSON: {e}", self.status))
+        })
     }
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
@@ -78,16 +80,29 @@ impl<'a> Request<'a> {
         self.headers.push((k, v.into()));
         self
     }
+    pub fn with_path(mut self, path: &'a str) -> Self {
+        self.path = path;
+        self
+    }
+    pub fn method(mut self, m: &'a str) -> Self {
+        self.method = m;
+        self
+    }
+    /// `METHOD http://127.0.0.1:PORT/path`, for messages.
+    fn describe(&self, port: u16) -> String {
+        format!("{} http://127.0.0.1:{port}{}", self.method, self.path)
+    }
 }
 
 /// Send one request to 127.0.0.1:port on the host. A connection reset before any
-/// answer is retried once for requests that are safe to repeat.
+/// answer is retried once for requests that are safe to repeat; a lost
+/// connection to the host is not retried.
 pub fn send(
     t: &mut dyn Transport,
     port: u16,
     req: &Request<'_>,
     stats: &mut HttpStats,
-) -> Result<Response, String> {
+) -> Result<Response, ApiError> {
     let safe = matches!(req.method, "GET" | "HEAD" | "PUT") || req.path == "/v3/auth/tokens";
     let mut attempt = 0;
     loop {
@@ -98,6 +113,7 @@ pub fn send(
             // a refused connection sent nothing, so any request may be tried again
             Err(e)
                 if attempt < 4
+                    && e.lost.is_none()
                     && e.retryable
                     && (if e.nothing_sent {
                         stats.retry_refused
@@ -108,11 +124,19 @@ pub fn send(
                 tracing::debug!("{} {}: {}; retrying", req.method, req.path, e.message);
                 std::thread::sleep(std::time::Duration::from_millis(500 * attempt));
             }
+            Err(SendError {
+                lost: Some(source), ..
+            }) => {
+                return Err(ApiError::Lost {
+                    request: req.describe(port),
+                    source,
+                });
+            }
             Err(e) => {
-                return Err(format!(
-                    "{} http://127.0.0.1:{port}{}: {}",
-                    req.method, req.path, e.message
-                ));
+                return Err(ApiError::NoAnswer {
+                    request: req.describe(port),
+                    message: e.message,
+                });
             }
         }
     }
@@ -123,13 +147,25 @@ struct SendError {
     retryable: bool,
     /// The tunnel could not be opened: no byte of the request left.
     nothing_sent: bool,
+    /// The connection to the host is gone.
+    lost: Option<TransportError>,
+}
+
+impl SendError {
+    fn new(message: String, retryable: bool, nothing_sent: bool) -> SendError {
+        SendError {
+            message,
+            retryable,
+            nothing_sent,
+            lost: None,
+        }
+    }
 }
 
 fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Response, SendError> {
     let mut stream = t.open_tunnel(port).map_err(|e| SendError {
-        message: e.message,
-        retryable: true,
-        nothing_sent: true,
+        lost: (e.kind == TransportErrorKind::Unreachable).then(|| e.clone()),
+        ..SendError::new(e.message, true, true)
     })?;
     let mut head = format!(
         "{} {} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nAccept: application/json\r\nUser-Agent: stackprov\r\nContent-Length: {}\r\n",
@@ -144,11 +180,7 @@ fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Resp
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    let io = |e: std::io::Error| SendError {
-        retryable: true,
-        message: e.to_string(),
-        nothing_sent: false,
-    };
+    let io = |e: std::io::Error| SendError::new(e.to_string(), true, false);
     stream.write_all(head.as_bytes()).map_err(io)?;
     stream.write_all(&req.body).map_err(io)?;
     stream.flush().map_err(io)?;
@@ -163,36 +195,24 @@ fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Resp
             Err(_) => break,
         }
         if let Some(r) = complete(&raw) {
-            return r.map_err(|m| SendError {
-                message: m,
-                retryable: false,
-                nothing_sent: false,
-            });
+            return r.map_err(|m| SendError::new(m.to_string(), false, false));
         }
     }
     if raw.is_empty() {
-        return Err(SendError {
-            message: "connection closed without an answer".into(),
-            retryable: true,
-            nothing_sent: false,
-        });
+        return Err(SendError::new(
+            "connection closed without an answer".into(),
+            true,
+            false,
+        ));
     }
     match complete(&raw) {
-        Some(r) => r.map_err(|m| SendError {
-            message: m,
-            retryable: false,
-            nothing_sent: false,
-        }),
-        None => parse(&raw, true).map_err(|m| SendError {
-            message: m,
-            retryable: false,
-            nothing_sent: false,
-        }),
+        Some(r) => r.map_err(|m| SendError::new(m.to_string(), false, false)),
+        None => parse(&raw, true).map_err(|m| SendError::new(m.to_string(), false, false)),
     }
 }
 
 /// A full response once all of it has arrived (by Content-Length or chunked end).
-fn complete(raw: &[u8]) -> Option<Result<Response, String>> {
+fn complete(raw: &[u8]) -> Option<Result<Response, ApiError>> {
     let end = find(raw, b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
     let body = &raw[end + 4..];
@@ -216,8 +236,9 @@ fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
 }
 
-fn parse(raw: &[u8], at_eof: bool) -> Result<Response, String> {
-    let end = find(raw, b"\r\n\r\n").ok_or("incomplete HTTP response")?;
+fn parse(raw: &[u8], at_eof: bool) -> Result<Response, ApiError> {
+    let bad = |m: &str| ApiError::Malformed(m.to_string());
+    let end = find(raw, b"\r\n\r\n").ok_or_else(|| bad("incomplete HTTP response"))?;
     let head = String::from_utf8_lossy(&raw[..end]);
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -225,7 +246,7 @@ fn parse(raw: &[u8], at_eof: bool) -> Result<Response, String> {
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line `{status_line}`"))?;
+        .ok_or_else(|| ApiError::Malformed(format!("bad status line `{status_line}`")))?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
@@ -242,7 +263,7 @@ fn parse(raw: &[u8], at_eof: bool) -> Result<Response, String> {
         .and_then(|(_, v)| v.parse::<usize>().ok())
     {
         if body.len() < len && !at_eof {
-            return Err("incomplete body".into());
+            return Err(bad("incomplete body"));
         }
         body[..len.min(body.len())].to_vec()
     } else {
@@ -255,10 +276,11 @@ fn parse(raw: &[u8], at_eof: bool) -> Result<Response, String> {
     })
 }
 
-fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, String> {
+fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let bad = |m: &str| ApiError::Malformed(m.to_string());
     let mut out = Vec::new();
     loop {
-        let i = find(b, b"\r\n").ok_or("bad chunked body")?;
+        let i = find(b, b"\r\n").ok_or_else(|| bad("bad chunked body"))?;
         let size = usize::from_str_radix(
             String::from_utf8_lossy(&b[..i])
                 .split(';')
@@ -267,13 +289,13 @@ fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, String> {
                 .trim(),
             16,
         )
-        .map_err(|_| "bad chunk size")?;
+        .map_err(|_| bad("bad chunk size"))?;
         b = &b[i + 2..];
         if size == 0 {
             return Ok(out);
         }
         if b.len() < size + 2 {
-            return Err("truncated chunk".into());
+            return Err(bad("truncated chunk"));
         }
         out.extend_from_slice(&b[..size]);
         b = &b[size + 2..];

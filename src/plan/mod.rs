@@ -2,8 +2,10 @@
 //! exact operations `apply` will perform. `apply` obeys only this.
 
 use crate::ini::IniSetting;
-use crate::openstack::keystone::{Admin, Call};
+pub mod catalog;
+
 use crate::resource::Perms;
+use catalog::{Admin, Call};
 use serde::{Deserialize, Serialize};
 
 /// Bumped when the saved plan format changes; `apply plan.json` refuses others.

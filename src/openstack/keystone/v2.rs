@@ -4,62 +4,20 @@
 //! Same catalog facts and calls as v3, so the planner and the playbooks stay
 //! one; only endpoints differ (one record with three URLs).
 
-use super::http::{self, HttpStats, Request};
-use super::keystone::{Admin, Call, CatalogFacts, EndpointFact, get, s, secret, send_ok};
+use super::{get, s, secret, send_ok};
+use crate::facts::catalog::{CatalogFacts, EndpointFact};
+use crate::openstack::error::ApiError;
+use crate::openstack::http::{self, HttpStats, Request};
+use crate::plan::catalog::{Admin, Call};
 use crate::site::secrets::SecretStore;
 use crate::transport::Transport;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-pub fn summary(call: &Call) -> String {
-    match call {
-        Call::Wait { timeout_secs } => {
-            format!("wait up to {timeout_secs}s for the Keystone v2.0 admin API")
-        }
-        Call::CreateProject { name, .. } => format!("POST /v2.0/tenants {name}"),
-        Call::CreateUser { name, .. } => format!("POST /v2.0/users {name}"),
-        Call::SetPassword { name, .. } => {
-            format!("PUT /v2.0/users/({name})/OS-KSADM/password")
-        }
-        Call::CreateRole { name } => format!("POST /v2.0/OS-KSADM/roles {name}"),
-        Call::Assign {
-            user,
-            project,
-            role,
-        } => format!("PUT /v2.0/tenants/({project})/users/({user})/roles/OS-KSADM/({role})"),
-        Call::CreateService {
-            name, service_type, ..
-        } => format!("POST /v2.0/OS-KSADM/services {name} ({service_type})"),
-        Call::CreateEndpointV2 {
-            service_type,
-            region,
-            publicurl,
-            internalurl,
-            adminurl,
-        } => format!(
-            "POST /v2.0/endpoints {service_type} {region} publicurl={publicurl} internalurl={internalurl} adminurl={adminurl}"
-        ),
-        Call::ReplaceEndpointV2 {
-            id,
-            service_type,
-            region,
-            publicurl,
-            internalurl,
-            adminurl,
-        } => format!(
-            "DELETE /v2.0/endpoints/{id}, POST /v2.0/endpoints {service_type} {region} publicurl={publicurl} internalurl={internalurl} adminurl={adminurl}"
-        ),
-        Call::CreateEndpoint { .. } | Call::UpdateEndpoint { .. } => {
-            format!("{} (v3 only)", call.summary())
-        }
-    }
-}
-
-fn token<'a>(admin: &Admin, secrets: &'a SecretStore) -> Result<&'a str, String> {
-    let name = admin
-        .token
-        .as_deref()
-        .ok_or("the v2.0 admin API needs the admin token")?;
+fn token<'a>(admin: &Admin, secrets: &'a SecretStore) -> Result<&'a str, ApiError> {
+    let name = admin.token.as_deref().ok_or(ApiError::Unsupported(
+        "the v2.0 admin API needs the admin token",
+    ))?;
     secret(secrets, name)
 }
 
@@ -71,13 +29,13 @@ fn list(
     path: &str,
     key: &str,
     stats: &mut HttpStats,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, ApiError> {
     get(t, admin.port, tok, path, key, stats).map_err(|e| {
-        if e.ends_with("HTTP 401") {
-            format!(
-                "{e}: Keystone refuses the admin token from the secrets file (secret `{}`)",
-                admin.token.as_deref().unwrap_or_default()
-            )
+        if e.status() == Some(401) {
+            ApiError::TokenRefused {
+                source: Box::new(e),
+                secret: admin.token.clone().unwrap_or_default(),
+            }
         } else {
             e
         }
@@ -93,7 +51,7 @@ fn password_token(
     tenant: Option<&str>,
     password: &str,
     stats: &mut HttpStats,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ApiError> {
     let mut auth = json!({"passwordCredentials": {"username": user, "password": password}});
     if let Some(tenant) = tenant {
         auth["tenantName"] = json!(tenant);
@@ -112,7 +70,11 @@ fn password_token(
                 .to_string(),
         )),
         401 => Ok(None),
-        st => Err(format!("POST /v2.0/tokens as {user}: HTTP {st}")),
+        st => Err(ApiError::Status {
+            request: format!("POST /v2.0/tokens as {user}"),
+            status: st,
+            body: None,
+        }),
     }
 }
 
@@ -123,7 +85,7 @@ fn login(
     user: &str,
     password: &str,
     stats: &mut HttpStats,
-) -> Result<bool, String> {
+) -> Result<bool, ApiError> {
     Ok(password_token(t, port, user, None, password, stats)?.is_some())
 }
 
@@ -135,13 +97,16 @@ pub fn user_token(
     tenant: &str,
     password: &str,
     stats: &mut HttpStats,
-) -> Result<String, String> {
+) -> Result<String, ApiError> {
     match password_token(t, port, user, Some(tenant), password, stats)? {
         Some(id) if !id.is_empty() => Ok(id),
-        Some(_) => Err("POST /v2.0/tokens: no access.token.id in the answer".into()),
-        None => Err(format!(
-            "Keystone refuses the password of `{user}` in tenant `{tenant}` from the secrets file"
+        Some(_) => Err(ApiError::Malformed(
+            "POST /v2.0/tokens: no access.token.id in the answer".into(),
         )),
+        None => Err(ApiError::TenantPasswordRefused {
+            user: user.to_string(),
+            tenant: tenant.to_string(),
+        }),
     }
 }
 
@@ -150,13 +115,13 @@ fn by_name(list: &[Value]) -> BTreeMap<String, String> {
 }
 
 /// Read the catalog: one GET per resource type, then each user's roles on each tenant.
-pub fn gather(
+pub(super) fn gather(
     t: &mut dyn Transport,
     admin: &Admin,
     logins: &BTreeMap<String, String>,
     secrets: &SecretStore,
     stats: &mut HttpStats,
-) -> Result<CatalogFacts, String> {
+) -> Result<CatalogFacts, ApiError> {
     let tok = token(admin, secrets)?;
     let tenants = list(t, admin, tok, "/v2.0/tenants", "tenants", stats)?;
     let users = list(t, admin, tok, "/v2.0/users", "users", stats)?;
@@ -236,15 +201,18 @@ fn find(
     key: &str,
     name: &str,
     stats: &mut HttpStats,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ApiError> {
     Ok(list(t, admin, tok, path, key, stats)?
         .iter()
         .find(|v| s(v, "name") == name)
         .map(|v| s(v, "id")))
 }
 
-fn need(found: Option<String>, what: &str, name: &str) -> Result<String, String> {
-    found.ok_or_else(|| format!("no {what} named `{name}` in Keystone"))
+fn need(found: Option<String>, what: &str, name: &str) -> Result<String, ApiError> {
+    found.ok_or_else(|| ApiError::NotFound {
+        kind: what.to_string(),
+        name: name.to_string(),
+    })
 }
 
 fn service_id(
@@ -253,7 +221,7 @@ fn service_id(
     tok: &str,
     service_type: &str,
     stats: &mut HttpStats,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ApiError> {
     Ok(list(
         t,
         admin,
@@ -272,13 +240,13 @@ fn authed<'a>(r: Request<'a>, tok: &str) -> Request<'a> {
 }
 
 /// Carry out one call; each looks before it creates, so a repeat changes nothing.
-pub fn execute(
+pub(super) fn execute(
     t: &mut dyn Transport,
     admin: &Admin,
     call: &Call,
     secrets: &SecretStore,
     stats: &mut HttpStats,
-) -> Result<(), String> {
+) -> Result<(), ApiError> {
     let tok = token(admin, secrets)?;
     let port = admin.port;
     match call {
@@ -288,10 +256,13 @@ pub fn execute(
             loop {
                 match list(t, admin, tok, "/v2.0/tenants", "tenants", stats) {
                     Ok(_) => return Ok(()),
+                    Err(e) if e.is_unreachable() => return Err(e),
                     Err(e) if std::time::Instant::now() >= deadline => {
-                        return Err(format!(
-                            "the Keystone v2.0 admin API did not answer within {timeout_secs}s: {e}"
-                        ));
+                        return Err(ApiError::Timeout {
+                            api: "the Keystone v2.0 admin API",
+                            secs: *timeout_secs,
+                            last: Box::new(e),
+                        });
                     }
                     Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
                 }
@@ -414,7 +385,7 @@ pub fn execute(
             ..
         } => {
             let sid = service_id(t, admin, tok, service_type, stats)?
-                .ok_or_else(|| format!("no service of type `{service_type}`"))?;
+                .ok_or_else(|| ApiError::NoService(service_type.clone()))?;
             let existing = list(t, admin, tok, "/v2.0/endpoints", "endpoints", stats)?;
             let mine: Vec<&Value> = existing
                 .iter()
@@ -437,7 +408,11 @@ pub fn execute(
                     stats,
                 )?;
                 if !r.ok() && r.status != 404 {
-                    return Err(format!("DELETE {path}: HTTP {}", r.status));
+                    return Err(ApiError::Status {
+                        request: format!("DELETE {path}"),
+                        status: r.status,
+                        body: None,
+                    });
                 }
             }
             let body = json!({"endpoint": {"region": region, "service_id": sid, "publicurl": publicurl, "internalurl": internalurl, "adminurl": adminurl}});
@@ -449,16 +424,8 @@ pub fn execute(
             )?;
             Ok(())
         }
-        Call::CreateEndpoint { .. } | Call::UpdateEndpoint { .. } => Err(
-            "a v3 endpoint call cannot go through the v2.0 admin API; use keystone_endpoints"
-                .into(),
-        ),
-    }
-}
-
-impl<'a> Request<'a> {
-    fn method(mut self, m: &'a str) -> Self {
-        self.method = m;
-        self
+        Call::CreateEndpoint { .. } | Call::UpdateEndpoint { .. } => Err(ApiError::Unsupported(
+            "a v3 endpoint call cannot go through the v2.0 admin API; use keystone_endpoints",
+        )),
     }
 }

@@ -1,164 +1,16 @@
-//! Keystone v3 over the SSH tunnel: read the catalog (one request per resource
-//! type) and carry out catalog calls. Calls look up by name before creating, so
-//! a retried or repeated call changes nothing twice. An [`Admin`] with a
-//! `token` speaks the v2.0 admin API instead (see [`super::keystone2`]).
+//! Keystone v3: read the catalog (one request per resource type) and carry out
+//! catalog calls. Calls look up by name before creating, so a retried or
+//! repeated call changes nothing twice.
 
-use super::http::{self, HttpStats, Request};
+use super::{TokenCache, get, s, secret, send_ok};
+use crate::facts::catalog::{CatalogFacts, EndpointFact};
+use crate::openstack::error::ApiError;
+use crate::openstack::http::{self, HttpStats, Request};
+use crate::plan::catalog::{Admin, Call};
 use crate::site::secrets::SecretStore;
 use crate::transport::Transport;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// Who stackprov acts as, by reference: the password stays in the secrets file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Admin {
-    pub port: u16,
-    pub user: String,
-    pub project: String,
-    /// Name of the secret holding the password.
-    pub password: String,
-    /// Set for the v2.0 admin API (the guide's era): the name of the secret
-    /// holding `admin_token`, sent as X-Auth-Token for every catalog call; user,
-    /// project (tenant) and password then serve only `verify`'s password login.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub token: Option<String>,
-}
-
-impl Admin {
-    pub fn is_v2(&self) -> bool {
-        self.token.is_some()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndpointFact {
-    pub id: String,
-    pub service_type: String,
-    pub interface: String,
-    pub region: String,
-    pub url: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CatalogFacts {
-    /// Why the catalog could not be read (API down, admin refused); empty lists then.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub unavailable: Option<String>,
-    pub projects: BTreeMap<String, String>,
-    pub users: BTreeMap<String, String>,
-    pub roles: BTreeMap<String, String>,
-    /// (user, project, role) by name
-    pub assignments: BTreeSet<(String, String, String)>,
-    /// service type → name
-    pub services: BTreeMap<String, String>,
-    pub endpoints: Vec<EndpointFact>,
-    /// user → logging in with the secret's password worked
-    pub logins: BTreeMap<String, bool>,
-}
-
-/// One change to the catalog, as the plan records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "call", rename_all = "snake_case")]
-pub enum Call {
-    /// Poll until the API answers and the admin can log in.
-    Wait {
-        timeout_secs: u64,
-    },
-    CreateProject {
-        name: String,
-        description: String,
-    },
-    CreateUser {
-        name: String,
-        password: String,
-    },
-    SetPassword {
-        name: String,
-        password: String,
-    },
-    CreateRole {
-        name: String,
-    },
-    Assign {
-        user: String,
-        project: String,
-        role: String,
-    },
-    CreateService {
-        name: String,
-        service_type: String,
-        description: String,
-    },
-    CreateEndpoint {
-        service_type: String,
-        interface: String,
-        region: String,
-        url: String,
-    },
-    UpdateEndpoint {
-        id: String,
-        url: String,
-    },
-    /// v2.0: one endpoint record with its three URLs.
-    CreateEndpointV2 {
-        service_type: String,
-        region: String,
-        publicurl: String,
-        internalurl: String,
-        adminurl: String,
-    },
-    /// v2.0 endpoints cannot be changed: delete the record and create it again.
-    ReplaceEndpointV2 {
-        id: String,
-        service_type: String,
-        region: String,
-        publicurl: String,
-        internalurl: String,
-        adminurl: String,
-    },
-}
-
-impl Call {
-    /// A one-line description, in the API `admin` speaks.
-    pub fn summary_for(&self, admin: &Admin) -> String {
-        if admin.is_v2() {
-            super::keystone2::summary(self)
-        } else {
-            self.summary()
-        }
-    }
-
-    pub fn summary(&self) -> String {
-        match self {
-            Call::Wait { timeout_secs } => {
-                format!("wait up to {timeout_secs}s for the Keystone API")
-            }
-            Call::CreateProject { name, .. } => format!("POST /v3/projects {name}"),
-            Call::CreateUser { name, .. } => format!("POST /v3/users {name}"),
-            Call::SetPassword { name, .. } => format!("PATCH /v3/users/({name}) password"),
-            Call::CreateRole { name } => format!("POST /v3/roles {name}"),
-            Call::Assign {
-                user,
-                project,
-                role,
-            } => format!("PUT /v3/projects/({project})/users/({user})/roles/({role})"),
-            Call::CreateService {
-                name, service_type, ..
-            } => format!("POST /v3/services {name} ({service_type})"),
-            Call::CreateEndpoint {
-                service_type,
-                interface,
-                region,
-                url,
-            } => format!("POST /v3/endpoints {service_type} {interface} {region} {url}"),
-            Call::UpdateEndpoint { id, url } => format!("PATCH /v3/endpoints/{id} url={url}"),
-            Call::CreateEndpointV2 { .. } | Call::ReplaceEndpointV2 { .. } => {
-                super::keystone2::summary(self)
-            }
-        }
-    }
-}
+use std::collections::BTreeMap;
 
 fn password_body(user: &str, password: &str, project: Option<&str>) -> Value {
     let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"name": "Default"}, "password": password}}}});
@@ -176,7 +28,7 @@ fn login(
     password: &str,
     project: Option<&str>,
     stats: &mut HttpStats,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ApiError> {
     let r = http::send(
         t,
         port,
@@ -191,23 +43,16 @@ fn login(
         201 => r
             .header("X-Subject-Token")
             .map(|s| Some(s.to_string()))
-            .ok_or_else(|| "Keystone answered 201 without X-Subject-Token".to_string()),
+            .ok_or_else(|| {
+                ApiError::Malformed("Keystone answered 201 without X-Subject-Token".into())
+            }),
         401 => Ok(None),
-        s => Err(format!(
-            "POST /v3/auth/tokens as {user}: HTTP {s}: {}",
-            String::from_utf8_lossy(&r.body)
-                .chars()
-                .take(300)
-                .collect::<String>()
+        s => Err(ApiError::status_with_body(
+            format!("POST /v3/auth/tokens as {user}"),
+            s,
+            &r.body,
         )),
     }
-}
-
-pub(crate) fn secret<'a>(secrets: &'a SecretStore, name: &str) -> Result<&'a str, String> {
-    secrets
-        .get(name)
-        .map(|s| s.expose())
-        .ok_or_else(|| format!("secret `{name}` is not in the secrets file"))
 }
 
 /// An admin token.
@@ -216,69 +61,24 @@ pub fn admin_token(
     admin: &Admin,
     secrets: &SecretStore,
     stats: &mut HttpStats,
-) -> Result<String, String> {
+) -> Result<String, ApiError> {
     let pw = secret(secrets, &admin.password)?;
     login(t, admin.port, &admin.user, pw, Some(&admin.project), stats)?.ok_or_else(|| {
-        format!(
-            "Keystone refuses the password of `{}` from the secrets file (secret `{}`)",
-            admin.user, admin.password
-        )
+        ApiError::PasswordRefused {
+            user: admin.user.clone(),
+            secret: admin.password.clone(),
+        }
     })
 }
 
-pub(super) fn get(
-    t: &mut dyn Transport,
-    port: u16,
-    token: &str,
-    path: &str,
-    key: &str,
-    stats: &mut HttpStats,
-) -> Result<Vec<Value>, String> {
-    let r = http::send(
-        t,
-        port,
-        &Request::get(path).header("X-Auth-Token", token),
-        stats,
-    )?;
-    if !r.ok() {
-        return Err(format!("GET {path}: HTTP {}", r.status));
-    }
-    Ok(r.json()?[key].as_array().cloned().unwrap_or_default())
-}
-
-pub(super) fn s(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or_default().to_string()
-}
-
 /// Read the catalog: a token, one GET per resource type, one login per checked user.
-pub fn gather(
+pub(super) fn gather(
     t: &mut dyn Transport,
     admin: &Admin,
     logins: &BTreeMap<String, String>,
     secrets: &SecretStore,
     stats: &mut HttpStats,
-) -> CatalogFacts {
-    let r = if admin.is_v2() {
-        super::keystone2::gather(t, admin, logins, secrets, stats)
-    } else {
-        gather_inner(t, admin, logins, secrets, stats)
-    };
-    match r {
-        Ok(c) => c,
-        Err(e) => CatalogFacts {
-            unavailable: Some(e),
-            ..Default::default()
-        },
-    }
-}
-
-fn gather_inner(
-    t: &mut dyn Transport,
-    admin: &Admin,
-    logins: &BTreeMap<String, String>,
-    secrets: &SecretStore,
-    stats: &mut HttpStats,
-) -> Result<CatalogFacts, String> {
+) -> Result<CatalogFacts, ApiError> {
     let port = admin.port;
     let token = admin_token(t, admin, secrets, stats)?;
     let mut c = CatalogFacts::default();
@@ -365,7 +165,7 @@ fn find_id(
     kind: &str,
     name: &str,
     stats: &mut HttpStats,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ApiError> {
     let list = get(
         t,
         port,
@@ -384,60 +184,22 @@ fn need_id(
     kind: &str,
     name: &str,
     stats: &mut HttpStats,
-) -> Result<String, String> {
-    find_id(t, port, token, kind, name, stats)?.ok_or_else(|| {
-        format!(
-            "no {} named `{name}` in Keystone",
-            kind.trim_end_matches('s')
-        )
+) -> Result<String, ApiError> {
+    find_id(t, port, token, kind, name, stats)?.ok_or_else(|| ApiError::NotFound {
+        kind: kind.trim_end_matches('s').to_string(),
+        name: name.to_string(),
     })
-}
-
-pub(super) fn send_ok(
-    t: &mut dyn Transport,
-    port: u16,
-    req: Request<'_>,
-    stats: &mut HttpStats,
-) -> Result<Value, String> {
-    let (m, p) = (req.method, req.path.to_string());
-    let r = http::send(t, port, &req, stats)?;
-    if !r.ok() {
-        return Err(format!(
-            "{m} {p}: HTTP {}: {}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-                .chars()
-                .take(300)
-                .collect::<String>()
-        ));
-    }
-    Ok(if r.body.is_empty() {
-        Value::Null
-    } else {
-        r.json()?
-    })
-}
-
-/// The admin token, kept across the calls of one host's apply: a login costs
-/// Keystone a password hash (about 0.4 s on the test host), and a fresh
-/// controller makes some twenty calls.
-#[derive(Debug, Default)]
-pub struct TokenCache {
-    token: Option<String>,
 }
 
 /// Carry out one call (placeholders in passwords resolved here, at the last moment).
-pub fn execute(
+pub(super) fn execute(
     t: &mut dyn Transport,
     admin: &Admin,
     call: &Call,
     secrets: &SecretStore,
     stats: &mut HttpStats,
     cache: &mut TokenCache,
-) -> Result<(), String> {
-    if admin.is_v2() {
-        return super::keystone2::execute(t, admin, call, secrets, stats);
-    }
+) -> Result<(), ApiError> {
     if let Call::Wait { timeout_secs } = call {
         cache.token = None;
         return wait(t, admin, *timeout_secs, secrets, stats);
@@ -452,7 +214,7 @@ pub fn execute(
     let r = match call_v3(t, admin, call, &token, secrets, stats, &mut revoked) {
         // revoked some other way since: log in again, once; every call looks
         // before it creates, so running it again is safe
-        Err(e) if cached && e.contains("HTTP 401") => {
+        Err(e) if cached && e.status() == Some(401) => {
             tracing::debug!(error = %e, "the kept Keystone token was refused; logging in again");
             let token = admin_token(t, admin, secrets, stats)?;
             let r = call_v3(t, admin, call, &token, secrets, stats, &mut revoked);
@@ -477,7 +239,7 @@ fn wait(
     timeout_secs: u64,
     secrets: &SecretStore,
     stats: &mut HttpStats,
-) -> Result<(), String> {
+) -> Result<(), ApiError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout_secs);
     let mut refusals = 0;
     loop {
@@ -490,20 +252,21 @@ fn wait(
             }
             // the API answers and says no: after bootstrap that is a secrets
             // file that does not belong to this cloud, not a slow start
-            Err(e) if e.starts_with("Keystone refuses") && refusals >= 10 => {
-                return Err(format!(
-                    "{e}: the secrets file does not match this cloud's admin password \
-                         (restore the right secrets file, or set the admin password to the file's value)"
-                ));
+            Err(e) if e.is_refusal() && refusals >= 10 => {
+                return Err(ApiError::SecretsMismatch(Box::new(e)));
             }
-            Err(e) if e.starts_with("Keystone refuses") => {
+            // the host is gone: waiting longer does not bring it back
+            Err(e) if e.is_unreachable() => return Err(e),
+            Err(e) if e.is_refusal() => {
                 refusals += 1;
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
             Err(e) if std::time::Instant::now() >= deadline => {
-                return Err(format!(
-                    "the Keystone API did not answer within {timeout_secs}s: {e}"
-                ));
+                return Err(ApiError::Timeout {
+                    api: "the Keystone API",
+                    secs: timeout_secs,
+                    last: Box::new(e),
+                });
             }
             Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
         }
@@ -519,7 +282,7 @@ fn call_v3(
     secrets: &SecretStore,
     stats: &mut HttpStats,
     revoked: &mut bool,
-) -> Result<(), String> {
+) -> Result<(), ApiError> {
     let port = admin.port;
     let token = token.to_string();
     let tok = |r: Request<'static>| r.header("X-Auth-Token", token.clone());
@@ -566,7 +329,11 @@ fn call_v3(
                         stats,
                     )?;
                     if !r.ok() {
-                        return Err(format!("PATCH /v3/users/{id}: HTTP {}", r.status));
+                        return Err(ApiError::Status {
+                            request: format!("PATCH /v3/users/{id}"),
+                            status: r.status,
+                            body: None,
+                        });
                     }
                     if *name == admin.user {
                         *revoked = true;
@@ -614,7 +381,11 @@ fn call_v3(
                 stats,
             )?;
             if !resp.ok() {
-                return Err(format!("PUT {path}: HTTP {}", resp.status));
+                return Err(ApiError::Status {
+                    request: format!("PUT {path}"),
+                    status: resp.status,
+                    body: None,
+                });
             }
             Ok(())
         }
@@ -646,7 +417,7 @@ fn call_v3(
                 .iter()
                 .find(|v| s(v, "type") == *service_type)
                 .map(|v| s(v, "id"))
-                .ok_or_else(|| format!("no service of type `{service_type}`"))?;
+                .ok_or_else(|| ApiError::NoService(service_type.clone()))?;
             let path = format!("/v3/endpoints?service_id={sid}&interface={interface}");
             let existing = get(t, port, &token, &path, "endpoints", stats)?;
             if !existing.iter().any(|e| s(e, "region_id") == *region) {
@@ -661,7 +432,9 @@ fn call_v3(
             Ok(())
         }
         Call::CreateEndpointV2 { .. } | Call::ReplaceEndpointV2 { .. } => {
-            Err("a v2.0 endpoint call needs the v2.0 admin API (keystone_api version v2.0)".into())
+            Err(ApiError::Unsupported(
+                "a v2.0 endpoint call needs the v2.0 admin API (keystone_api version v2.0)",
+            ))
         }
         Call::UpdateEndpoint { id, url } => {
             let path = format!("/v3/endpoints/{id}");
@@ -678,13 +451,6 @@ fn call_v3(
             )?;
             Ok(())
         }
-    }
-}
-
-impl<'a> Request<'a> {
-    pub fn with_path(mut self, path: &'a str) -> Self {
-        self.path = path;
-        self
     }
 }
 

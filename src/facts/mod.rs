@@ -1,6 +1,8 @@
 //! Facts: what a host looks like, gathered with read-only commands batched into
 //! one round trip, and parsed by pure functions tested on recorded output.
 
+pub mod catalog;
+
 use crate::resource::Perms;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,7 +133,7 @@ pub struct FactQuery {
     pub sql_logins: BTreeMap<String, String>,
     /// The Keystone catalog, read as this admin.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub catalog: Option<crate::openstack::keystone::Admin>,
+    pub catalog: Option<crate::plan::catalog::Admin>,
     /// Keystone users whose password is checked by logging in, with the secret holding it.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub catalog_logins: BTreeMap<String, String>,
@@ -190,7 +192,7 @@ pub struct Facts {
     pub pending_restarts: BTreeSet<String>,
     /// The Keystone catalog (when asked for).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub catalog: Option<crate::openstack::keystone::CatalogFacts>,
+    pub catalog: Option<catalog::CatalogFacts>,
     /// HTTP requests it took to read the catalog (a measurement, not a fact).
     #[serde(skip)]
     pub http_requests: u64,

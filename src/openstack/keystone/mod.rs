@@ -1,0 +1,129 @@
+//! Keystone's admin API over the SSH tunnel: read the catalog, carry out the
+//! plan's catalog calls. The API version is chosen once, from the [`Admin`]:
+//! v3 with a password login, or the v2.0 admin API of the guide's era with
+//! `admin_token` ([`v2`]).
+
+mod v2;
+mod v3;
+
+use crate::facts::catalog::CatalogFacts;
+use crate::openstack::error::ApiError;
+use crate::openstack::http::{self, HttpStats, Request};
+use crate::plan::catalog::{Admin, Call};
+use crate::site::secrets::SecretStore;
+use crate::transport::Transport;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub use v2::user_token;
+pub use v3::admin_token;
+
+/// The admin token, kept across the calls of one host's apply: a login costs
+/// Keystone a password hash (about 0.4 s on the test host), and a fresh
+/// controller makes some twenty calls.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    token: Option<String>,
+}
+
+/// Read the catalog. An API that does not answer, or refuses the admin, is a
+/// fact (`unavailable`, empty lists); a lost connection to the host is an error.
+pub fn gather(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    logins: &BTreeMap<String, String>,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+) -> Result<CatalogFacts, ApiError> {
+    let r = if admin.is_v2() {
+        v2::gather(t, admin, logins, secrets, stats)
+    } else {
+        v3::gather(t, admin, logins, secrets, stats)
+    };
+    match r {
+        Ok(c) => Ok(c),
+        Err(e) if e.is_unreachable() => Err(e),
+        Err(e) => Ok(CatalogFacts {
+            refused: e.is_refusal(),
+            unavailable: Some(e.to_string()),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Carry out one call as `admin` (passwords resolved here, at the last moment).
+pub fn execute(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    call: &Call,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+    cache: &mut TokenCache,
+) -> Result<(), ApiError> {
+    if admin.is_v2() {
+        v2::execute(t, admin, call, secrets, stats)
+    } else {
+        v3::execute(t, admin, call, secrets, stats, cache)
+    }
+}
+
+/// A secret's value, for a request body.
+pub fn secret<'a>(secrets: &'a SecretStore, name: &str) -> Result<&'a str, ApiError> {
+    secrets
+        .get(name)
+        .map(|s| s.expose())
+        .ok_or_else(|| ApiError::MissingSecret(name.to_string()))
+}
+
+/// One authenticated GET; the list under `key`.
+fn get(
+    t: &mut dyn Transport,
+    port: u16,
+    token: &str,
+    path: &str,
+    key: &str,
+    stats: &mut HttpStats,
+) -> Result<Vec<Value>, ApiError> {
+    let r = http::send(
+        t,
+        port,
+        &Request::get(path).header("X-Auth-Token", token),
+        stats,
+    )?;
+    if !r.ok() {
+        return Err(ApiError::Status {
+            request: format!("GET {path}"),
+            status: r.status,
+            body: None,
+        });
+    }
+    Ok(r.json()?[key].as_array().cloned().unwrap_or_default())
+}
+
+/// A string field of a JSON object, empty when absent.
+fn s(v: &Value, k: &str) -> String {
+    v[k].as_str().unwrap_or_default().to_string()
+}
+
+/// Send, and expect a 2xx; its JSON body (`null` when empty).
+fn send_ok(
+    t: &mut dyn Transport,
+    port: u16,
+    req: Request<'_>,
+    stats: &mut HttpStats,
+) -> Result<Value, ApiError> {
+    let (m, p) = (req.method, req.path.to_string());
+    let r = http::send(t, port, &req, stats)?;
+    if !r.ok() {
+        return Err(ApiError::status_with_body(
+            format!("{m} {p}"),
+            r.status,
+            &r.body,
+        ));
+    }
+    Ok(if r.body.is_empty() {
+        Value::Null
+    } else {
+        r.json()?
+    })
+}
