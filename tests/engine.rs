@@ -868,3 +868,43 @@ fn ctrl_c_lets_the_running_step_finish_starts_no_other_and_the_next_run_finishes
     assert_eq!(fake.lock().services["keystone"].restarts, 1);
     assert_eq!(run(&fake, &["plan", s, "--detailed-exitcode"]).code, 0);
 }
+
+/// The host goes away in the middle of a Keystone call: the run says the host is
+/// unreachable (exit 4, as for any lost connection), not a failed step (1).
+#[test]
+fn a_connection_lost_during_a_keystone_call_exits_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
+    {
+        let mut h = fake.lock();
+        let k = h.keystone.as_mut().unwrap();
+        let ep = k
+            .endpoints
+            .values_mut()
+            .find(|e| e.0 == "image" && e.1 == "public")
+            .unwrap();
+        ep.3 = "http://elsewhere:9292".into();
+        h.lose_connection_on = Some("PATCH /v3/endpoints/".into());
+    }
+    let r = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(r.code, 4, "{}{}", r.out, r.err);
+    assert!(fake.lock().lost, "the call was made");
+    assert!(
+        r.out.contains("unreachable") || r.err.contains("unreachable"),
+        "{}{}",
+        r.out,
+        r.err
+    );
+    assert!(
+        r.out.contains("keystone_endpoint:image/public/RegionOne"),
+        "{}",
+        r.out
+    );
+    // the host back: the next run fixes the endpoint
+    fake.lock().lost = false;
+    assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
+    assert_eq!(run(&fake, &["plan", s, "--detailed-exitcode"]).code, 0);
+}

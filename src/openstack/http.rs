@@ -3,7 +3,7 @@
 //! closes the connection after each response anyway.
 
 use super::error::ApiError;
-use crate::transport::{Transport, TransportError, TransportErrorKind};
+use crate::transport::{ExecRequest, Transport, TransportError, TransportErrorKind};
 use std::io::{Read, Write};
 
 #[derive(Debug, Clone)]
@@ -132,13 +132,39 @@ pub fn send(
                     source,
                 });
             }
+            // a stream that broke mid-exchange: the API, or the whole host?
             Err(e) => {
-                return Err(ApiError::NoAnswer {
-                    request: req.describe(port),
-                    message: e.message,
+                let request = req.describe(port);
+                let lost = if e.nothing_sent { None } else { host_lost(t) };
+                return Err(match lost {
+                    Some(source) => ApiError::Lost { request, source },
+                    None => ApiError::NoAnswer {
+                        request,
+                        message: e.message,
+                    },
                 });
             }
         }
+    }
+}
+
+/// Whether the connection to the host itself is gone: a trivial command that
+/// cannot run, or gets no answer in 15 s, says so. Asked only after a failure.
+fn host_lost(t: &mut dyn Transport) -> Option<TransportError> {
+    let probe = ExecRequest::new("true").timeout(std::time::Duration::from_secs(15));
+    match t.exec(&probe) {
+        Err(e)
+            if matches!(
+                e.kind,
+                TransportErrorKind::Unreachable | TransportErrorKind::Timeout
+            ) =>
+        {
+            Some(TransportError::new(
+                TransportErrorKind::Unreachable,
+                e.message,
+            ))
+        }
+        _ => None,
     }
 }
 

@@ -63,6 +63,12 @@ pub struct FakeHost {
     pub die_after: Option<usize>,
     /// After writing this path, the connection drops (a run killed right after a config write).
     pub die_after_write: Option<String>,
+    /// The connection drops, once, while the API request `METHOD /path` whose
+    /// text contains this is answered (the host powered off mid-call); every
+    /// later operation finds the host unreachable until `lost` is cleared.
+    pub lose_connection_on: Option<String>,
+    /// The connection has dropped for good.
+    pub lost: bool,
     /// Substrings of guard checks that pass (exit 0), beyond `test -e`.
     pub passing_checks: BTreeSet<String>,
     /// The Keystone API, once bootstrapped.
@@ -161,6 +167,12 @@ impl FakeHost {
 
     fn tick(&mut self) -> Result<(), TransportError> {
         self.stats.round_trips += 1;
+        if self.lost {
+            return Err(TransportError::new(
+                TransportErrorKind::Unreachable,
+                "connection lost (simulated)",
+            ));
+        }
         if let Some(n) = self.die_after.as_mut() {
             if *n == 0 {
                 return Err(TransportError::new(
@@ -500,6 +512,12 @@ impl FakeHost {
     /// Keystone answers on :5000 once its service runs and bootstrap has been done
     /// (or on :35357 for the v2.0 admin API, given an admin token).
     fn tunnel_check(&mut self, port: u16) -> Result<(), TransportError> {
+        if self.lost {
+            return Err(TransportError::new(
+                TransportErrorKind::Unreachable,
+                "connection lost (simulated)",
+            ));
+        }
         self.stats.round_trips += 1;
         let running = |name: &str| self.services.get(name).is_some_and(|s| s.running);
         // v3 on :5000 (Debian's keystone), the v2.0 admin API on :35357 (RDO's openstack-keystone)
@@ -526,6 +544,16 @@ impl FakeHost {
         h: &str,
         b: &[u8],
     ) -> (u16, Vec<(String, String)>, serde_json::Value) {
+        if self
+            .lose_connection_on
+            .as_ref()
+            .is_some_and(|x| format!("{m} {t}").contains(x.as_str()))
+        {
+            self.lost = true;
+            self.lose_connection_on = None;
+            // no answer: the stream breaks (see FakeHttp)
+            return (0, vec![], serde_json::Value::Null);
+        }
         // the tunnel's port is not known here: the path tells the APIs apart
         if t.starts_with("/v2/") {
             return match self.glance.as_mut() {

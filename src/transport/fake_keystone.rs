@@ -407,7 +407,8 @@ impl FakeKeystone {
     }
 }
 
-/// The byte stream of one HTTP exchange with a fake server.
+/// The byte stream of one HTTP exchange with a fake server; a server that
+/// answers status 0 breaks the stream instead (a connection reset).
 pub struct FakeHttp<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + Send>
 {
     pub input: Vec<u8>,
@@ -446,6 +447,9 @@ impl<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + 
                 first.next().unwrap_or_default(),
             );
             let (status, headers, json) = (self.server)(method, target, head, body);
+            if status == 0 {
+                return Err(std::io::ErrorKind::ConnectionReset.into());
+            }
             let body = if json.is_null() {
                 String::new()
             } else {
