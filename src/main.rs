@@ -7,7 +7,7 @@ fn main() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
-                stackprov::cmd::EXIT_ERROR
+                stackprov::error::EXIT_ERROR
             } else {
                 0
             };
@@ -37,7 +37,7 @@ fn main() {
     }
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    let mut io = stackprov::cmd::Io {
+    let mut io = stackprov::commands::Io {
         out: &mut out,
         err: &mut err,
         interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
@@ -45,7 +45,7 @@ fn main() {
         interrupted: &INTERRUPTED,
         arm_interrupt,
     };
-    let code = stackprov::cmd::run(&cli, &stackprov::cmd::ssh_connector, &mut io);
+    let code = stackprov::commands::run(&cli, &stackprov::commands::ssh_connector, &mut io);
     std::process::exit(code);
 }
 

@@ -2,6 +2,7 @@
 //! one round trip, and parsed by pure functions tested on recorded output.
 
 pub mod catalog;
+pub mod saved;
 
 use crate::resource::Perms;
 use serde::{Deserialize, Serialize};

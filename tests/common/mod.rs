@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use stackprov::cli::Cli;
-use stackprov::cmd::{self, Io};
+use stackprov::commands::{self as cmd, Io};
 use stackprov::render::Style;
 use stackprov::transport::Transport;
 use stackprov::transport::fake::SharedFake;

@@ -1,0 +1,251 @@
+//! `stackprov apply SITE|PLAN.json`: plan, confirm, then run exactly the
+//! plan's operations on every host in parallel, with a live status line on a
+//! terminal and a recap at the end.
+
+use super::plan::print_plan;
+use super::{Io, load_site};
+use crate::apply::{self, Event};
+use crate::cli::Format;
+use crate::error::{Error, Status};
+use crate::pipeline::{self, Connector, Dropped, Work};
+use crate::plan::{HostPlan, PLAN_FORMAT, Plan};
+use crate::render::{self, Recap};
+use crate::transport::TransportStats;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub fn run(
+    target: &Path,
+    site_arg: Option<&Path>,
+    only: Option<&str>,
+    yes: bool,
+    format: Format,
+    connect: &Connector<'_>,
+    io: &mut Io<'_>,
+) -> Result<Status, Error> {
+    let saved = if target.extension().is_some_and(|e| e == "json") {
+        Some(load_plan(target)?)
+    } else {
+        None
+    };
+    let site_path: PathBuf = match (&saved, site_arg) {
+        (_, Some(p)) => p.to_path_buf(),
+        (Some(p), None) => PathBuf::from(&p.site_file),
+        (None, None) => target.to_path_buf(),
+    };
+    let site = load_site(&site_path)?;
+    let mut hosts = pipeline::select_hosts(&site, only)?;
+    if let Some(p) = &saved {
+        hosts.retain(|h| p.hosts.iter().any(|hp| hp.host == h.name));
+    }
+    let planned = pipeline::make_plans(&site, hosts, connect)?;
+    let masker = planned.secrets.masker();
+    let mut plans: Vec<(HostPlan, usize)> = planned.plans;
+    if let Some(saved) = &saved {
+        for (p, _) in plans.iter_mut() {
+            let Some(old) = saved.hosts.iter().find(|h| h.host == p.host) else {
+                continue;
+            };
+            if old.facts_digest != p.facts_digest {
+                return Err(Error::StalePlan {
+                    host: p.host.clone(),
+                    plan: target.to_path_buf(),
+                });
+            }
+            *p = old.clone();
+        }
+    }
+    let plan = pipeline::new_plan(&site, plans.iter().map(|(p, _)| p.clone()).collect());
+    if format == Format::Human {
+        print_plan(&plan, format, io);
+    }
+    pipeline::report_dropped(&planned.dropped, &masker, io.err);
+    if plan.change_count() == 0 {
+        let recaps: Vec<Recap> = planned
+            .works
+            .iter()
+            .zip(&plans)
+            .map(|(w, (_, n))| recap_ok(w, *n))
+            .chain(planned.dropped.iter().map(recap_dropped))
+            .collect();
+        print_recap(&recaps, format, io);
+        return Ok(pipeline::status_of_dropped(&planned.dropped));
+    }
+    if !confirm(io, yes)? {
+        let _ = writeln!(io.err, "Apply cancelled.");
+        return Ok(Status::Failed);
+    }
+    let jobs: Vec<(Work, (HostPlan, usize))> = planned.works.into_iter().zip(plans).collect();
+    let mut recaps = run_jobs(jobs, &planned.secrets, &masker, format, io);
+    recaps.extend(planned.dropped.iter().map(recap_dropped));
+    print_recap(&recaps, format, io);
+    let skipped: usize = recaps.iter().map(|r| r.skipped).sum();
+    if skipped > 0 {
+        let _ = writeln!(
+            io.err,
+            "Interrupted: {skipped} planned change(s) did not run; `stackprov apply` again finishes them."
+        );
+    }
+    Ok(recaps
+        .iter()
+        .map(|r| {
+            if r.unreachable {
+                Status::Unreachable
+            } else if r.failed > 0 || r.error.is_some() {
+                Status::Failed
+            } else if r.skipped > 0 {
+                Status::Interrupted
+            } else {
+                Status::Success
+            }
+        })
+        .fold(Status::Success, Status::and))
+}
+
+/// A plan saved by `plan --out`, of this stackprov's format.
+fn load_plan(path: &Path) -> Result<Plan, Error> {
+    let bad = |message: String| Error::SavedFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let p = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{p}: {e}")))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "{p}: not a plan saved by `stackprov plan --out`: {e}"
+        ))
+    })?;
+    if plan.format != PLAN_FORMAT {
+        return Err(bad(format!(
+            "{p}: plan format {} is not {PLAN_FORMAT}; make the plan again with this stackprov",
+            plan.format
+        )));
+    }
+    Ok(plan)
+}
+
+/// Apply each host's plan, hosts in parallel; the live status line on a terminal.
+fn run_jobs(
+    jobs: Vec<(Work, (HostPlan, usize))>,
+    secrets: &crate::site::secrets::SecretStore,
+    masker: &crate::secret::Masker,
+    format: Format,
+    io: &mut Io<'_>,
+) -> Vec<Recap> {
+    let style = io.style;
+    let human = format == Format::Human;
+    let stop = io.interrupted;
+    (io.arm_interrupt)();
+    let live = render::Live::new(&mut *io.out, style);
+    let done = AtomicBool::new(false);
+    let recaps = std::thread::scope(|s| {
+        if human && style.live {
+            s.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    live.tick();
+                }
+            });
+        }
+        let recaps = pipeline::parallel(jobs, |(mut w, (hp, n))| {
+            let name = w.host.name.clone();
+            let mut on_event = |e: Event<'_>| {
+                if !human {
+                    return;
+                }
+                match e {
+                    Event::Start(c) => live.start(&name, format!("{} {}", c.action.symbol(), c.id)),
+                    Event::Done(c, d) => live.line(
+                        &name,
+                        &format!(
+                            "{name}: {} {} ({:.1}s)",
+                            style.action(c.action),
+                            c.id,
+                            d.as_secs_f64()
+                        ),
+                    ),
+                    Event::Failed(c, _) => {
+                        live.line(&name, &format!("{name}: {} {}", style.red("failed"), c.id))
+                    }
+                }
+            };
+            let outcome = apply::apply_host(
+                w.transport.as_mut(),
+                &hp,
+                secrets,
+                masker,
+                stop,
+                &mut on_event,
+            );
+            let mut recap = Recap::from_outcome(&outcome, n, w.transport.stats());
+            recap.http_requests += w.http_requests;
+            recap.seconds = w.started.elapsed().as_secs_f64();
+            if let Some(f) = &outcome.failure {
+                recap.unreachable = f.unreachable;
+            }
+            recap
+        });
+        done.store(true, Ordering::Relaxed);
+        recaps
+    });
+    live.finish();
+    recaps
+}
+
+/// Ask on the terminal; only `yes` goes ahead.
+fn confirm(io: &mut Io<'_>, yes: bool) -> Result<bool, Error> {
+    if yes {
+        return Ok(true);
+    }
+    if !io.interactive {
+        return Err(Error::NoTerminal);
+    }
+    let _ = write!(io.err, "Apply these changes? Only 'yes' is accepted: ");
+    let _ = io.err.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(Error::Stdin)?;
+    Ok(answer.trim() == "yes")
+}
+
+fn recap_ok(w: &Work, resources: usize) -> Recap {
+    Recap {
+        host: w.host.name.clone(),
+        ok: resources,
+        changed: 0,
+        skipped: 0,
+        failed: 0,
+        unreachable: false,
+        seconds: w.started.elapsed().as_secs_f64(),
+        http_requests: w.http_requests,
+        transport: w.transport.stats(),
+        failure: None,
+        error: None,
+    }
+}
+
+fn recap_dropped(d: &Dropped) -> Recap {
+    let unreachable = d.unreachable();
+    Recap {
+        host: d.host.clone(),
+        ok: 0,
+        changed: 0,
+        skipped: 0,
+        failed: usize::from(!unreachable),
+        unreachable,
+        seconds: 0.0,
+        http_requests: 0,
+        transport: TransportStats::default(),
+        failure: None,
+        error: Some(d.error.to_string()),
+    }
+}
+
+fn print_recap(recaps: &[Recap], format: Format, io: &mut Io<'_>) {
+    if format == Format::Json {
+        let _ = writeln!(io.out, "{}", serde_json::json!({"recap": recaps}));
+    } else {
+        let _ = write!(io.out, "{}", render::recap_text(recaps, io.style));
+    }
+}

@@ -1,0 +1,144 @@
+//! One file per command. Each returns a [`Status`] or an [`Error`]; [`run`]
+//! prints the error and asks [`crate::error::exit_code`] for the exit code.
+
+mod apply;
+mod facts;
+mod plan;
+mod validate;
+mod verify;
+
+use crate::cli::{Cli, Command, Format};
+use crate::diag::Diagnostic;
+use crate::error::{Error, Status};
+use crate::render::Style;
+use crate::site::{Host, Site};
+use crate::transport::{Transport, TransportError};
+use std::io::Write;
+use std::path::Path;
+
+pub use crate::pipeline::Connector;
+
+/// Real hosts: ssh2, host keys checked.
+pub fn ssh_connector(site: &Site, host: &Host) -> Result<Box<dyn Transport>, TransportError> {
+    Ok(Box::new(crate::transport::ssh::connect(
+        &site.target(host),
+    )?))
+}
+
+/// Output streams, so tests can capture them.
+pub struct Io<'a> {
+    pub out: &'a mut (dyn Write + Send),
+    pub err: &'a mut (dyn Write + Send),
+    /// Whether a person can answer a question on stdin.
+    pub interactive: bool,
+    pub style: Style,
+    /// Set when the operator interrupts (Ctrl-C): `apply` lets each host finish
+    /// the step it runs and starts no other.
+    pub interrupted: &'a std::sync::atomic::AtomicBool,
+    /// Called once `apply` starts changing hosts: from then on a first Ctrl-C
+    /// sets `interrupted` instead of killing the run (the binary installs the
+    /// signal handler here; before, Ctrl-C simply stops stackprov).
+    pub arm_interrupt: fn(),
+}
+
+/// Run the command; the process's exit code.
+pub fn run(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> i32 {
+    let result = dispatch(cli, connect, io);
+    if let Err(e) = &result {
+        report(e, cli.format, io);
+    }
+    crate::error::exit_code(&result)
+}
+
+fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Status, Error> {
+    let format = cli.format;
+    match &cli.command {
+        Command::Validate { site } => validate::run(site, format, io),
+        Command::Schema => {
+            let _ = writeln!(
+                io.out,
+                "{}",
+                serde_json::to_string_pretty(&crate::schema::site_schema()).unwrap_or_default()
+            );
+            Ok(Status::Success)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "stackprov", io.out);
+            Ok(Status::Success)
+        }
+        Command::Facts { site, host, save } => {
+            facts::run(site, host.as_deref(), save.as_deref(), format, connect, io)
+        }
+        Command::Plan {
+            site,
+            facts,
+            out,
+            detailed_exitcode,
+            host,
+        } => plan::run(
+            &plan::Args {
+                site,
+                saved_facts: facts.as_deref(),
+                out: out.as_deref(),
+                detailed: *detailed_exitcode,
+                only: host.as_deref(),
+            },
+            format,
+            connect,
+            io,
+        ),
+        Command::Verify { site, host } => verify::run(site, host.as_deref(), format, connect, io),
+        Command::Apply {
+            target,
+            site,
+            host,
+            yes,
+        } => apply::run(
+            target,
+            site.as_deref(),
+            host.as_deref(),
+            *yes,
+            format,
+            connect,
+            io,
+        ),
+    }
+}
+
+/// How an error reaches the operator.
+fn report(e: &Error, format: Format, io: &mut Io<'_>) {
+    match e {
+        Error::Site(diags) => print_diags(diags, format, io),
+        e => {
+            let _ = writeln!(io.err, "error: {e}");
+        }
+    }
+}
+
+fn print_diags(diags: &[Diagnostic], format: Format, io: &mut Io<'_>) {
+    if format == Format::Json {
+        let _ = writeln!(
+            io.out,
+            "{}",
+            serde_json::json!({"valid": false, "errors": diags})
+        );
+    } else {
+        for d in diags {
+            let _ = writeln!(io.err, "{d}");
+        }
+        let _ = writeln!(io.err, "{} error(s)", diags.len());
+    }
+}
+
+fn load_site(path: &Path) -> Result<Site, Error> {
+    Site::load(path).map_err(Error::Site)
+}
+
+/// Write a file only its owner can read, atomically.
+fn write_private(path: &Path, text: &str) -> Result<(), Error> {
+    crate::local::write_private(path, text.as_bytes()).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,115 @@
+//! What a command ends with: a [`Status`] when it ran (hosts may still have
+//! failed), an [`Error`] when it could not. [`exit_code`] is the one place
+//! that turns either into the process's exit code.
+
+use crate::diag::Diagnostic;
+use std::path::PathBuf;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_CHANGES: i32 = 2;
+/// As Ansible: some host could not be reached.
+pub const EXIT_UNREACHABLE: i32 = 4;
+/// Interrupted (Ctrl-C) before every planned change ran: 128 + SIGINT, as shells report it.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// How a command that ran went, worst last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Success,
+    /// `plan --detailed-exitcode` found changes to make.
+    ChangesPending,
+    /// Ctrl-C stopped `apply` before every change ran.
+    Interrupted,
+    /// A host failed, a check failed, or the operator said no.
+    Failed,
+    /// A host could not be reached (or was lost on the way).
+    Unreachable,
+}
+
+impl Status {
+    /// The worse of two outcomes: an unreachable host outweighs a failed one,
+    /// which outweighs an interruption, which outweighs pending changes.
+    pub fn and(self, other: Status) -> Status {
+        self.max(other)
+    }
+}
+
+/// Why a command could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The site file (every problem found, with file:line:col).
+    #[error("{} error(s) in the site file", .0.len())]
+    Site(Vec<Diagnostic>),
+    /// The secrets file, or a secret that cannot go where the roles put it.
+    #[error("{0}")]
+    Secrets(String),
+    #[error("no host `{name}` in {}; {hint}", site.display())]
+    NoSuchHost {
+        name: String,
+        site: PathBuf,
+        hint: String,
+    },
+    #[error("no host with role `keystone` to verify in {}", .0.display())]
+    NothingToVerify(PathBuf),
+    #[error("host `{0}`: its roles declare no keystone_api")]
+    NoKeystoneApi(String),
+    /// A file from `facts --save` or `plan --out` that cannot be used (the
+    /// message names it).
+    #[error("{message}")]
+    SavedFile { path: PathBuf, message: String },
+    #[error(
+        "host `{host}` has changed since {} was made (its facts differ); run `stackprov plan` again", plan.display()
+    )]
+    StalePlan { host: String, plan: PathBuf },
+    /// One host could not be planned offline (its roles, its saved facts).
+    #[error("{0}")]
+    Host(#[from] crate::engine::EngineError),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "refusing to apply without confirmation: no terminal to ask on; pass -y to apply non-interactively"
+    )]
+    NoTerminal,
+    #[error("reading the answer: {0}")]
+    Stdin(std::io::Error),
+}
+
+/// The exit code for a command's result.
+pub fn exit_code(result: &Result<Status, Error>) -> i32 {
+    match result {
+        Ok(Status::Success) => EXIT_OK,
+        Ok(Status::ChangesPending) => EXIT_CHANGES,
+        Ok(Status::Interrupted) => EXIT_INTERRUPTED,
+        Ok(Status::Failed) | Err(_) => EXIT_ERROR,
+        Ok(Status::Unreachable) => EXIT_UNREACHABLE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_outcome_wins_and_maps_to_one_code() {
+        let all = [
+            Status::Success,
+            Status::ChangesPending,
+            Status::Interrupted,
+            Status::Failed,
+            Status::Unreachable,
+        ];
+        let codes: Vec<i32> = all.iter().map(|s| exit_code(&Ok(*s))).collect();
+        assert_eq!(codes, vec![0, 2, 130, 1, 4]);
+        assert_eq!(Status::Failed.and(Status::Unreachable), Status::Unreachable);
+        assert_eq!(Status::Interrupted.and(Status::Failed), Status::Failed);
+        assert_eq!(
+            Status::Success.and(Status::ChangesPending),
+            Status::ChangesPending
+        );
+        assert_eq!(exit_code(&Err(Error::NoTerminal)), 1);
+    }
+}
