@@ -25,3 +25,4 @@ pub mod site;
 pub mod text;
 pub mod transport;
 pub mod verify;
+pub mod yaml;

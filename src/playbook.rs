@@ -6,8 +6,8 @@ use crate::facts::OsFacts;
 use crate::ini::IniSetting;
 use crate::openstack::keystone::Admin;
 use crate::resource::{Kind, Perms, Resource, SqlUserSyntax};
-use crate::site::yaml::{self, Node, Value};
 use crate::site::{Host, Site};
+use crate::yaml::{self, Node, Value};
 use serde_json::json;
 use std::collections::BTreeSet;
 

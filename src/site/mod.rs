@@ -3,11 +3,11 @@
 
 pub mod secrets;
 mod validate;
-pub mod yaml;
 
 use crate::diag::Diagnostic;
 use crate::release::{Choices, Release};
 use crate::transport::{HostKeyPolicy, HostTarget};
+use crate::yaml;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
