@@ -387,7 +387,7 @@ fn facts_cmd(
     };
     let json = serde_json::to_string_pretty(&saved).map_err(|e| e.to_string())?;
     if let Some(p) = save {
-        crate::local::write_private(p, json.as_bytes())?;
+        crate::atomic_file::write_private(p, json.as_bytes()).map_err(|e| e.to_string())?;
         let _ = writeln!(
             io.err,
             "facts for {} host(s) saved to {}",
@@ -510,7 +510,7 @@ fn plan_cmd(
     print_plan(&plan, format, io);
     if let Some(o) = out {
         let json = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?;
-        crate::local::write_private(o, json.as_bytes())?;
+        crate::atomic_file::write_private(o, json.as_bytes()).map_err(|e| e.to_string())?;
         let _ = writeln!(
             io.err,
             "plan saved to {}; run `stackprov apply {}` to execute it",

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod assets;
+pub mod atomic_file;
 pub mod cli;
 pub mod cmd;
 pub mod diag;
@@ -10,7 +11,6 @@ pub mod engine;
 pub mod facts;
 pub mod hostops;
 pub mod ini;
-pub mod local;
 pub mod openstack;
 pub mod plan;
 pub mod planner;

@@ -5,8 +5,7 @@ use crate::diag::Diagnostic;
 use crate::secret::{Masker, Secret};
 use crate::yaml::{self, Mark, Value};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Generated secrets: 32 characters from [A-Za-z0-9], about 190 bits, and safe
@@ -124,22 +123,12 @@ impl SecretStore {
             let escaped = v.expose().replace('\\', "\\\\").replace('"', "\\\"");
             text.push_str(&format!("{k}: \"{escaped}\"\n"));
         }
-        let tmp = self
-            .path
-            .with_extension(format!("tmp.{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write the secrets file {}: {e}", self.path.display())
+        crate::atomic_file::write_private(&self.path, text.as_bytes()).map_err(|e| {
+            format!(
+                "cannot write the secrets file {}: {}",
+                e.path.display(),
+                e.source
+            )
         })
     }
 
