@@ -6,6 +6,7 @@ use crate::facts::OsFacts;
 use crate::ini::IniSetting;
 use crate::openstack::keystone::Admin;
 use crate::resource::{Kind, Perms, Resource, SqlUserSyntax};
+use crate::secrets::placeholder;
 use crate::site::{Host, Site};
 use crate::yaml::{self, Node, Value};
 use serde_json::json;
@@ -84,7 +85,7 @@ fn secret_fn(args: &std::collections::HashMap<String, tera::Value>) -> tera::Res
     ) {
         return Err(format!("secret(): unknown enc `{enc}`").into());
     }
-    Ok(tera::Value::String(crate::text::placeholder(name, enc)))
+    Ok(tera::Value::String(placeholder::placeholder(name, enc)))
 }
 
 fn tera_error(e: &tera::Error) -> String {
@@ -344,8 +345,8 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
                 return Err(l.err(body, "a command needs a guard (`creates` or `unless`) so that a re-run changes nothing"));
             }
             let run = need(l, "run")?;
-            if crate::text::has_secrets(&run)
-                || unless.as_deref().is_some_and(crate::text::has_secrets)
+            if placeholder::has_secrets(&run)
+                || unless.as_deref().is_some_and(placeholder::has_secrets)
             {
                 return Err(l.err(
                     body,

@@ -5,7 +5,7 @@
 use crate::openstack::http::{self, HttpStats, Request};
 use crate::openstack::keystone::{self, Admin};
 use crate::openstack::keystone2;
-use crate::site::secrets::SecretStore;
+use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde::Serialize;
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //! `token` speaks the v2.0 admin API instead (see [`super::keystone2`]).
 
 use super::http::{self, HttpStats, Request};
-use crate::site::secrets::SecretStore;
+use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -370,7 +370,7 @@ fn find_id(
         t,
         port,
         token,
-        &format!("/v3/{kind}?name={}", crate::encode::url(name)),
+        &format!("/v3/{kind}?name={}", crate::quote::url(name)),
         kind,
         stats,
     )?;

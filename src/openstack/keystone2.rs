@@ -6,7 +6,7 @@
 
 use super::http::{self, HttpStats, Request};
 use super::keystone::{Admin, Call, CatalogFacts, EndpointFact, get, s, secret, send_ok};
-use crate::site::secrets::SecretStore;
+use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -1,7 +1,6 @@
 //! The site file: parse, then validate into a typed [`Site`] that cannot hold an
 //! invalid state. Every problem is reported at once, each with file:line:col.
 
-pub mod secrets;
 mod validate;
 
 use crate::diag::Diagnostic;

@@ -1,8 +1,8 @@
 //! The secrets file: passwords and tokens by name, generated once from the OS
 //! CSPRNG, kept in a 0600 YAML file beside the site, never regenerated.
 
+use super::masker::{Masker, Secret};
 use crate::diag::Diagnostic;
-use crate::secret::{Masker, Secret};
 use crate::yaml::{self, Mark, Value};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

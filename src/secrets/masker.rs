@@ -55,14 +55,14 @@ impl Masker {
         if v.is_empty() {
             return;
         }
-        let mut variants = crate::encode::all_variants(v);
+        let mut variants = super::encoding::all_variants(v);
         // the inside of a SQL literal, as it shows in a logged statement
-        let inner = crate::encode::sql_string(v);
+        let inner = super::encoding::sql_string(v);
         variants.push(("plain", inner[1..inner.len() - 1].to_string()));
         for (enc, variant) in variants {
             if !self.needles.iter().any(|(n, _)| *n == variant) {
                 self.needles
-                    .push((variant, crate::text::placeholder(name, enc)));
+                    .push((variant, super::placeholder::placeholder(name, enc)));
             }
         }
         self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
@@ -79,7 +79,7 @@ impl Masker {
         out
     }
 
-    /// Text safe to store and reversible with [`crate::text::resolve`]: every secret
+    /// Text safe to store and reversible with [`super::placeholder::resolve`]: every secret
     /// replaced by a named placeholder.
     pub fn to_placeholders(&self, text: &str) -> String {
         let mut out = text.to_string();

@@ -2,8 +2,9 @@
 //! `((secret:NAME))` or `((secret:NAME|ENC))` placeholders; only [`resolve`]
 //! turns them into values, at the moment bytes go to a host.
 
-use crate::encode;
-use crate::site::secrets::SecretStore;
+use super::encoding as encode;
+use super::store::SecretStore;
+use crate::quote;
 
 const OPEN: &str = "((secret:";
 const CLOSE: &str = "))";
@@ -73,11 +74,11 @@ pub fn resolve(text: &str, secrets: &SecretStore) -> Result<String, String> {
             .ok_or_else(|| format!("secret `{name}` is not in the secrets file"))?;
         let v = secret.expose();
         out.push_str(&match enc {
-            "url" => encode::url(v),
+            "url" => quote::url(v),
             "dburl" => encode::db_url_password(v),
             "ini" => encode::ini_value(v),
             "sql" => encode::sql_string(v),
-            "shell" => encode::shell_word(v),
+            "shell" => quote::shell_word(v),
             // a double-quoted value in a MySQL option file
             "cnf" => v.replace('\\', "\\\\").replace('"', "\\\""),
             _ => v.to_string(),
