@@ -278,7 +278,7 @@ pub fn script(os: &OsFacts, q: &FactQuery) -> (String, Option<String>) {
                 let cnf = format!(
                     "[client]\nuser={}\npassword=\"{}\"\n",
                     user,
-                    crate::secrets::placeholder::placeholder(secret, "cnf")
+                    crate::secrets::placeholder::of(secret, crate::secrets::Encoding::Cnf)
                 );
                 stdin.push_str(&cnf);
                 stdin.push('\u{0}');

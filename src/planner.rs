@@ -7,7 +7,7 @@ use crate::openstack::keystone::{Admin, Call, CatalogFacts};
 use crate::plan::{Action, Change, HostPlan, Op};
 use crate::resource::{Kind, Perms, Resource, SQL_USER_HOSTS, SqlUserSyntax};
 use crate::secrets::placeholder::{self, has_secrets};
-use crate::secrets::{MASK, Masker, SecretStore};
+use crate::secrets::{Encoding, MASK, Masker, SecretStore};
 use std::collections::BTreeSet;
 
 /// What the planner needs besides resources and facts.
@@ -112,7 +112,7 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
             _ => vec![],
         };
         for t in texts {
-            for name in placeholder::secret_names_with_encoding(t, "dburl") {
+            for name in placeholder::secret_names_with_encoding(t, Encoding::DbUrl) {
                 let Some(v) = secrets.get(&name) else {
                     continue;
                 };
@@ -459,7 +459,7 @@ fn plan_one(
             if missing.is_empty() && login_ok {
                 return Ok(None);
             }
-            let pw = placeholder::placeholder(password, "sql");
+            let pw = placeholder::of(password, Encoding::Sql);
             let mut sql = String::new();
             for h in SQL_USER_HOSTS {
                 match syntax {

@@ -6,7 +6,7 @@ use crate::facts::OsFacts;
 use crate::ini::IniSetting;
 use crate::openstack::keystone::Admin;
 use crate::resource::{Kind, Perms, Resource, SqlUserSyntax};
-use crate::secrets::placeholder;
+use crate::secrets::{Encoding, placeholder};
 use crate::site::{Host, Site};
 use crate::yaml::{self, Node, Value};
 use serde_json::json;
@@ -78,14 +78,13 @@ fn secret_fn(args: &std::collections::HashMap<String, tera::Value>) -> tera::Res
         .get("name")
         .and_then(|v| v.as_str())
         .ok_or("secret() needs name=\"...\"")?;
-    let enc = args.get("enc").and_then(|v| v.as_str()).unwrap_or("plain");
-    if !matches!(
-        enc,
-        "plain" | "url" | "dburl" | "ini" | "sql" | "shell" | "cnf"
-    ) {
-        return Err(format!("secret(): unknown enc `{enc}`").into());
-    }
-    Ok(tera::Value::String(placeholder::placeholder(name, enc)))
+    let enc = match args.get("enc").and_then(|v| v.as_str()) {
+        None => Encoding::Plain,
+        Some(e) => e
+            .parse()
+            .map_err(|_| format!("secret(): unknown enc `{e}`"))?,
+    };
+    Ok(tera::Value::String(placeholder::of(name, enc)))
 }
 
 fn tera_error(e: &tera::Error) -> String {

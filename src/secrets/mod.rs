@@ -19,5 +19,6 @@ pub mod masker;
 pub mod placeholder;
 pub mod store;
 
+pub use encoding::{Encoding, UnknownEncoding};
 pub use masker::{MASK, Masker, Secret};
 pub use store::{GENERATED_LEN, SecretStore};

@@ -2,19 +2,19 @@
 //! `((secret:NAME))` or `((secret:NAME|ENC))` placeholders; only [`resolve`]
 //! turns them into values, at the moment bytes go to a host.
 
-use super::encoding as encode;
+use super::encoding::Encoding;
 use super::store::SecretStore;
-use crate::quote;
 
 const OPEN: &str = "((secret:";
 const CLOSE: &str = "))";
 
-/// The placeholder for a secret in a given encoding (`plain`, `url`, `ini`, `sql`, `shell`).
-pub fn placeholder(name: &str, enc: &str) -> String {
-    if enc == "plain" {
+/// The placeholder for a secret in an encoding: `((secret:NAME))` for
+/// [`Encoding::Plain`], `((secret:NAME|ENCODING))` for the others.
+pub fn of(name: &str, enc: Encoding) -> String {
+    if enc == Encoding::Plain {
         format!("{OPEN}{name}{CLOSE}")
     } else {
-        format!("{OPEN}{name}|{enc}{CLOSE}")
+        format!("{OPEN}{name}|{}{CLOSE}", enc.name())
     }
 }
 
@@ -35,14 +35,14 @@ pub fn secret_names(text: &str) -> Vec<String> {
 }
 
 /// Names of the secrets a text references in one encoding.
-pub fn secret_names_with_encoding(text: &str, enc: &str) -> Vec<String> {
+pub fn secret_names_with_encoding(text: &str, enc: Encoding) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(i) = rest.find(OPEN) {
         let after = &rest[i + OPEN.len()..];
         let Some(j) = after.find(CLOSE) else { break };
         if let Some((name, e)) = after[..j].split_once('|')
-            && e == enc
+            && e == enc.name()
             && !out.iter().any(|n| n == name)
         {
             out.push(name.to_string());
@@ -56,7 +56,8 @@ pub fn has_secrets(text: &str) -> bool {
     text.contains(OPEN)
 }
 
-/// Replace placeholders with encoded secret values. Errors name a missing secret.
+/// Replace placeholders with encoded secret values. Errors name a missing
+/// secret or an encoding that is not one of [`Encoding::ALL`].
 pub fn resolve(text: &str, secrets: &SecretStore) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -68,21 +69,18 @@ pub fn resolve(text: &str, secrets: &SecretStore) -> Result<String, String> {
             return Ok(out);
         };
         let inner = &after[..j];
-        let (name, enc) = inner.split_once('|').unwrap_or((inner, "plain"));
+        let (name, enc) = match inner.split_once('|') {
+            None => (inner, Encoding::Plain),
+            Some((name, enc)) => (
+                name,
+                enc.parse::<Encoding>()
+                    .map_err(|e| format!("secret `{name}`: {e}"))?,
+            ),
+        };
         let secret = secrets
             .get(name)
             .ok_or_else(|| format!("secret `{name}` is not in the secrets file"))?;
-        let v = secret.expose();
-        out.push_str(&match enc {
-            "url" => quote::url(v),
-            "dburl" => encode::db_url_password(v),
-            "ini" => encode::ini_value(v),
-            "sql" => encode::sql_string(v),
-            "shell" => quote::shell_word(v),
-            // a double-quoted value in a MySQL option file
-            "cnf" => v.replace('\\', "\\\\").replace('"', "\\\""),
-            _ => v.to_string(),
-        });
+        out.push_str(&enc.encode(secret.expose()));
         rest = &after[j + CLOSE.len()..];
     }
     out.push_str(rest);
@@ -98,9 +96,9 @@ mod tests {
         let s = SecretStore::from_values([("db".to_string(), "p@ss w$rd".to_string())]);
         let t = format!(
             "u={} i={} q={}",
-            placeholder("db", "url"),
-            placeholder("db", "ini"),
-            placeholder("db", "sql")
+            of("db", Encoding::Url),
+            of("db", Encoding::Ini),
+            of("db", Encoding::Sql)
         );
         assert_eq!(
             resolve(&t, &s).unwrap(),
@@ -108,7 +106,7 @@ mod tests {
         );
         assert_eq!(secret_names(&t), vec!["db"]);
         assert!(
-            resolve(&placeholder("nope", "plain"), &s)
+            resolve(&of("nope", Encoding::Plain), &s)
                 .unwrap_err()
                 .contains("`nope`")
         );
