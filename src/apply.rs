@@ -134,7 +134,8 @@ fn run_change(
             unreachable: e.kind == TransportErrorKind::Unreachable,
             ..fail(None, &e.message)
         };
-        let resolve = |s: &str| placeholder::resolve(s, secrets).map_err(|e| fail(None, &e));
+        let resolve =
+            |s: &str| placeholder::resolve(s, secrets).map_err(|e| fail(None, &e.to_string()));
         match op {
             Op::Exec {
                 script,

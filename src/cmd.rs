@@ -299,10 +299,12 @@ fn secrets_for(site: &Site, works: &[&[Resource]]) -> Result<SecretStore, String
     for r in works {
         names.extend(crate::planner::secret_names(r));
     }
-    let made = store.ensure(names.iter().map(String::as_str))?;
+    let made = store
+        .ensure(names.iter().map(String::as_str))
+        .map_err(|e| e.to_string())?;
     if !made.is_empty() {
         store.path = site.secrets_file.clone();
-        store.save()?;
+        store.save().map_err(|e| e.to_string())?;
         tracing::info!(
             "generated {} secret(s) in {}",
             made.len(),

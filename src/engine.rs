@@ -46,7 +46,9 @@ pub fn gather(
     let q = planner::query(resources);
     let (script, stdin) = facts::script(os, &q);
     let stdin = match stdin {
-        Some(s) => facts::encode_login_stdin(&crate::secrets::placeholder::resolve(&s, secrets)?),
+        Some(s) => facts::encode_login_stdin(
+            &crate::secrets::placeholder::resolve(&s, secrets).map_err(|e| e.to_string())?,
+        ),
         None => Vec::new(),
     };
     let out = t.exec(
@@ -111,7 +113,7 @@ pub fn facts_for_saving(f: &Facts, masker: &Masker, resources: &[Resource]) -> F
 pub fn facts_from_saved(mut f: Facts, secrets: &SecretStore) -> Result<Facts, EngineError> {
     for file in f.files.values_mut() {
         if let Some(c) = file.content.as_mut() {
-            *c = crate::secrets::placeholder::resolve(c, secrets)?;
+            *c = crate::secrets::placeholder::resolve(c, secrets).map_err(|e| e.to_string())?;
         }
     }
     Ok(f)

@@ -217,7 +217,7 @@ fn plan_one(
             perms,
             notify,
         } => {
-            let desired = placeholder::resolve(content, inp.secrets)?;
+            let desired = placeholder::resolve(content, inp.secrets).map_err(|e| e.to_string())?;
             let current = facts.file(path);
             let (action, reason, old) = match current {
                 None => (Action::Create, "does not exist".to_string(), String::new()),
@@ -297,7 +297,8 @@ fn plan_one(
                 Some((old, old_perms)) => {
                     let mut resolved = settings.clone();
                     for s in &mut resolved {
-                        s.value = placeholder::resolve(&s.value, inp.secrets)?;
+                        s.value = placeholder::resolve(&s.value, inp.secrets)
+                            .map_err(|e| e.to_string())?;
                     }
                     let new = crate::ini::apply(old, &resolved);
                     if new == *old && old_perms == perms {

@@ -21,4 +21,5 @@ pub mod store;
 
 pub use encoding::{Encoding, UnknownEncoding};
 pub use masker::{MASK, Masker, Secret};
-pub use store::{GENERATED_LEN, SecretStore};
+pub use placeholder::PlaceholderError;
+pub use store::{GENERATED_LEN, SecretStore, StoreError};

@@ -5,6 +5,15 @@
 use super::encoding::Encoding;
 use super::store::SecretStore;
 
+/// Why a placeholder could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceholderError {
+    #[error("secret `{0}` is not in the secrets file")]
+    UnknownSecret(String),
+    #[error("secret `{name}`: unknown encoding `{encoding}`")]
+    UnknownEncoding { name: String, encoding: String },
+}
+
 const OPEN: &str = "((secret:";
 const CLOSE: &str = "))";
 
@@ -58,7 +67,7 @@ pub fn has_secrets(text: &str) -> bool {
 
 /// Replace placeholders with encoded secret values. Errors name a missing
 /// secret or an encoding that is not one of [`Encoding::ALL`].
-pub fn resolve(text: &str, secrets: &SecretStore) -> Result<String, String> {
+pub fn resolve(text: &str, secrets: &SecretStore) -> Result<String, PlaceholderError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(OPEN) {
@@ -74,12 +83,15 @@ pub fn resolve(text: &str, secrets: &SecretStore) -> Result<String, String> {
             Some((name, enc)) => (
                 name,
                 enc.parse::<Encoding>()
-                    .map_err(|e| format!("secret `{name}`: {e}"))?,
+                    .map_err(|_| PlaceholderError::UnknownEncoding {
+                        name: name.to_string(),
+                        encoding: enc.to_string(),
+                    })?,
             ),
         };
         let secret = secrets
             .get(name)
-            .ok_or_else(|| format!("secret `{name}` is not in the secrets file"))?;
+            .ok_or_else(|| PlaceholderError::UnknownSecret(name.to_string()))?;
         out.push_str(&enc.encode(secret.expose()));
         rest = &after[j + CLOSE.len()..];
     }
@@ -105,10 +117,18 @@ mod tests {
             "u=p%40ss%20w%24rd i=p@ss w$$rd q='p@ss w$rd'"
         );
         assert_eq!(secret_names(&t), vec!["db"]);
-        assert!(
+        assert_eq!(
             resolve(&of("nope", Encoding::Plain), &s)
                 .unwrap_err()
-                .contains("`nope`")
+                .to_string(),
+            "secret `nope` is not in the secrets file"
+        );
+        assert_eq!(
+            resolve("((secret:db|base64))", &s).unwrap_err(),
+            PlaceholderError::UnknownEncoding {
+                name: "db".into(),
+                encoding: "base64".into()
+            }
         );
     }
 }

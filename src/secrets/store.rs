@@ -2,6 +2,7 @@
 //! CSPRNG, kept in a 0600 YAML file beside the site, never regenerated.
 
 use super::masker::{Masker, Secret};
+use crate::atomic_file::{WriteError, write_private};
 use crate::diag::Diagnostic;
 use crate::yaml::{self, Mark, Value};
 use std::collections::BTreeMap;
@@ -12,6 +13,16 @@ use std::path::{Path, PathBuf};
 /// unescaped in URLs, INI files, SQL literals and shell words.
 pub const GENERATED_LEN: usize = 32;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Why the secrets could not be generated or saved. (Reading the file fails
+/// with a [`Diagnostic`], which points at the line to fix.)
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot write the secrets file {}: {}", .0.path.display(), .0.source)]
+    Write(WriteError),
+    #[error("the OS random source failed: {0}")]
+    Random(getrandom::Error),
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct SecretStore {
@@ -103,7 +114,7 @@ impl SecretStore {
     pub fn ensure<'a>(
         &mut self,
         names: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, StoreError> {
         let mut made = Vec::new();
         for name in names {
             if !self.values.contains_key(name) {
@@ -115,7 +126,7 @@ impl SecretStore {
     }
 
     /// Write the file atomically with mode 0600.
-    pub fn save(&self) -> Result<(), String> {
+    pub fn save(&self) -> Result<(), StoreError> {
         let mut text = String::from(
             "# stackprov secrets: generated once, never regenerated. Keep this file private (0600).\n",
         );
@@ -123,13 +134,7 @@ impl SecretStore {
             let escaped = v.expose().replace('\\', "\\\\").replace('"', "\\\"");
             text.push_str(&format!("{k}: \"{escaped}\"\n"));
         }
-        crate::atomic_file::write_private(&self.path, text.as_bytes()).map_err(|e| {
-            format!(
-                "cannot write the secrets file {}: {}",
-                e.path.display(),
-                e.source
-            )
-        })
+        write_private(&self.path, text.as_bytes()).map_err(StoreError::Write)
     }
 
     /// A masker that knows every secret in this store.
@@ -146,11 +151,11 @@ impl SecretStore {
     }
 }
 
-fn generate() -> Result<Secret, String> {
+fn generate() -> Result<Secret, StoreError> {
     let mut out = String::with_capacity(GENERATED_LEN);
     while out.len() < GENERATED_LEN {
         let mut buf = [0u8; 64];
-        getrandom::fill(&mut buf).map_err(|e| format!("the OS random source failed: {e}"))?;
+        getrandom::fill(&mut buf).map_err(StoreError::Random)?;
         // rejection sampling keeps every character equally likely
         for b in buf {
             if (b as usize) < 248 && out.len() < GENERATED_LEN {
@@ -181,6 +186,17 @@ mod tests {
         assert_eq!(a.len(), GENERATED_LEN);
         assert!(a.bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_ne!(s.get("a"), s.get("b"));
+    }
+
+    #[test]
+    fn says_which_secrets_file_it_could_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join("s.yaml");
+        let mut s = SecretStore::from_values([("a".to_string(), "x".to_string())]);
+        s.path = path.clone();
+        let e = s.save().unwrap_err().to_string();
+        let want = format!("cannot write the secrets file {}: ", path.display());
+        assert!(e.starts_with(&want), "{e}");
     }
 
     #[test]
