@@ -5,9 +5,8 @@
 use crate::openstack::http::HttpStats;
 use crate::openstack::keystone::TokenCache;
 use crate::plan::{Change, HostPlan, Op};
-use crate::secret::Masker;
-use crate::site::secrets::SecretStore;
-use crate::text;
+use crate::secrets::placeholder;
+use crate::secrets::{Masker, SecretStore};
 use crate::transport::{ExecRequest, FileSpec, Transport, TransportError, TransportErrorKind};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,7 +134,8 @@ fn run_change(
             unreachable: e.kind == TransportErrorKind::Unreachable,
             ..fail(None, &e.message)
         };
-        let resolve = |s: &str| text::resolve(s, secrets).map_err(|e| fail(None, &e));
+        let resolve =
+            |s: &str| placeholder::resolve(s, secrets).map_err(|e| fail(None, &e.to_string()));
         match op {
             Op::Exec {
                 script,

@@ -1,6 +1,6 @@
 //! Problems found in an input file, each pointing at a place and saying how to fix it.
 
-use crate::site::yaml::Mark;
+use crate::yaml::Mark;
 use std::fmt;
 use std::path::{Path, PathBuf};
 

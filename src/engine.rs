@@ -6,8 +6,7 @@ use crate::openstack::http::HttpStats;
 use crate::plan::HostPlan;
 use crate::planner;
 use crate::resource::Resource;
-use crate::secret::Masker;
-use crate::site::secrets::SecretStore;
+use crate::secrets::{Masker, SecretStore};
 use crate::site::{Host, Site};
 use crate::transport::{ExecRequest, Transport, TransportError};
 use std::time::Duration;
@@ -49,7 +48,9 @@ pub fn gather(
     let q = planner::query(resources);
     let (script, stdin) = facts::script(os, &q);
     let stdin = match stdin {
-        Some(s) => facts::encode_login_stdin(&crate::text::resolve(&s, secrets)?),
+        Some(s) => facts::encode_login_stdin(
+            &crate::secrets::placeholder::resolve(&s, secrets).map_err(|e| e.to_string())?,
+        ),
         None => Vec::new(),
     };
     let out = t.exec(
@@ -114,7 +115,7 @@ pub fn facts_for_saving(f: &Facts, masker: &Masker, resources: &[Resource]) -> F
 pub fn facts_from_saved(mut f: Facts, secrets: &SecretStore) -> Result<Facts, EngineError> {
     for file in f.files.values_mut() {
         if let Some(c) = file.content.as_mut() {
-            *c = crate::text::resolve(c, secrets)?;
+            *c = crate::secrets::placeholder::resolve(c, secrets).map_err(|e| e.to_string())?;
         }
     }
     Ok(f)

@@ -41,7 +41,13 @@ pub enum Error {
     /// The site file (every problem found, with file:line:col).
     #[error("{} error(s) in the site file", .0.len())]
     Site(Vec<Diagnostic>),
-    /// The secrets file, or a secret that cannot go where the roles put it.
+    /// The secrets file cannot be read.
+    #[error("{0}")]
+    SecretsFile(Box<Diagnostic>),
+    /// Nor generated into, nor saved.
+    #[error("{0}")]
+    SecretsStore(#[from] crate::secrets::StoreError),
+    /// A secret that cannot go where the roles put it (the message names the file).
     #[error("{0}")]
     Secrets(String),
     #[error("no host `{name}` in {}; {hint}", site.display())]
@@ -65,11 +71,8 @@ pub enum Error {
     /// One host could not be planned offline (its roles, its saved facts).
     #[error("{0}")]
     Host(#[from] crate::engine::EngineError),
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{0}")]
+    Write(#[from] crate::atomic_file::WriteError),
     #[error(
         "refusing to apply without confirmation: no terminal to ask on; pass -y to apply non-interactively"
     )]

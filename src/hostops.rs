@@ -1,8 +1,8 @@
 //! The exact shell commands for a host's package manager and init system.
 //! Every script here is free of secrets; secrets travel on stdin.
 
-use crate::encode::shell_word as w;
 use crate::facts::{Init, JOURNAL, OsFacts, PackageManager};
+use crate::quote::shell_word as w;
 use crate::resource::Perms;
 
 pub fn install(os: &OsFacts, names: &[String]) -> String {

@@ -6,8 +6,8 @@ use crate::error::{Error, Status};
 use crate::facts::OsFacts;
 use crate::plan::{HostPlan, PLAN_FORMAT, Plan};
 use crate::resource::Resource;
-use crate::secret::Masker;
-use crate::site::secrets::SecretStore;
+use crate::secrets::Masker;
+use crate::secrets::SecretStore;
 use crate::site::{Host, Site};
 use crate::transport::{Transport, TransportError, TransportErrorKind};
 use std::io::Write;
@@ -176,19 +176,16 @@ pub fn split<A, B>(v: Vec<Result<A, B>>) -> (Vec<A>, Vec<B>) {
 
 /// Load the secrets file and generate what the resources need (saved at once).
 pub fn secrets_for(site: &Site, works: &[&[Resource]]) -> Result<SecretStore, Error> {
-    let secrets_error = |e: String| Error::Secrets(e);
     let mut store =
-        SecretStore::load(&site.secrets_file).map_err(|d| secrets_error(d.to_string()))?;
+        SecretStore::load(&site.secrets_file).map_err(|d| Error::SecretsFile(Box::new(d)))?;
     let mut names = std::collections::BTreeSet::new();
     for r in works {
         names.extend(crate::planner::secret_names(r));
     }
-    let made = store
-        .ensure(names.iter().map(String::as_str))
-        .map_err(secrets_error)?;
+    let made = store.ensure(names.iter().map(String::as_str))?;
     if !made.is_empty() {
         store.path = site.secrets_file.clone();
-        store.save().map_err(secrets_error)?;
+        store.save()?;
         tracing::info!(
             "generated {} secret(s) in {}",
             made.len(),

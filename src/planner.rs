@@ -7,9 +7,8 @@ use crate::hostops;
 use crate::plan::catalog::{Admin, Call};
 use crate::plan::{Action, Change, HostPlan, Op};
 use crate::resource::{Kind, Perms, Resource, SQL_USER_HOSTS, SqlUserSyntax};
-use crate::secret::{MASK, Masker};
-use crate::site::secrets::SecretStore;
-use crate::text;
+use crate::secrets::placeholder::{self, has_secrets};
+use crate::secrets::{Encoding, MASK, Masker, SecretStore};
 use std::collections::BTreeSet;
 
 /// What the planner needs besides resources and facts.
@@ -97,7 +96,7 @@ pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
             _ => vec![],
         };
         for t in texts {
-            out.extend(text::secret_names(t));
+            out.extend(placeholder::secret_names(t));
         }
     }
     out
@@ -114,7 +113,7 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
             _ => vec![],
         };
         for t in texts {
-            for name in text::secret_names_with_encoding(t, "dburl") {
+            for name in placeholder::secret_names_with_encoding(t, Encoding::DbUrl) {
                 let Some(v) = secrets.get(&name) else {
                     continue;
                 };
@@ -219,7 +218,7 @@ fn plan_one(
             perms,
             notify,
         } => {
-            let desired = text::resolve(content, inp.secrets)?;
+            let desired = placeholder::resolve(content, inp.secrets).map_err(|e| e.to_string())?;
             let current = facts.file(path);
             let (action, reason, old) = match current {
                 None => (Action::Create, "does not exist".to_string(), String::new()),
@@ -299,7 +298,8 @@ fn plan_one(
                 Some((old, old_perms)) => {
                     let mut resolved = settings.clone();
                     for s in &mut resolved {
-                        s.value = text::resolve(&s.value, inp.secrets)?;
+                        s.value = placeholder::resolve(&s.value, inp.secrets)
+                            .map_err(|e| e.to_string())?;
                     }
                     let new = crate::ini::apply(old, &resolved);
                     if new == *old && old_perms == perms {
@@ -461,7 +461,7 @@ fn plan_one(
             if missing.is_empty() && login_ok {
                 return Ok(None);
             }
-            let pw = text::placeholder(password, "sql");
+            let pw = placeholder::of(password, Encoding::Sql);
             let mut sql = String::new();
             for h in SQL_USER_HOSTS {
                 match syntax {
@@ -810,7 +810,7 @@ pub fn mask_secret_lines(text: &str, template: &str) -> String {
     for line in text.split_inclusive('\n') {
         let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
         // placeholders (saved facts) are reversible and already safe
-        let masked = (!text::has_secrets(body)).then_some(()).and_then(|()| {
+        let masked = (!has_secrets(body)).then_some(()).and_then(|()| {
             patterns.iter().find_map(|(prefix, suffix)| {
                 // `key = value` lines match by key, however the file spaces them
                 if let Some(key) = prefix.trim_end().strip_suffix('=').map(str::trim)

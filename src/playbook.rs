@@ -6,8 +6,9 @@ use crate::facts::OsFacts;
 use crate::ini::IniSetting;
 use crate::plan::catalog::Admin;
 use crate::resource::{Kind, Perms, Resource, SqlUserSyntax};
-use crate::site::yaml::{self, Node, Value};
+use crate::secrets::{Encoding, placeholder};
 use crate::site::{Host, Site};
+use crate::yaml::{self, Node, Value};
 use serde_json::json;
 use std::collections::BTreeSet;
 
@@ -77,14 +78,13 @@ fn secret_fn(args: &std::collections::HashMap<String, tera::Value>) -> tera::Res
         .get("name")
         .and_then(|v| v.as_str())
         .ok_or("secret() needs name=\"...\"")?;
-    let enc = args.get("enc").and_then(|v| v.as_str()).unwrap_or("plain");
-    if !matches!(
-        enc,
-        "plain" | "url" | "dburl" | "ini" | "sql" | "shell" | "cnf"
-    ) {
-        return Err(format!("secret(): unknown enc `{enc}`").into());
-    }
-    Ok(tera::Value::String(crate::text::placeholder(name, enc)))
+    let enc = match args.get("enc").and_then(|v| v.as_str()) {
+        None => Encoding::Plain,
+        Some(e) => e
+            .parse()
+            .map_err(|_| format!("secret(): unknown enc `{e}`"))?,
+    };
+    Ok(tera::Value::String(placeholder::of(name, enc)))
 }
 
 fn tera_error(e: &tera::Error) -> String {
@@ -344,8 +344,8 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
                 return Err(l.err(body, "a command needs a guard (`creates` or `unless`) so that a re-run changes nothing"));
             }
             let run = need(l, "run")?;
-            if crate::text::has_secrets(&run)
-                || unless.as_deref().is_some_and(crate::text::has_secrets)
+            if placeholder::has_secrets(&run)
+                || unless.as_deref().is_some_and(placeholder::has_secrets)
             {
                 return Err(l.err(
                     body,

@@ -9,7 +9,7 @@
 
 use crate::facts::OsFacts;
 use crate::release::{Family, RELEASES, Release};
-use crate::site::yaml::{self, Node, Value};
+use crate::yaml::{self, Node, Value};
 use serde_json::{Map, Value as Json};
 
 pub const PROFILES_FILE: &str = "playbooks/profiles.yaml";

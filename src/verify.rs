@@ -6,7 +6,7 @@ use crate::openstack::error::ApiError;
 use crate::openstack::http::{self, HttpStats, Request};
 use crate::openstack::keystone;
 use crate::plan::catalog::Admin;
-use crate::site::secrets::SecretStore;
+use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde::Serialize;
 use std::time::{Duration, Instant};

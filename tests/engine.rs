@@ -365,7 +365,7 @@ fn a_database_password_no_encoding_can_carry_is_refused_before_anything_runs() {
 fn v2_catalog_converges_and_corrects_drift() {
     use stackprov::plan::catalog::Admin;
     use stackprov::resource::{Kind, Resource};
-    use stackprov::site::secrets::SecretStore;
+    use stackprov::secrets::SecretStore;
     use stackprov::transport::fake::FakeService;
     use stackprov::transport::fake_keystone::FakeKeystone;
 

@@ -127,8 +127,8 @@ fn load_plan(path: &Path) -> Result<Plan, Error> {
 /// Apply each host's plan, hosts in parallel; the live status line on a terminal.
 fn run_jobs(
     jobs: Vec<(Work, (HostPlan, usize))>,
-    secrets: &crate::site::secrets::SecretStore,
-    masker: &crate::secret::Masker,
+    secrets: &crate::secrets::SecretStore,
+    masker: &crate::secrets::Masker,
     format: Format,
     io: &mut Io<'_>,
 ) -> Vec<Recap> {

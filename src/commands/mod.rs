@@ -137,8 +137,5 @@ fn load_site(path: &Path) -> Result<Site, Error> {
 
 /// Write a file only its owner can read, atomically.
 fn write_private(path: &Path, text: &str) -> Result<(), Error> {
-    crate::local::write_private(path, text.as_bytes()).map_err(|source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(crate::atomic_file::write_private(path, text.as_bytes())?)
 }

@@ -10,7 +10,7 @@ use crate::pipeline::{self, Connector};
 use crate::plan::{HostPlan, Plan};
 use crate::render::{self, Summary};
 use crate::resource::Resource;
-use crate::site::secrets::SecretStore;
+use crate::secrets::SecretStore;
 use crate::site::{Host, Site};
 use std::path::Path;
 

@@ -5,8 +5,8 @@ use crate::cli::Format;
 use crate::engine;
 use crate::error::{Error, Status};
 use crate::facts::OsFacts;
+use crate::secrets::SecretStore;
 use crate::site::Site;
-use crate::site::secrets::SecretStore;
 use std::path::Path;
 
 /// os-release of one host per supported OS family, newest first: `validate`

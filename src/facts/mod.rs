@@ -217,7 +217,7 @@ pub const MAX_CONTENT: u64 = 1024 * 1024;
 
 /// The batched, read-only facts script and its stdin (placeholders for logins).
 pub fn script(os: &OsFacts, q: &FactQuery) -> (String, Option<String>) {
-    let w = crate::encode::shell_word;
+    let w = crate::quote::shell_word;
     let mut s = String::from("exec 2>/dev/null\n");
     let mark =
         |s: &mut String, kind: &str, i: usize| s.push_str(&format!("echo '{MARK} {kind} {i}'\n"));
@@ -281,7 +281,7 @@ pub fn script(os: &OsFacts, q: &FactQuery) -> (String, Option<String>) {
                 let cnf = format!(
                     "[client]\nuser={}\npassword=\"{}\"\n",
                     user,
-                    crate::text::placeholder(secret, "cnf")
+                    crate::secrets::placeholder::of(secret, crate::secrets::Encoding::Cnf)
                 );
                 stdin.push_str(&cnf);
                 stdin.push('\u{0}');

@@ -1,13 +1,12 @@
 //! The site file: parse, then validate into a typed [`Site`] that cannot hold an
 //! invalid state. Every problem is reported at once, each with file:line:col.
 
-pub mod secrets;
 mod validate;
-pub mod yaml;
 
 use crate::diag::Diagnostic;
 use crate::release::{Choices, Release};
 use crate::transport::{HostKeyPolicy, HostTarget};
+use crate::yaml;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -96,7 +96,7 @@ fn fail(status: i32, stderr: &str) -> ExecOutput {
     }
 }
 
-/// Undo `encode::shell_word`.
+/// Undo `quote::shell_word`.
 fn unquote(w: &str) -> String {
     let w = w.trim();
     if w.starts_with('\'') && w.ends_with('\'') && w.len() >= 2 {

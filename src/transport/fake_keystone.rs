@@ -128,7 +128,7 @@ impl FakeKeystone {
                 .into_iter()
                 .filter(|n| {
                     q.get("name")
-                        .is_none_or(|want| *want == crate::encode::url(n))
+                        .is_none_or(|want| *want == crate::quote::url(n))
                 })
                 .map(|n| json!({"id": Self::id_of(kind, &n), "name": n}))
                 .collect();

@@ -10,7 +10,7 @@ use crate::facts::catalog::CatalogFacts;
 use crate::openstack::error::ApiError;
 use crate::openstack::http::{self, HttpStats, Request};
 use crate::plan::catalog::{Admin, Call};
-use crate::site::secrets::SecretStore;
+use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -9,7 +9,7 @@ use crate::facts::catalog::{CatalogFacts, EndpointFact};
 use crate::openstack::error::ApiError;
 use crate::openstack::http::{self, HttpStats, Request};
 use crate::plan::catalog::{Admin, Call};
-use crate::site::secrets::SecretStore;
+use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@ use crate::facts::catalog::{CatalogFacts, EndpointFact};
 use crate::openstack::error::ApiError;
 use crate::openstack::http::{self, HttpStats, Request};
 use crate::plan::catalog::{Admin, Call};
-use crate::site::secrets::SecretStore;
+use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -170,7 +170,7 @@ fn find_id(
         t,
         port,
         token,
-        &format!("/v3/{kind}?name={}", crate::encode::url(name)),
+        &format!("/v3/{kind}?name={}", crate::quote::url(name)),
         kind,
         stats,
     )?;

@@ -7,7 +7,7 @@
 
 /// Quote `s` for a POSIX shell: single quotes, with each `'` written as `'\''`.
 pub fn sh_quote(s: &str) -> String {
-    crate::encode::shell_quoted(s)
+    crate::quote::shell_quoted(s)
 }
 
 /// The command line for one exec: `sh -c '<script>'`, through `sudo -n` when

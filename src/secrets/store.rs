@@ -1,18 +1,28 @@
 //! The secrets file: passwords and tokens by name, generated once from the OS
 //! CSPRNG, kept in a 0600 YAML file beside the site, never regenerated.
 
-use super::yaml::{self, Mark, Value};
+use super::masker::{Masker, Secret};
+use crate::atomic_file::{WriteError, write_private};
 use crate::diag::Diagnostic;
-use crate::secret::{Masker, Secret};
+use crate::yaml::{self, Mark, Value};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Generated secrets: 32 characters from [A-Za-z0-9], about 190 bits, and safe
 /// unescaped in URLs, INI files, SQL literals and shell words.
 pub const GENERATED_LEN: usize = 32;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Why the secrets could not be generated or saved. (Reading the file fails
+/// with a [`Diagnostic`], which points at the line to fix.)
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot write the secrets file {}: {}", .0.path.display(), .0.source)]
+    Write(WriteError),
+    #[error("the OS random source failed: {0}")]
+    Random(getrandom::Error),
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct SecretStore {
@@ -104,7 +114,7 @@ impl SecretStore {
     pub fn ensure<'a>(
         &mut self,
         names: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, StoreError> {
         let mut made = Vec::new();
         for name in names {
             if !self.values.contains_key(name) {
@@ -116,7 +126,7 @@ impl SecretStore {
     }
 
     /// Write the file atomically with mode 0600.
-    pub fn save(&self) -> Result<(), String> {
+    pub fn save(&self) -> Result<(), StoreError> {
         let mut text = String::from(
             "# stackprov secrets: generated once, never regenerated. Keep this file private (0600).\n",
         );
@@ -124,23 +134,7 @@ impl SecretStore {
             let escaped = v.expose().replace('\\', "\\\\").replace('"', "\\\"");
             text.push_str(&format!("{k}: \"{escaped}\"\n"));
         }
-        let tmp = self
-            .path
-            .with_extension(format!("tmp.{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write the secrets file {}: {e}", self.path.display())
-        })
+        write_private(&self.path, text.as_bytes()).map_err(StoreError::Write)
     }
 
     /// A masker that knows every secret in this store.
@@ -157,11 +151,11 @@ impl SecretStore {
     }
 }
 
-fn generate() -> Result<Secret, String> {
+fn generate() -> Result<Secret, StoreError> {
     let mut out = String::with_capacity(GENERATED_LEN);
     while out.len() < GENERATED_LEN {
         let mut buf = [0u8; 64];
-        getrandom::fill(&mut buf).map_err(|e| format!("the OS random source failed: {e}"))?;
+        getrandom::fill(&mut buf).map_err(StoreError::Random)?;
         // rejection sampling keeps every character equally likely
         for b in buf {
             if (b as usize) < 248 && out.len() < GENERATED_LEN {
@@ -192,6 +186,17 @@ mod tests {
         assert_eq!(a.len(), GENERATED_LEN);
         assert!(a.bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_ne!(s.get("a"), s.get("b"));
+    }
+
+    #[test]
+    fn says_which_secrets_file_it_could_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join("s.yaml");
+        let mut s = SecretStore::from_values([("a".to_string(), "x".to_string())]);
+        s.path = path.clone();
+        let e = s.save().unwrap_err().to_string();
+        let want = format!("cannot write the secrets file {}: ", path.display());
+        assert!(e.starts_with(&want), "{e}");
     }
 
     #[test]

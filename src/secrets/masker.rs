@@ -1,6 +1,8 @@
 //! Secrets as a type: a value that never prints itself, and a masker that scrubs
 //! known secret values (and their encoded forms) out of any text we show.
 
+use super::encoding::Encoding;
+use super::placeholder;
 use std::fmt;
 
 /// The mask shown wherever a secret would appear.
@@ -49,23 +51,27 @@ pub struct Masker {
 }
 
 impl Masker {
-    /// Register a secret under a name. Encoded variants (URL, INI, SQL, shell) are masked too.
+    /// Register a secret under a name. Its form in every [`Encoding`] is masked too.
     pub fn add(&mut self, name: &str, secret: &Secret) {
         let v = secret.expose();
         if v.is_empty() {
             return;
         }
-        let mut variants = crate::encode::all_variants(v);
-        // the inside of a SQL literal, as it shows in a logged statement
-        let inner = crate::encode::sql_string(v);
-        variants.push(("plain", inner[1..inner.len() - 1].to_string()));
-        for (enc, variant) in variants {
-            if !self.needles.iter().any(|(n, _)| *n == variant) {
-                self.needles
-                    .push((variant, crate::text::placeholder(name, enc)));
-            }
+        for enc in Encoding::ALL {
+            self.push(enc.encode(v), placeholder::of(name, enc));
         }
+        // the inside of a SQL literal, as it shows in a logged statement
+        let sql = Encoding::Sql.encode(v);
+        let inner = sql[1..sql.len() - 1].to_string();
+        self.push(inner, placeholder::of(name, Encoding::Plain));
         self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
+    }
+
+    /// A needle no other registered form already covers (the first one names it).
+    fn push(&mut self, needle: String, replacement: String) {
+        if !needle.is_empty() && !self.needles.iter().any(|(n, _)| *n == needle) {
+            self.needles.push((needle, replacement));
+        }
     }
 
     /// Text safe to show: every secret replaced by the mask.
@@ -79,7 +85,7 @@ impl Masker {
         out
     }
 
-    /// Text safe to store and reversible with [`crate::text::resolve`]: every secret
+    /// Text safe to store and reversible with [`super::placeholder::resolve`]: every secret
     /// replaced by a named placeholder.
     pub fn to_placeholders(&self, text: &str) -> String {
         let mut out = text.to_string();
@@ -119,5 +125,22 @@ mod tests {
         assert_eq!(masked.matches(MASK).count(), 2);
         assert_eq!(m.to_placeholders("x p@ss/w:rd"), "x ((secret:db))");
         assert_eq!(m.to_placeholders("p%40ss%2Fw%3Ard"), "((secret:db|url))");
+    }
+
+    #[test]
+    fn masker_masks_the_mysql_option_file_form() {
+        let mut m = Masker::default();
+        m.add("db", &Secret::new(r#"a\b"c"#));
+        let cnf = "[client]\nuser=keystone\npassword=\"a\\\\b\\\"c\"\n";
+        assert!(cnf.contains(r#"password="a\\b\"c""#), "{cnf}");
+        let masked = m.mask(cnf);
+        assert_eq!(
+            masked,
+            format!("[client]\nuser=keystone\npassword=\"{MASK}\"\n")
+        );
+        assert_eq!(
+            m.to_placeholders(cnf),
+            "[client]\nuser=keystone\npassword=\"((secret:db|cnf))\"\n"
+        );
     }
 }
