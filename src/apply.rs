@@ -203,7 +203,7 @@ fn run_change(
     Ok(())
 }
 
-fn spec(path: &str, perms: &crate::resource::Perms) -> FileSpec {
+fn spec(path: &str, perms: &crate::desired::resource::Perms) -> FileSpec {
     FileSpec {
         path: path.to_string(),
         owner: Some(perms.owner.clone()),

@@ -1,11 +1,11 @@
 //! One host's pipeline: OS facts → desired resources → facts → plan, and the
 //! saved-facts round trip. Everything goes through a `Transport`.
 
+use crate::desired::resource::Resource;
 use crate::facts::{self, Facts, OsFacts};
 use crate::openstack::http::HttpStats;
 use crate::plan::HostPlan;
 use crate::planner;
-use crate::resource::Resource;
 use crate::secrets::{Masker, SecretStore};
 use crate::site::{Host, Site};
 use crate::transport::{ExecRequest, Transport, TransportError};
@@ -17,6 +17,10 @@ pub enum EngineError {
     Transport(#[from] TransportError),
     #[error("{0}")]
     Api(#[from] crate::openstack::error::ApiError),
+    #[error("{0}")]
+    Desired(#[from] crate::desired::DesiredError),
+    #[error("{0}")]
+    Facts(#[from] crate::facts::FactsError),
     #[error("{0}")]
     Other(String),
 }
@@ -35,7 +39,7 @@ pub fn os_facts(t: &mut dyn Transport) -> Result<OsFacts, EngineError> {
 
 /// The host's desired resources, from its roles.
 pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Vec<Resource>, EngineError> {
-    Ok(crate::playbook::desired(site, host, os)?.resources)
+    Ok(crate::desired::playbook::desired(site, host, os)?.resources)
 }
 
 /// Second round trip: every fact the resources need, in one batched script.
@@ -98,7 +102,7 @@ pub fn facts_for_saving(f: &Facts, masker: &Masker, resources: &[Resource]) -> F
         if let Some(c) = file.content.as_mut() {
             *c = masker.to_placeholders(c);
             for r in resources {
-                if let crate::resource::Kind::File {
+                if let crate::desired::resource::Kind::File {
                     path: p, content, ..
                 } = &r.kind
                     && p == path

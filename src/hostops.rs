@@ -1,9 +1,9 @@
 //! The exact shell commands for a host's package manager and init system.
 //! Every script here is free of secrets; secrets travel on stdin.
 
+use crate::desired::resource::Perms;
 use crate::facts::{Init, JOURNAL, OsFacts, PackageManager};
 use crate::quote::shell_word as w;
-use crate::resource::Perms;
 
 pub fn install(os: &OsFacts, names: &[String]) -> String {
     let list: Vec<String> = names.iter().map(|n| w(n)).collect();

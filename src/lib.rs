@@ -1,10 +1,10 @@
 //! stackprov: a bare host to an OpenStack controller, from one YAML site file.
 
 pub mod apply;
-pub mod assets;
 pub mod atomic_file;
 pub mod cli;
 pub mod commands;
+pub mod desired;
 pub mod diag;
 pub mod engine;
 pub mod error;
@@ -15,12 +15,8 @@ pub mod openstack;
 pub mod pipeline;
 pub mod plan;
 pub mod planner;
-pub mod playbook;
-pub mod profile;
 pub mod quote;
-pub mod release;
 pub mod render;
-pub mod resource;
 pub mod schema;
 pub mod secrets;
 pub mod site;

@@ -1,11 +1,11 @@
 //! Per host, in parallel (bounded): connect → OS facts → desired resources →
 //! the secrets they need → facts → plan. The commands build on this.
 
+use crate::desired::resource::Resource;
 use crate::engine::{self, EngineError};
 use crate::error::{Error, Status};
 use crate::facts::OsFacts;
 use crate::plan::{HostPlan, PLAN_FORMAT, Plan};
-use crate::resource::Resource;
 use crate::secrets::Masker;
 use crate::secrets::SecretStore;
 use crate::site::{Host, Site};

@@ -1,12 +1,12 @@
 //! Pure planning: desired resources × facts → the host's changes, each with a
 //! reason, a masked diff and the exact operations. Nothing here touches a host.
 
+use crate::desired::resource::{Kind, Perms, Resource, SQL_USER_HOSTS, SqlUserSyntax};
 use crate::facts::catalog::CatalogFacts;
 use crate::facts::{Facts, FileKind};
 use crate::hostops;
 use crate::plan::catalog::{Admin, Call};
 use crate::plan::{Action, Change, HostPlan, Op};
-use crate::resource::{Kind, Perms, Resource, SQL_USER_HOSTS, SqlUserSyntax};
 use crate::secrets::placeholder::{self, has_secrets};
 use crate::secrets::{Encoding, MASK, Masker, SecretStore};
 use std::collections::BTreeSet;

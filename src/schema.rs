@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 pub fn site_schema() -> Value {
     let roles: Vec<&str> = crate::site::ROLES.to_vec();
-    let releases: Vec<&str> = crate::release::RELEASES.to_vec();
+    let releases: Vec<&str> = crate::desired::release::RELEASES.to_vec();
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "stackprov site file",
@@ -20,8 +20,8 @@ pub fn site_schema() -> Value {
             "secrets_file": {"type": "string", "description": "Secrets file (0600), relative to the site file. Default: <site>.secrets.yaml."},
             "known_hosts": {"type": "string", "description": "A known_hosts file checked before ~/.ssh/known_hosts."},
             "host_key_policy": {"enum": ["strict", "accept-new"], "default": "strict"},
-            "token_provider": {"enum": crate::release::TokenProvider::NAMES, "description": "Keystone token format. Default: pki up to newton (pki_setup), fernet after. pki ends with newton, uuid with queens; fernet starts with kilo."},
-            "identity_api": {"enum": crate::release::IdentityApi::NAMES, "description": "Identity API the catalog is built through. Default: v2.0 with admin_token up to newton, v3 with keystone-manage bootstrap after."},
+            "token_provider": {"enum": crate::desired::release::TokenProvider::NAMES, "description": "Keystone token format. Default: pki up to newton (pki_setup), fernet after. pki ends with newton, uuid with queens; fernet starts with kilo."},
+            "identity_api": {"enum": crate::desired::release::IdentityApi::NAMES, "description": "Identity API the catalog is built through. Default: v2.0 with admin_token up to newton, v3 with keystone-manage bootstrap after."},
             "glance_registry": {"type": "boolean", "description": "Run glance-registry. Default: true up to newton, false after; the registry ends with train."},
             "hosts": {
                 "type": "array",

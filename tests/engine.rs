@@ -363,8 +363,8 @@ fn a_database_password_no_encoding_can_carry_is_refused_before_anything_runs() {
 /// a changed endpoint URL is replaced; a wrong admin token is reported.
 #[test]
 fn v2_catalog_converges_and_corrects_drift() {
+    use stackprov::desired::resource::{Kind, Resource};
     use stackprov::plan::catalog::Admin;
-    use stackprov::resource::{Kind, Resource};
     use stackprov::secrets::SecretStore;
     use stackprov::transport::fake::FakeService;
     use stackprov::transport::fake_keystone::FakeKeystone;

@@ -3,13 +3,13 @@
 
 use super::{Io, load_site, write_private};
 use crate::cli::Format;
+use crate::desired::resource::Resource;
 use crate::engine;
 use crate::error::{Error, Status};
 use crate::facts::saved::{self, SavedFacts};
 use crate::pipeline::{self, Connector};
 use crate::plan::{HostPlan, Plan};
 use crate::render::{self, Summary};
-use crate::resource::Resource;
 use crate::secrets::SecretStore;
 use crate::site::{Host, Site};
 use std::path::Path;

@@ -2,6 +2,7 @@
 
 use super::{Io, load_site};
 use crate::cli::Format;
+use crate::desired::DesiredError;
 use crate::engine;
 use crate::error::{Error, Status};
 use crate::facts::OsFacts;
@@ -56,12 +57,13 @@ fn stand_in_os(site: &Site) -> Result<OsFacts, Error> {
     let mut first_refusal = None;
     for text in STAND_INS {
         let os = crate::facts::parse_os(text).map_err(engine::EngineError::from)?;
-        match crate::profile::for_host(&os, site.release) {
+        match crate::desired::profile::for_host(&os, site.release) {
             Ok(_) => return Ok(os),
             Err(e) => {
                 first_refusal.get_or_insert(e);
             }
         }
     }
-    Err(engine::EngineError::from(first_refusal.unwrap_or_default()).into())
+    let refusal = first_refusal.unwrap_or(DesiredError::Playbook("no stand-in OS".into()));
+    Err(engine::EngineError::from(refusal).into())
 }

@@ -3,9 +3,9 @@
 
 use super::{Io, load_site};
 use crate::cli::Format;
+use crate::desired::resource::Kind;
 use crate::error::{Error, Status};
 use crate::pipeline::{self, Connector};
-use crate::resource::Kind;
 use std::path::Path;
 
 pub fn run(
@@ -68,7 +68,7 @@ pub fn run(
 }
 
 /// The port of the image endpoint the roles register (9292 unless they say otherwise).
-fn glance_port(resources: &[crate::resource::Resource]) -> u16 {
+fn glance_port(resources: &[crate::desired::resource::Resource]) -> u16 {
     resources
         .iter()
         .find_map(|r| match &r.kind {

@@ -4,7 +4,25 @@
 pub mod catalog;
 pub mod saved;
 
-use crate::resource::Perms;
+/// A host's answer that does not read as the facts script's output (or an
+/// os-release stackprov does not support).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FactsError(pub String);
+
+impl From<String> for FactsError {
+    fn from(message: String) -> Self {
+        FactsError(message)
+    }
+}
+
+impl From<&str> for FactsError {
+    fn from(message: &str) -> Self {
+        FactsError(message.to_string())
+    }
+}
+
+use crate::desired::resource::Perms;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,7 +81,7 @@ impl OsFacts {
 /// The script that finds the OS (the first round trip; it decides the profile).
 pub const OS_SCRIPT: &str = "cat /etc/os-release 2>/dev/null || { echo 'ID=centos'; echo \"PRETTY_NAME=\\\"$(cat /etc/redhat-release)\\\"\"; sed -n 's/.*release \\([0-9.]*\\).*/VERSION_ID=\\1/p' /etc/redhat-release; }; [ -d /run/systemd/system ] && echo STACKPROV_INIT=systemd || echo STACKPROV_INIT=sysv; systemd-detect-virt -cq 2>/dev/null && echo STACKPROV_CONTAINER=yes; true";
 
-pub fn parse_os(out: &str) -> Result<OsFacts, String> {
+pub fn parse_os(out: &str) -> Result<OsFacts, FactsError> {
     let mut kv = BTreeMap::new();
     for line in out.lines() {
         if let Some((k, v)) = line.split_once('=') {
@@ -85,7 +103,8 @@ pub fn parse_os(out: &str) -> Result<OsFacts, String> {
     } else {
         return Err(format!(
             "unsupported operating system `{id}`: stackprov knows the Debian and RHEL families"
-        ));
+        )
+        .into());
     };
     let version = kv.get("VERSION_ID").cloned().unwrap_or_default();
     let major: u32 = version
@@ -306,7 +325,7 @@ pub fn encode_login_stdin(resolved: &str) -> Vec<u8> {
 }
 
 /// Parse the output of [`script`].
-pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, String> {
+pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError> {
     let mut facts = Facts {
         os,
         query: q.clone(),
@@ -352,14 +371,16 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, String> {
                 }
             }
             "file" => {
-                let path = all.get(i).ok_or("facts output names an unknown file")?;
+                let path = all
+                    .get(i)
+                    .ok_or(FactsError::from("facts output names an unknown file"))?;
                 let stat = lines.first().copied().unwrap_or("missing");
                 if stat == "missing" {
                     continue;
                 }
                 let f: Vec<&str> = stat.split('|').collect();
                 if f.len() != 5 {
-                    return Err(format!("unexpected stat output for {path}: {stat}"));
+                    return Err(format!("unexpected stat output for {path}: {stat}").into());
                 }
                 let kind = match f[0] {
                     "regular file" | "regular empty file" => FileKind::File,
@@ -367,7 +388,7 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, String> {
                     _ => FileKind::Other,
                 };
                 let mode = u32::from_str_radix(f[3], 8)
-                    .map_err(|_| format!("bad mode for {path}: {}", f[3]))?;
+                    .map_err(|_| FactsError(format!("bad mode for {path}: {}", f[3])))?;
                 let content = if q.contents.contains(*path) && kind == FileKind::File {
                     let raw = lines.get(1).copied().unwrap_or("");
                     let bytes = if raw.is_empty() {
@@ -395,7 +416,7 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, String> {
             "service" => {
                 let name = services
                     .get(i)
-                    .ok_or("facts output names an unknown service")?;
+                    .ok_or(FactsError::from("facts output names an unknown service"))?;
                 let exists = lines.first() == Some(&"exists");
                 let fact = ServiceFact {
                     exists,
@@ -405,7 +426,9 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, String> {
                 facts.services.insert((*name).clone(), fact);
             }
             "check" => {
-                let check = checks.get(i).ok_or("facts output names an unknown check")?;
+                let check = checks
+                    .get(i)
+                    .ok_or(FactsError::from("facts output names an unknown check"))?;
                 let code = lines
                     .last()
                     .and_then(|l| l.trim().parse().ok())
@@ -483,7 +506,7 @@ mod tests {
         );
         let r9 = parse_os("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\nSTACKPROV_INIT=systemd\n").unwrap();
         assert_eq!(r9.package_manager, PackageManager::Dnf);
-        assert!(parse_os("ID=alpine\n").unwrap_err().contains("alpine"));
+        assert!(parse_os("ID=alpine\n").unwrap_err().0.contains("alpine"));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 mod validate;
 
+use crate::desired::release::{Choices, Release};
 use crate::diag::Diagnostic;
-use crate::release::{Choices, Release};
 use crate::transport::{HostKeyPolicy, HostTarget};
 use crate::yaml;
 use std::collections::BTreeMap;

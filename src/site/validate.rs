@@ -1,8 +1,8 @@
 //! Site YAML tree → [`Site`], collecting every problem with its position.
 
 use super::{Host, MAX_SITE_BYTES, Overrides, ROLES, Site};
+use crate::desired::release::{Choices, IdentityApi, RELEASES, Release, TokenProvider};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::release::{Choices, IdentityApi, RELEASES, Release, TokenProvider};
 use crate::transport::HostKeyPolicy;
 use crate::yaml::{self, Mark, Node, Value};
 use std::collections::BTreeMap;

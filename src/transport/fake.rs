@@ -9,8 +9,8 @@ use super::{
     ExecOutput, ExecRequest, FileSpec, Transport, TransportError, TransportErrorKind,
     TransportStats, Tunnel,
 };
+use crate::desired::resource::Perms;
 use crate::facts::JOURNAL;
-use crate::resource::Perms;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -144,14 +144,27 @@ pub struct JumpSpec {
     pub port: Option<u16>,
 }
 
-pub fn parse_jump(value: &str) -> Result<Option<JumpSpec>, String> {
+/// A ProxyJump value stackprov cannot follow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ProxyJump {value:?}{problem}")]
+pub struct JumpError {
+    pub value: String,
+    /// What is wrong, as the message's tail.
+    pub problem: String,
+}
+
+pub fn parse_jump(value: &str) -> Result<Option<JumpSpec>, JumpError> {
+    let bad = |problem: String| JumpError {
+        value: value.trim().to_string(),
+        problem,
+    };
     let v = value.trim();
     if v.eq_ignore_ascii_case("none") || v.is_empty() {
         return Ok(None);
     }
     if v.contains(',') {
-        return Err(format!(
-            "ProxyJump {v:?} names several jump hosts; stackprov supports exactly one"
+        return Err(bad(
+            " names several jump hosts; stackprov supports exactly one".into(),
         ));
     }
     let v = v.strip_prefix("ssh://").unwrap_or(v);
@@ -162,7 +175,7 @@ pub fn parse_jump(value: &str) -> Result<Option<JumpSpec>, String> {
     let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
         match rest.split_once(']') {
             Some((h, tail)) => (h.to_string(), tail.strip_prefix(':')),
-            None => return Err(format!("ProxyJump {value:?}: unbalanced '['")),
+            None => return Err(bad(": unbalanced '['".into())),
         }
     } else {
         match hostport.rsplit_once(':') {
@@ -173,7 +186,7 @@ pub fn parse_jump(value: &str) -> Result<Option<JumpSpec>, String> {
     let port = match port {
         Some(p) => Some(
             p.parse::<u16>()
-                .map_err(|_| format!("ProxyJump {value:?}: bad port {p:?}"))?,
+                .map_err(|_| bad(format!(": bad port {p:?}")))?,
         ),
         None => None,
     };

@@ -171,8 +171,22 @@ pub fn known_types(sess: &Session, files: &[PathBuf], host: &str, port: u16) -> 
 /// Append `host_pattern keytype base64` (unhashed) to the first of `files` that
 /// can be opened for appending (created, with its directory, when missing).
 /// Returns that file.
-pub fn record(files: &[PathBuf], host: &str, port: u16, blob: &[u8]) -> Result<PathBuf, String> {
-    let ktype = key_type(blob).ok_or("host key blob has no type")?;
+/// Why a new host key could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("host key blob has no type")]
+    NoKeyType,
+    #[error("no writable known_hosts file ({})", .0.join("; "))]
+    NotWritable(Vec<String>),
+}
+
+pub fn record(
+    files: &[PathBuf],
+    host: &str,
+    port: u16,
+    blob: &[u8],
+) -> Result<PathBuf, RecordError> {
+    let ktype = key_type(blob).ok_or(RecordError::NoKeyType)?;
     let line = format!(
         "{} {} {}\n",
         host_pattern(host, port),
@@ -186,10 +200,7 @@ pub fn record(files: &[PathBuf], host: &str, port: u16, blob: &[u8]) -> Result<P
             Err(e) => errors.push(format!("{}: {e}", file.display())),
         }
     }
-    Err(format!(
-        "no writable known_hosts file ({})",
-        errors.join("; ")
-    ))
+    Err(RecordError::NotWritable(errors))
 }
 
 fn append(file: &Path, line: &str) -> std::io::Result<()> {

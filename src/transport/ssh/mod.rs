@@ -581,17 +581,22 @@ impl Setup<'_> {
     }
 }
 
-fn agent_auth(sess: &Session, user: &str, sock: &Path) -> Result<(), String> {
-    let mut agent = sess.agent().map_err(|e| e.message().to_string())?;
-    agent
-        .set_identity_path(sock)
-        .map_err(|e| e.message().to_string())?;
-    agent.connect().map_err(|e| e.message().to_string())?;
-    agent
-        .list_identities()
-        .map_err(|e| e.message().to_string())?;
-    let ids = agent.identities().map_err(|e| e.message().to_string())?;
-    let mut result = Err(format!("{} key(s), none accepted", ids.len()));
+/// Why the agent did not log us in.
+#[derive(Debug, thiserror::Error)]
+enum AgentError {
+    #[error("{}", .0.message())]
+    Agent(#[from] ssh2::Error),
+    #[error("{0} key(s), none accepted")]
+    NoneAccepted(usize),
+}
+
+fn agent_auth(sess: &Session, user: &str, sock: &Path) -> Result<(), AgentError> {
+    let mut agent = sess.agent()?;
+    agent.set_identity_path(sock)?;
+    agent.connect()?;
+    agent.list_identities()?;
+    let ids = agent.identities()?;
+    let mut result = Err(AgentError::NoneAccepted(ids.len()));
     for id in ids {
         if agent.userauth(user, &id).is_ok() {
             result = Ok(());

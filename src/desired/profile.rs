@@ -7,8 +7,9 @@
 //! then `<os><major>-<family>` (`rhel7-modern`). A merged `releases: {first, last}` says which
 //! releases the OS has packages for.
 
+use super::DesiredError;
+use crate::desired::release::{Family, RELEASES, Release};
 use crate::facts::OsFacts;
-use crate::release::{Family, RELEASES, Release};
 use crate::yaml::{self, Node, Value};
 use serde_json::{Map, Value as Json};
 
@@ -16,27 +17,28 @@ pub const PROFILES_FILE: &str = "playbooks/profiles.yaml";
 
 /// The merged profile for a host, as a JSON object for the templates.
 /// profiles.yaml, parsed once per process.
-fn parsed() -> Result<&'static yaml::Node, String> {
-    static PARSED: std::sync::OnceLock<Result<yaml::Node, String>> = std::sync::OnceLock::new();
+fn parsed() -> Result<&'static yaml::Node, DesiredError> {
+    static PARSED: std::sync::OnceLock<Result<yaml::Node, DesiredError>> =
+        std::sync::OnceLock::new();
     PARSED
         .get_or_init(|| {
-            let text = crate::assets::text(PROFILES_FILE)?;
+            let text = crate::desired::assets::text(PROFILES_FILE)?;
             yaml::parse(text).map_err(|e| {
-                format!(
+                DesiredError::Playbook(format!(
                     "{PROFILES_FILE}:{}:{}: {}",
                     e.mark.line, e.mark.col, e.message
-                )
+                ))
             })
         })
         .as_ref()
         .map_err(Clone::clone)
 }
 
-pub fn for_host(os: &OsFacts, release: Release) -> Result<Json, String> {
+pub fn for_host(os: &OsFacts, release: Release) -> Result<Json, DesiredError> {
     let family = release.family();
     let root = parsed()?;
     let Value::Map(layers) = &root.value else {
-        return Err(format!("{PROFILES_FILE}: expected a mapping of layers"));
+        return Err(format!("{PROFILES_FILE}: expected a mapping of layers").into());
     };
     let os_name = match os.family {
         crate::facts::OsFamily::Debian => "debian",
@@ -79,7 +81,7 @@ pub fn for_host(os: &OsFacts, release: Release) -> Result<Json, String> {
 
 /// The OS must have packages for the release (RDO builds each release for
 /// one or two EL majors; Debian only the modern family here).
-fn check_releases(profile: &Json, os: &OsFacts, release: Release) -> Result<(), String> {
+fn check_releases(profile: &Json, os: &OsFacts, release: Release) -> Result<(), DesiredError> {
     let bound = |k: &str| profile["releases"][k].as_str().and_then(Release::parse);
     let (first, last) = (bound("first"), bound("last"));
     let fits = first.is_none_or(|f| release >= f) && last.is_none_or(|l| release <= l);
@@ -92,10 +94,11 @@ fn check_releases(profile: &Json, os: &OsFacts, release: Release) -> Result<(), 
         (None, Some(l)) => format!("up to {l}"),
         (None, None) => String::new(),
     };
-    Err(format!(
-        "{} has no OpenStack {release} packages; it has {range} (choose another release or another host OS)",
-        os.pretty_name
-    ))
+    Err(DesiredError::NoPackages {
+        os: os.pretty_name.clone(),
+        release: release.to_string(),
+        range,
+    })
 }
 
 /// YAML node to JSON; plain `true`/`false` become booleans, all other scalars strings.
@@ -157,7 +160,7 @@ mod tests {
         let p = for_host(&c6, Release::named("icehouse")).unwrap();
         assert_eq!(p["options"]["glance_db_key"], "connection");
         let e = for_host(&c6, Release::named("zed")).unwrap_err();
-        assert!(e.contains("havana to icehouse"), "{e}");
+        assert!(e.to_string().contains("havana to icehouse"), "{e}");
         let c7 = os(
             "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\nSTACKPROV_INIT=systemd\n",
         );

@@ -2,10 +2,11 @@
 //! are Tera templates, rendered with the site, the host and the profile.
 //! Files come from `templates/`. The result is the host's desired state.
 
+use super::DesiredError;
+use crate::desired::resource::{Kind, Perms, Resource, SqlUserSyntax};
 use crate::facts::OsFacts;
 use crate::ini::IniSetting;
 use crate::plan::catalog::Admin;
-use crate::resource::{Kind, Perms, Resource, SqlUserSyntax};
 use crate::secrets::{Encoding, placeholder};
 use crate::site::{Host, Site};
 use crate::yaml::{self, Node, Value};
@@ -19,9 +20,9 @@ pub struct Desired {
 }
 
 /// Build the Tera context shared by playbooks and templates.
-pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, String> {
+pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, DesiredError> {
     let family = site.release.family();
-    let profile = crate::profile::for_host(os, site.release)?;
+    let profile = crate::desired::profile::for_host(os, site.release)?;
     let mut cx = tera::Context::new();
     cx.insert(
         "site",
@@ -58,15 +59,16 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
 
 /// The templates, parsed once per process (cloned for each role: rendering
 /// `render_str` adds a one-off template to the instance).
-fn tera() -> Result<tera::Tera, String> {
-    static PARSED: std::sync::OnceLock<Result<tera::Tera, String>> = std::sync::OnceLock::new();
+fn tera() -> Result<tera::Tera, DesiredError> {
+    static PARSED: std::sync::OnceLock<Result<tera::Tera, DesiredError>> =
+        std::sync::OnceLock::new();
     PARSED.get_or_init(parse_templates).clone()
 }
 
-fn parse_templates() -> Result<tera::Tera, String> {
+fn parse_templates() -> Result<tera::Tera, DesiredError> {
     let mut t = tera::Tera::default();
-    t.add_raw_templates(crate::assets::templates())
-        .map_err(|e| format!("templates/: {}", tera_error(&e)))?;
+    t.add_raw_templates(crate::desired::assets::templates())
+        .map_err(|e| DesiredError::Playbook(format!("templates/: {}", tera_error(&e))))?;
     t.register_function("secret", secret_fn);
     t.autoescape_on(vec![]);
     Ok(t)
@@ -108,11 +110,14 @@ impl Loader<'_> {
         format!("{}:{}", self.file, n.mark.line)
     }
 
-    fn err(&self, n: &Node, msg: impl std::fmt::Display) -> String {
-        format!("{}:{}:{}: {msg}", self.file, n.mark.line, n.mark.col)
+    fn err(&self, n: &Node, msg: impl std::fmt::Display) -> DesiredError {
+        DesiredError::Playbook(format!(
+            "{}:{}:{}: {msg}",
+            self.file, n.mark.line, n.mark.col
+        ))
     }
 
-    fn render(&mut self, n: &Node) -> Result<String, String> {
+    fn render(&mut self, n: &Node) -> Result<String, DesiredError> {
         let Some(s) = n.as_str() else {
             return Err(self.err(n, format!("expected a string, found {}", n.kind())));
         };
@@ -125,7 +130,7 @@ impl Loader<'_> {
             .map_err(|e| self.err(n, tera_error(&e)))
     }
 
-    fn words(&mut self, n: &Node) -> Result<Vec<String>, String> {
+    fn words(&mut self, n: &Node) -> Result<Vec<String>, DesiredError> {
         match &n.value {
             Value::Seq(items) => {
                 let mut out = Vec::new();
@@ -143,14 +148,14 @@ impl Loader<'_> {
         }
     }
 
-    fn template(&mut self, n: &Node) -> Result<String, String> {
+    fn template(&mut self, n: &Node) -> Result<String, DesiredError> {
         let name = self.render(n)?;
         self.tera
             .render(&name, self.cx)
             .map_err(|e| self.err(n, format!("templates/{name}: {}", tera_error(&e))))
     }
 
-    fn truthy(&mut self, n: &Node) -> Result<bool, String> {
+    fn truthy(&mut self, n: &Node) -> Result<bool, DesiredError> {
         let s = n
             .as_str()
             .ok_or_else(|| self.err(n, "expected a condition"))?;
@@ -198,21 +203,25 @@ const KINDS: &[&str] = &[
 ];
 
 /// The resources of every role of a host, in role order.
-pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Desired, String> {
+pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Desired, DesiredError> {
     let cx = context(site, host, os)?;
     let mut resources = Vec::new();
     for role in &host.roles {
         let file = format!("playbooks/{role}.yaml");
-        let text = crate::assets::text(&file)?;
-        let root = yaml::parse(text)
-            .map_err(|e| format!("{file}:{}:{}: {}", e.mark.line, e.mark.col, e.message))?;
+        let text = crate::desired::assets::text(&file)?;
+        let root = yaml::parse(text).map_err(|e| {
+            DesiredError::Playbook(format!(
+                "{file}:{}:{}: {}",
+                e.mark.line, e.mark.col, e.message
+            ))
+        })?;
         let mut l = Loader {
             tera: tera()?,
             cx: &cx,
             file: file.clone(),
         };
         let Value::Seq(items) = &root.value else {
-            return Err(format!("{file}: expected a list of resources"));
+            return Err(format!("{file}: expected a list of resources").into());
         };
         for item in items {
             if let Some(r) = resource(&mut l, role, item)? {
@@ -224,7 +233,7 @@ pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Desired, String
     Ok(Desired { resources })
 }
 
-fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resource>, String> {
+fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resource>, DesiredError> {
     let Value::Map(entries) = &item.value else {
         return Err(l.err(item, "expected a resource (a mapping)"));
     };
@@ -249,19 +258,19 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
         _ if kind_name == "packages" => Entry { entries: &[] },
         _ => return Err(l.err(body, format!("`{kind_name}` expects a mapping"))),
     };
-    let need = |l: &mut Loader<'_>, k: &str| -> Result<String, String> {
+    let need = |l: &mut Loader<'_>, k: &str| -> Result<String, DesiredError> {
         let n = b
             .get(k)
             .ok_or_else(|| l.err(body, format!("`{kind_name}` needs `{k}`")))?;
         l.render(n)
     };
-    let opt = |l: &mut Loader<'_>, k: &str| -> Result<Option<String>, String> {
+    let opt = |l: &mut Loader<'_>, k: &str| -> Result<Option<String>, DesiredError> {
         b.get(k)
             .map(|n| l.render(n))
             .transpose()
             .map(|o| o.filter(|s| !s.is_empty()))
     };
-    let perms = |l: &mut Loader<'_>| -> Result<Perms, String> {
+    let perms = |l: &mut Loader<'_>| -> Result<Perms, DesiredError> {
         let mode_s = need(l, "mode")?;
         let mode = u32::from_str_radix(&mode_s, 8)
             .map_err(|_| l.err(body, format!("mode `{mode_s}` is not octal")))?;
@@ -271,7 +280,7 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
             mode,
         })
     };
-    let notify = |l: &mut Loader<'_>| -> Result<Vec<String>, String> {
+    let notify = |l: &mut Loader<'_>| -> Result<Vec<String>, DesiredError> {
         b.get("notify")
             .map(|n| l.words(n))
             .unwrap_or(Ok(Vec::new()))
@@ -479,7 +488,7 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
 }
 
 /// SQL names are spliced into statements, so only safe characters are allowed.
-fn sql_ident(l: &Loader<'_>, n: &Node, s: String) -> Result<String, String> {
+fn sql_ident(l: &Loader<'_>, n: &Node, s: String) -> Result<String, DesiredError> {
     if s.is_empty() || s.len() > 64 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(l.err(
             n,
@@ -490,7 +499,7 @@ fn sql_ident(l: &Loader<'_>, n: &Node, s: String) -> Result<String, String> {
 }
 
 /// Site `overrides`: extra INI keys set in rendered files.
-fn apply_overrides(site: &Site, resources: &mut [Resource]) -> Result<(), String> {
+fn apply_overrides(site: &Site, resources: &mut [Resource]) -> Result<(), DesiredError> {
     for (path, sections) in &site.overrides {
         let settings: Vec<IniSetting> = sections
             .iter()

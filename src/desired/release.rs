@@ -44,6 +44,12 @@ const DATED: &[(&str, &str)] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Release(usize);
 
+/// Why a release does not have something a site asks for (naming the release
+/// that added or removed it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub &'static str);
+
 impl Release {
     pub fn parse(name: &str) -> Option<Release> {
         let lower = name.to_ascii_lowercase();
@@ -80,17 +86,17 @@ impl Release {
 
     /// Whether this release has a token provider, or why not (naming the
     /// release that added or removed it).
-    pub fn check_token_provider(self, p: TokenProvider) -> Result<(), String> {
+    pub fn check_token_provider(self, p: TokenProvider) -> Result<(), Unavailable> {
         match p {
-            TokenProvider::Pki if self > Release::named("newton") => Err(
-                "PKI tokens and `keystone-manage pki_setup` were removed in Ocata; newton is the last release that has them".into(),
-            ),
-            TokenProvider::Uuid if self >= Release::named("rocky") => Err(
-                "UUID tokens were removed in Rocky; queens is the last release that has them".into(),
-            ),
-            TokenProvider::Fernet if self < Release::named("kilo") => Err(
-                "fernet tokens first appeared in Kilo".into(),
-            ),
+            TokenProvider::Pki if self > Release::named("newton") => Err(Unavailable(
+                "PKI tokens and `keystone-manage pki_setup` were removed in Ocata; newton is the last release that has them",
+            )),
+            TokenProvider::Uuid if self >= Release::named("rocky") => Err(Unavailable(
+                "UUID tokens were removed in Rocky; queens is the last release that has them",
+            )),
+            TokenProvider::Fernet if self < Release::named("kilo") => {
+                Err(Unavailable("fernet tokens first appeared in Kilo"))
+            }
             _ => Ok(()),
         }
     }
@@ -98,28 +104,27 @@ impl Release {
     /// Whether this release has the Identity API stackprov would use, or why not.
     /// The v2.0 path authenticates with `admin_token` (as the guide does); the v3
     /// path bootstraps with `keystone-manage bootstrap` and `credential_setup`.
-    pub fn check_identity_api(self, api: IdentityApi) -> Result<(), String> {
+    pub fn check_identity_api(self, api: IdentityApi) -> Result<(), Unavailable> {
         match api {
-            IdentityApi::V2 if self >= Release::named("queens") => Err(
-                "the Identity v2.0 admin API was removed in Queens; pike is the last release that has it".into(),
-            ),
-            IdentityApi::V2 if self > Release::named("newton") => Err(
-                "admin_token authentication (the v2.0 path's bootstrap) was removed in Ocata; newton is the last release that has it".into(),
-            ),
-            IdentityApi::V3 if self.family() == Family::Legacy => Err(
-                "stackprov's v3 path needs `keystone-manage credential_setup`, which first appeared in Ocata".into(),
-            ),
+            IdentityApi::V2 if self >= Release::named("queens") => Err(Unavailable(
+                "the Identity v2.0 admin API was removed in Queens; pike is the last release that has it",
+            )),
+            IdentityApi::V2 if self > Release::named("newton") => Err(Unavailable(
+                "admin_token authentication (the v2.0 path's bootstrap) was removed in Ocata; newton is the last release that has it",
+            )),
+            IdentityApi::V3 if self.family() == Family::Legacy => Err(Unavailable(
+                "stackprov's v3 path needs `keystone-manage credential_setup`, which first appeared in Ocata",
+            )),
             _ => Ok(()),
         }
     }
 
     /// Whether glance-registry can be asked for.
-    pub fn check_glance_registry(self, wanted: bool) -> Result<(), String> {
+    pub fn check_glance_registry(self, wanted: bool) -> Result<(), Unavailable> {
         if wanted && !self.has_glance_registry() {
-            return Err(
-                "glance-registry was removed in Ussuri; train is the last release that has it"
-                    .into(),
-            );
+            return Err(Unavailable(
+                "glance-registry was removed in Ussuri; train is the last release that has it",
+            ));
         }
         Ok(())
     }
@@ -226,7 +231,7 @@ mod tests {
         let e = r("ocata")
             .check_token_provider(TokenProvider::Pki)
             .unwrap_err();
-        assert!(e.contains("Ocata"), "{e}");
+        assert!(e.0.contains("Ocata"), "{e}");
         assert!(
             r("havana")
                 .check_token_provider(TokenProvider::Fernet)
@@ -246,12 +251,14 @@ mod tests {
             r("pike")
                 .check_identity_api(IdentityApi::V2)
                 .unwrap_err()
+                .0
                 .contains("Ocata")
         );
         assert!(
             r("queens")
                 .check_identity_api(IdentityApi::V2)
                 .unwrap_err()
+                .0
                 .contains("Queens")
         );
         assert!(r("icehouse").check_identity_api(IdentityApi::V3).is_err());
@@ -260,6 +267,7 @@ mod tests {
             r("ussuri")
                 .check_glance_registry(true)
                 .unwrap_err()
+                .0
                 .contains("Ussuri")
         );
         for name in RELEASES {

@@ -1,22 +1,23 @@
 //! playbooks/ and templates/, compiled into the binary so it runs anywhere.
 
+use super::DesiredError;
 use include_dir::{Dir, include_dir};
 
 static PLAYBOOKS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/playbooks");
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 /// A file under playbooks/ or templates/, by its path from the repository root.
-pub fn text(path: &str) -> Result<&'static str, String> {
+pub fn text(path: &str) -> Result<&'static str, DesiredError> {
     let (dir, rest) = if let Some(r) = path.strip_prefix("playbooks/") {
         (&PLAYBOOKS, r)
     } else if let Some(r) = path.strip_prefix("templates/") {
         (&TEMPLATES, r)
     } else {
-        return Err(format!("{path}: not under playbooks/ or templates/"));
+        return Err(format!("{path}: not under playbooks/ or templates/").into());
     };
     dir.get_file(rest)
         .and_then(|f| f.contents_utf8())
-        .ok_or_else(|| format!("{path}: no such file in this build of stackprov"))
+        .ok_or_else(|| format!("{path}: no such file in this build of stackprov").into())
 }
 
 /// Every template, as (name relative to templates/, text).
