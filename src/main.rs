@@ -1,6 +1,10 @@
 use clap::Parser;
+use signal_hook::consts::SIGINT;
+use signal_hook::flag;
+use signal_hook::iterator::Signals;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+use std::sync::atomic::AtomicBool;
 
 fn main() {
     let cli = match stackprov::cli::Cli::try_parse() {
@@ -51,34 +55,99 @@ fn main() {
 
 /// Columns of the terminal on stdout, when it is one.
 fn terminal_width() -> Option<u16> {
-    // SAFETY: TIOCGWINSZ only fills the winsize it is given.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
-    (ok && ws.ws_col > 0).then_some(ws.ws_col)
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0)
 }
 
 /// Set by the first Ctrl-C once `apply` is changing hosts.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-    let msg =
-        b"\ninterrupt: each host finishes the step it runs, then stops (Ctrl-C again kills)\n";
-    // SAFETY: write(2) is async-signal-safe; the buffer is a static byte string.
-    unsafe {
-        libc::write(libc::STDERR_FILENO, msg.as_ptr().cast(), msg.len());
-    }
+/// From here on, a first Ctrl-C asks for a graceful stop (it sets [`INTERRUPTED`]
+/// and says so on stderr); a second one kills with SIGINT's default action.
+/// Before this, SIGINT keeps its default action: Ctrl-C kills at once.
+fn arm_interrupt() {
+    static ARMED: Once = Once::new();
+    ARMED.call_once(|| {
+        if let Err(e) = arm() {
+            tracing::warn!("Ctrl-C will kill at once: cannot handle SIGINT: {e}");
+        }
+    });
 }
 
-/// From here on, a first Ctrl-C asks for a graceful stop; the handler then
-/// gives way (SA_RESETHAND), so a second one kills as usual.
-fn arm_interrupt() {
-    // SAFETY: a zeroed sigaction with a valid handler, an empty mask and plain flags.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        sa.sa_flags = libc::SA_RESETHAND | libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+fn arm() -> std::io::Result<()> {
+    // signal-hook runs a signal's actions in the order they were registered:
+    // once the flag is set (by an earlier Ctrl-C), the default action kills
+    // before anything else runs; the first Ctrl-C only sets the flag.
+    flag::register_conditional_default(SIGINT, &INTERRUPTED)?;
+    flag::register(SIGINT, &INTERRUPTED)?;
+    // The message is printed by a thread woken through signal-hook's self-pipe,
+    // not in the handler, where only async-signal-safe calls are allowed.
+    let mut signals = Signals::new([SIGINT])?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            eprintln!(
+                "\ninterrupt: each host finishes the step it runs, then stops (Ctrl-C again kills)"
+            );
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use signal_hook::consts::SIGINT;
+    use signal_hook::low_level::raise;
+    use std::os::unix::process::ExitStatusExt;
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    const CHILD: &str = "STACKPROV_TEST_SIGINT_CHILD";
+
+    /// Run in a child copy of this test binary, as a second SIGINT kills it.
+    #[test]
+    fn armed_first_ctrl_c_sets_the_flag_and_says_so_the_second_kills() {
+        if std::env::var_os(CHILD).is_some() {
+            return child();
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "tests::armed_first_ctrl_c_sets_the_flag_and_says_so_the_second_kills",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.signal(), Some(SIGINT), "{stdout}{stderr}");
+        assert!(stdout.contains("survived the first Ctrl-C"), "{stdout}");
+        assert!(!stdout.contains("survived the second"), "{stdout}");
+        assert_eq!(
+            stderr
+                .matches("\ninterrupt: each host finishes the step it runs, then stops (Ctrl-C again kills)\n")
+                .count(),
+            1,
+            "{stderr}"
+        );
+    }
+
+    fn child() {
+        super::arm_interrupt();
+        super::arm_interrupt(); // a second arming changes nothing
+        assert!(!super::INTERRUPTED.load(Ordering::SeqCst));
+        raise(SIGINT).unwrap();
+        let start = Instant::now();
+        while !super::INTERRUPTED.load(Ordering::SeqCst) {
+            assert!(start.elapsed() < Duration::from_secs(10), "flag never set");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(300)); // the message's thread
+        println!("survived the first Ctrl-C");
+        raise(SIGINT).unwrap();
+        std::thread::sleep(Duration::from_secs(5));
+        println!("survived the second");
     }
 }

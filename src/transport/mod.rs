@@ -1,9 +1,12 @@
 //! The only door to a host. Everything stackprov does to a machine goes through
 //! [`Transport`]: ssh2 for real hosts ([`ssh`]), an in-memory host for unit tests
-//! ([`fake`]).
+//! (`fake`, compiled only for tests: `cfg(test)` or the `testing` feature).
 
+#[cfg(any(test, feature = "testing"))]
 pub mod fake;
+#[cfg(any(test, feature = "testing"))]
 pub mod fake_glance;
+#[cfg(any(test, feature = "testing"))]
 pub mod fake_keystone;
 pub mod ssh;
 
