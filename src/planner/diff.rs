@@ -1,0 +1,81 @@
+//! Diffs of files as the plan shows them: unified, secrets masked, hunk
+//! headers naming the INI section.
+
+use crate::secret::{MASK, Masker};
+use crate::text;
+
+/// Mask, in a file's text, the lines where the template puts a secret: the
+/// value there may be one the secrets file no longer knows (rotated, or from
+/// another secrets file), which the masker cannot recognise by value.
+pub fn mask_secret_lines(text: &str, template: &str) -> String {
+    let patterns: Vec<(String, String)> = template
+        .lines()
+        .filter_map(|l| {
+            let start = l.find("((secret:")?;
+            let end = l.rfind("))")? + 2;
+            Some((l[..start].to_string(), l[end..].to_string()))
+        })
+        .filter(|(prefix, _)| !prefix.trim().is_empty())
+        .collect();
+    if patterns.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        // placeholders (saved facts) are reversible and already safe
+        let masked = (!text::has_secrets(body)).then_some(()).and_then(|()| {
+            patterns.iter().find_map(|(prefix, suffix)| {
+                // `key = value` lines match by key, however the file spaces them
+                if let Some(key) = prefix.trim_end().strip_suffix('=').map(str::trim)
+                    && !key.is_empty()
+                    && !body.trim_start().starts_with(['#', ';'])
+                    && let Some((k, v)) = body.split_once('=')
+                    && k.trim() == key
+                {
+                    let lead = v.len() - v.trim_start().len();
+                    return Some(format!("{k}={}{MASK}", &v[..lead]));
+                }
+                (body.starts_with(prefix.as_str())
+                    && body.ends_with(suffix.as_str())
+                    && body.len() >= prefix.len() + suffix.len())
+                .then(|| format!("{prefix}{MASK}{suffix}"))
+            })
+        });
+        out.push_str(masked.as_deref().unwrap_or(body));
+        out.push_str(nl);
+    }
+    out
+}
+
+/// A unified diff with secrets masked; hunk headers name the INI section.
+pub fn diff(path: &str, old: &str, new: &str, masker: &Masker, template: &str) -> String {
+    let old_m = mask_secret_lines(&masker.mask(old), template);
+    let new_m = mask_secret_lines(&masker.mask(new), template);
+    let td = similar::TextDiff::from_lines(old_m.as_str(), new_m.as_str());
+    let mut out = format!("--- {path} (current)\n+++ {path} (planned)\n");
+    let mut ud = td.unified_diff();
+    ud.context_radius(3);
+    if ud.iter_hunks().next().is_none() {
+        out.push_str("(only secret values differ; they are not shown)\n");
+        return out;
+    }
+    for hunk in ud.iter_hunks() {
+        let body = hunk.to_string();
+        let section = hunk.ops().first().and_then(|op| {
+            crate::ini::section_at(&new_m, op.new_range().start + 3.min(op.new_range().len()))
+        });
+        let mut lines = body.lines();
+        if let Some(header) = lines.next() {
+            match section {
+                Some(s) => out.push_str(&format!("{header} [{s}]\n")),
+                None => out.push_str(&format!("{header}\n")),
+            }
+        }
+        for l in lines {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -1,0 +1,34 @@
+//! `directory`: created with its owner, group and mode, or those corrected.
+
+use super::{Cx, change, exec, perms_text};
+use crate::facts::FileKind;
+use crate::hostops;
+use crate::plan::{Action, Change};
+use crate::resource::{Kind, Resource};
+
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+    let Kind::Directory { path, perms } = &r.kind else {
+        unreachable!("planner::plan_one dispatches by kind")
+    };
+    Ok(match cx.facts.file(path) {
+        None => Some(change(
+            r,
+            Action::Create,
+            "does not exist",
+            vec![exec(hostops::mkdir(path, perms))],
+        )),
+        Some(f) if f.kind != FileKind::Directory => {
+            return Err(format!(
+                "{}: {path} exists but is not a directory",
+                r.source
+            ));
+        }
+        Some(f) if f.perms != *perms => Some(change(
+            r,
+            Action::Update,
+            format!("{} → {}", perms_text(&f.perms), perms_text(perms)),
+            vec![exec(hostops::set_perms(path, perms))],
+        )),
+        Some(_) => None,
+    })
+}
