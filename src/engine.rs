@@ -17,6 +17,8 @@ pub enum EngineError {
     #[error("{0}")]
     Transport(#[from] TransportError),
     #[error("{0}")]
+    Plan(#[from] planner::PlanError),
+    #[error("{0}")]
     Other(String),
 }
 

@@ -3,12 +3,12 @@
 //! `keystone_assignment` and `keystone_service`.
 
 use super::keystone_api::catalog;
-use super::{Cx, change};
+use super::{Cx, PlanError, change};
 use crate::openstack::keystone::Call;
 use crate::plan::{Action, Change};
 use crate::resource::{Kind, Resource};
 
-pub(super) fn project(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn project(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::KeystoneProject { name, description } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
@@ -26,7 +26,7 @@ pub(super) fn project(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, S
     }))
 }
 
-pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::KeystoneUser { name, password } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
@@ -56,7 +56,7 @@ pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Stri
     })
 }
 
-pub(super) fn role(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn role(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::KeystoneRole { name } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
@@ -71,7 +71,7 @@ pub(super) fn role(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Stri
     }))
 }
 
-pub(super) fn assignment(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn assignment(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::KeystoneAssignment {
         user,
         project,
@@ -96,7 +96,7 @@ pub(super) fn assignment(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>
     }))
 }
 
-pub(super) fn service(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn service(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::KeystoneService {
         name,
         service_type,

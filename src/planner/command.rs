@@ -1,12 +1,12 @@
 //! `command`: runs only when its `creates` path is missing or its `unless`
 //! check fails.
 
-use super::{Cx, change, notify_ops};
+use super::{Cx, PlanError, change, notify_ops};
 use crate::hostops;
 use crate::plan::{Action, Change, Op};
 use crate::resource::{Kind, Resource};
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::Command {
         name: _,
         run,

@@ -1,12 +1,12 @@
 //! `directory`: created with its owner, group and mode, or those corrected.
 
-use super::{Cx, change, exec, perms_text};
+use super::{Cx, PlanError, change, exec, perms_text};
 use crate::facts::FileKind;
 use crate::hostops;
 use crate::plan::{Action, Change};
 use crate::resource::{Kind, Resource};
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::Directory { path, perms } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
@@ -18,10 +18,10 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Stri
             vec![exec(hostops::mkdir(path, perms))],
         )),
         Some(f) if f.kind != FileKind::Directory => {
-            return Err(format!(
-                "{}: {path} exists but is not a directory",
-                r.source
-            ));
+            return Err(PlanError::NotADirectory {
+                at: r.source.clone(),
+                path: path.clone(),
+            });
         }
         Some(f) if f.perms != *perms => Some(change(
             r,

@@ -2,12 +2,12 @@
 //! `keystone_endpoints` (v2.0, one record with the three URLs).
 
 use super::keystone_api::catalog;
-use super::{Cx, change};
+use super::{Cx, PlanError, change};
 use crate::openstack::keystone::{Call, EndpointFact};
 use crate::plan::{Action, Change};
 use crate::resource::{Kind, Resource};
 
-pub(super) fn v3(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn v3(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::KeystoneEndpoint {
         service_type,
         interface,
@@ -46,7 +46,7 @@ pub(super) fn v3(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String
     })
 }
 
-pub(super) fn v2(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn v2(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::KeystoneEndpoints {
         service_type,
         region,

@@ -1,13 +1,13 @@
 //! `file`: a whole file rendered from a template, written atomically when its
 //! content or its owner, group and mode differ.
 
-use super::{Cx, change, diff, notify_ops, perms_text};
+use super::{Cx, PlanError, change, diff, notify_ops, perms_text};
 use crate::facts::FileKind;
 use crate::plan::{Action, Change, Op};
 use crate::resource::{Kind, Resource};
 use crate::text;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::File {
         path,
         content,
@@ -17,14 +17,14 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Stri
     else {
         unreachable!("planner::plan_one dispatches by kind")
     };
-    let desired = text::resolve(content, cx.secrets)?;
+    let desired = text::resolve(content, cx.secrets).map_err(PlanError::Placeholder)?;
     let (action, reason, old) = match cx.facts.file(path) {
         None => (Action::Create, "does not exist".to_string(), String::new()),
         Some(f) if f.kind != FileKind::File => {
-            return Err(format!(
-                "{}: {path} exists but is not a regular file",
-                r.source
-            ));
+            return Err(PlanError::NotAFile {
+                at: r.source.clone(),
+                path: path.clone(),
+            });
         }
         Some(f) => {
             let old = f.content.clone().unwrap_or_default();

@@ -1,11 +1,11 @@
 //! `ini_edit`: keys set in a file a package ships, the rest of it left alone.
 
-use super::{Cx, change, diff, notify_ops, perms_text};
+use super::{Cx, PlanError, change, diff, notify_ops, perms_text};
 use crate::plan::{Action, Change, Op};
 use crate::resource::{Kind, Resource};
 use crate::text;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::IniEdit {
         path,
         settings,
@@ -27,7 +27,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Stri
         Some((old, old_perms)) => {
             let mut resolved = settings.clone();
             for s in &mut resolved {
-                s.value = text::resolve(&s.value, cx.secrets)?;
+                s.value = text::resolve(&s.value, cx.secrets).map_err(PlanError::Placeholder)?;
             }
             let new = crate::ini::apply(old, &resolved);
             if new == *old && old_perms == perms {

@@ -2,13 +2,13 @@
 //! waited for when it does not answer; and the view of the catalog those
 //! resources are planned against.
 
-use super::{Cx, change};
+use super::{Cx, PlanError, change};
 use crate::openstack::keystone::{Admin, Call, CatalogFacts};
 use crate::plan::{Action, Change, Op};
 use crate::resource::{Kind, Resource};
 use std::borrow::Cow;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::KeystoneApi { admin } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
@@ -71,25 +71,22 @@ impl Catalog<'_> {
     }
 }
 
-pub(super) fn catalog<'a>(cx: &Cx<'a>, r: &Resource) -> Result<Catalog<'a>, String> {
+pub(super) fn catalog<'a>(cx: &Cx<'a>, r: &Resource) -> Result<Catalog<'a>, PlanError> {
     let Some(admin) = cx.api.clone() else {
-        return Err(format!(
-            "{}: a catalog resource needs a `keystone_api` before it",
-            r.source
-        ));
+        return Err(PlanError::NoKeystoneApi {
+            at: r.source.clone(),
+        });
     };
     match (&r.kind, admin.is_v2()) {
         (Kind::KeystoneEndpoint { .. }, true) => {
-            return Err(format!(
-                "{}: `keystone_endpoint` needs the v3 API; after a v2.0 `keystone_api` use `keystone_endpoints`",
-                r.source
-            ));
+            return Err(PlanError::EndpointNeedsV3 {
+                at: r.source.clone(),
+            });
         }
         (Kind::KeystoneEndpoints { .. }, false) => {
-            return Err(format!(
-                "{}: `keystone_endpoints` needs a v2.0 `keystone_api` before it",
-                r.source
-            ));
+            return Err(PlanError::EndpointsNeedV2 {
+                at: r.source.clone(),
+            });
         }
         _ => {}
     }

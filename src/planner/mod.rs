@@ -28,6 +28,45 @@ use crate::site::secrets::SecretStore;
 use crate::text;
 use std::collections::BTreeSet;
 
+/// Why a host cannot be planned: the site asks for something the host (or the
+/// order of the resources) rules out. Each message names where it is written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// A `file` whose path is there as something else (a directory, a device).
+    #[error("{at}: {path} exists but is not a regular file")]
+    NotAFile { at: String, path: String },
+    /// A `directory` whose path is there as something else.
+    #[error("{at}: {path} exists but is not a directory")]
+    NotADirectory { at: String, path: String },
+    /// A catalog resource with no `keystone_api` before it to talk to.
+    #[error("{at}: a catalog resource needs a `keystone_api` before it")]
+    NoKeystoneApi { at: String },
+    /// A v3 `keystone_endpoint` after a v2.0 `keystone_api`.
+    #[error(
+        "{at}: `keystone_endpoint` needs the v3 API; after a v2.0 `keystone_api` use `keystone_endpoints`"
+    )]
+    EndpointNeedsV3 { at: String },
+    /// A v2.0 `keystone_endpoints` after a v3 `keystone_api`.
+    #[error("{at}: `keystone_endpoints` needs a v2.0 `keystone_api` before it")]
+    EndpointsNeedV2 { at: String },
+    /// A secret value no encoding carries to where it lands (`file` is the
+    /// resource's path, or its id when it is not a `file`).
+    #[error(
+        "secret `{name}` contains `{ch}`, but it goes into a database URL in {file} that OpenStack's db_sync \
+         (alembic, through Python's configparser) cannot read with `%` or `@` in any encoding; \
+         choose a value without `%` and `@` (quotes, `$`, `#`, `/`, `:`, `;` and spaces are fine)"
+    )]
+    UnencodableSecret {
+        name: String,
+        ch: char,
+        file: String,
+    },
+    /// Placeholders that do not resolve (a secret missing from the secrets
+    /// file), with the message of [`text::resolve`].
+    #[error("{0}")]
+    Placeholder(String),
+}
+
 /// What the planner needs besides resources and facts.
 pub struct Inputs<'a> {
     pub host: &'a str,
@@ -122,7 +161,7 @@ pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
 /// Refuse secret values that no encoding can carry to where they land.
 /// Keystone and Glance hand their `[database] connection` URL to alembic, whose
 /// configparser interpolation rejects `%`; and `@` would have to be written `%40`.
-pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Result<(), String> {
+pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Result<(), PlanError> {
     for r in resources {
         let texts: Vec<&str> = match &r.kind {
             Kind::File { content, .. } => vec![content],
@@ -135,12 +174,11 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
                     continue;
                 };
                 if let Some(c) = v.expose().chars().find(|c| matches!(c, '%' | '@')) {
-                    return Err(format!(
-                        "secret `{name}` contains `{c}`, but it goes into a database URL in {} that OpenStack's db_sync \
-                         (alembic, through Python's configparser) cannot read with `%` or `@` in any encoding; \
-                         choose a value without `%` and `@` (quotes, `$`, `#`, `/`, `:`, `;` and spaces are fine)",
-                        r.id().trim_start_matches("file:")
-                    ));
+                    return Err(PlanError::UnencodableSecret {
+                        name,
+                        ch: c,
+                        file: r.id().trim_start_matches("file:").to_string(),
+                    });
                 }
             }
         }
@@ -152,7 +190,7 @@ pub fn plan_host(
     inp: &Inputs<'_>,
     resources: &[Resource],
     facts: &Facts,
-) -> Result<HostPlan, String> {
+) -> Result<HostPlan, PlanError> {
     let mut cx = Cx {
         secrets: inp.secrets,
         masker: inp.masker,
@@ -186,7 +224,7 @@ struct Cx<'a> {
 }
 
 /// One resource, by kind.
-fn plan_one(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+fn plan_one(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     match &r.kind {
         Kind::Packages { .. } => packages::plan(cx, r),
         Kind::File { .. } => file::plan(cx, r),

@@ -1,11 +1,11 @@
 //! `packages`: one install command for the names not installed yet.
 
-use super::{Cx, change, exec};
+use super::{Cx, PlanError, change, exec};
 use crate::hostops;
 use crate::plan::{Action, Change};
 use crate::resource::{Kind, Resource};
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::Packages { names } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };

@@ -1,12 +1,12 @@
 //! `service`: enabled and running; restarted when a change above notified it
 //! (or an interrupted run left its restart pending).
 
-use super::{Cx, change, exec};
+use super::{Cx, PlanError, change, exec};
 use crate::hostops;
 use crate::plan::{Action, Change, Op};
 use crate::resource::{Kind, Resource};
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::Service {
         name,
         enabled,

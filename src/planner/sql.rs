@@ -1,14 +1,14 @@
 //! MariaDB: `sql_database`, `sql_user` (at localhost and `%`) and `sql_grant`,
 //! as SQL sent on stdin to the local client as root.
 
-use super::{Cx, change, exec_stdin};
+use super::{Cx, PlanError, change, exec_stdin};
 use crate::facts::Facts;
 use crate::hostops;
 use crate::plan::{Action, Change};
 use crate::resource::{Kind, Resource, SQL_USER_HOSTS, SqlUserSyntax};
 use crate::text;
 
-pub(super) fn database(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn database(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::SqlDatabase {
         name,
         charset,
@@ -35,7 +35,7 @@ pub(super) fn database(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, 
     }))
 }
 
-pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::SqlUser {
         name,
         password,
@@ -90,7 +90,7 @@ pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Stri
     )))
 }
 
-pub(super) fn grant(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, String> {
+pub(super) fn grant(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
     let Kind::SqlGrant { user, database } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
