@@ -26,6 +26,20 @@ pub struct HostPlan {
     /// while the host still shows the same facts.
     pub facts_digest: String,
     pub changes: Vec<Change>,
+    /// The resources that need nothing, each with the reason (as Terraform's
+    /// no-op): what was checked and found as desired. Plans saved before
+    /// there were no-ops load with none.
+    #[serde(default)]
+    pub noops: Vec<NoOp>,
+}
+
+/// A resource the host already matches: nothing to do, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoOp {
+    pub id: String,
+    pub role: String,
+    /// What matches, e.g. `installed: keystone` or `enabled and running`.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

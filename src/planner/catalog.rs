@@ -3,36 +3,38 @@
 //! `keystone_assignment` and `keystone_service`.
 
 use super::keystone_api::catalog;
-use super::{Cx, PlanError, change};
+use super::{Cx, Decision, PlanError, change, noop};
 use crate::openstack::keystone::Call;
-use crate::plan::{Action, Change};
+use crate::plan::Action;
 use crate::resource::{Kind, Resource};
 
-pub(super) fn project(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn project(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::KeystoneProject { name, description } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
     let cat = catalog(cx, r)?;
-    Ok((!cat.facts.projects.contains_key(name)).then(|| {
-        change(
-            r,
-            Action::Create,
-            cat.missing("does not exist"),
-            cat.op(Call::CreateProject {
-                name: name.clone(),
-                description: description.clone(),
-            }),
-        )
-    }))
+    if cat.facts.projects.contains_key(name) {
+        return Ok(noop("exists"));
+    }
+    Ok(change(
+        r,
+        Action::Create,
+        cat.missing("does not exist"),
+        cat.op(Call::CreateProject {
+            name: name.clone(),
+            description: description.clone(),
+        }),
+    )
+    .into())
 }
 
-pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::KeystoneUser { name, password } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
     let cat = catalog(cx, r)?;
     Ok(if !cat.facts.users.contains_key(name) {
-        Some(change(
+        change(
             r,
             Action::Create,
             cat.missing("does not exist"),
@@ -40,9 +42,10 @@ pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
                 name: name.clone(),
                 password: password.clone(),
             }),
-        ))
+        )
+        .into()
     } else if cat.facts.logins.get(name) != Some(&true) {
-        Some(change(
+        change(
             r,
             Action::Update,
             "logging in with the password from the secrets file failed",
@@ -50,28 +53,31 @@ pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
                 name: name.clone(),
                 password: password.clone(),
             }),
-        ))
+        )
+        .into()
     } else {
-        None
+        noop("exists; password login works")
     })
 }
 
-pub(super) fn role(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn role(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::KeystoneRole { name } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
     let cat = catalog(cx, r)?;
-    Ok((!cat.facts.roles.contains_key(name)).then(|| {
-        change(
-            r,
-            Action::Create,
-            cat.missing("does not exist"),
-            cat.op(Call::CreateRole { name: name.clone() }),
-        )
-    }))
+    if cat.facts.roles.contains_key(name) {
+        return Ok(noop("exists"));
+    }
+    Ok(change(
+        r,
+        Action::Create,
+        cat.missing("does not exist"),
+        cat.op(Call::CreateRole { name: name.clone() }),
+    )
+    .into())
 }
 
-pub(super) fn assignment(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn assignment(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::KeystoneAssignment {
         user,
         project,
@@ -82,21 +88,23 @@ pub(super) fn assignment(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>
     };
     let cat = catalog(cx, r)?;
     let key = (user.clone(), project.clone(), role.clone());
-    Ok((!cat.facts.assignments.contains(&key)).then(|| {
-        change(
-            r,
-            Action::Create,
-            cat.missing("not assigned"),
-            cat.op(Call::Assign {
-                user: user.clone(),
-                project: project.clone(),
-                role: role.clone(),
-            }),
-        )
-    }))
+    if cat.facts.assignments.contains(&key) {
+        return Ok(noop("already assigned"));
+    }
+    Ok(change(
+        r,
+        Action::Create,
+        cat.missing("not assigned"),
+        cat.op(Call::Assign {
+            user: user.clone(),
+            project: project.clone(),
+            role: role.clone(),
+        }),
+    )
+    .into())
 }
 
-pub(super) fn service(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn service(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::KeystoneService {
         name,
         service_type,
@@ -106,16 +114,19 @@ pub(super) fn service(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, P
         unreachable!("planner::plan_one dispatches by kind")
     };
     let cat = catalog(cx, r)?;
-    Ok((!cat.facts.services.contains_key(service_type)).then(|| {
-        change(
-            r,
-            Action::Create,
-            cat.missing("does not exist"),
-            cat.op(Call::CreateService {
-                name: name.clone(),
-                service_type: service_type.clone(),
-                description: description.clone(),
-            }),
-        )
-    }))
+    // matched by type, as the catalog looks services up (a name is not unique)
+    if let Some(existing) = cat.facts.services.get(service_type) {
+        return Ok(noop(format!("exists as `{existing}`")));
+    }
+    Ok(change(
+        r,
+        Action::Create,
+        cat.missing("does not exist"),
+        cat.op(Call::CreateService {
+            name: name.clone(),
+            service_type: service_type.clone(),
+            description: description.clone(),
+        }),
+    )
+    .into())
 }

@@ -1,12 +1,12 @@
 //! `command`: runs only when its `creates` path is missing or its `unless`
 //! check fails.
 
-use super::{Cx, PlanError, change, notify_ops};
+use super::{Cx, Decision, PlanError, change, noop, notify_ops};
 use crate::hostops;
-use crate::plan::{Action, Change, Op};
+use crate::plan::{Action, Op};
 use crate::resource::{Kind, Resource};
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::Command {
         name: _,
         run,
@@ -26,12 +26,15 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
     if let Some(c) = creates
         && facts.file(c).is_some()
     {
-        return Ok(None);
+        return Ok(noop(format!("{c} exists")));
     }
     if let Some(u) = unless
         && facts.checks.get(u) == Some(&0)
     {
-        return Ok(None);
+        return Ok(noop(match explain {
+            Some(e) => format!("check passed (it runs only when {e})"),
+            None => format!("check passed: {u}"),
+        }));
     }
     let reason = match (creates, unless) {
         (Some(c), _) if facts.file(c).is_none() => format!("{c} does not exist"),
@@ -46,5 +49,5 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
         stdin: stdin.clone(),
         timeout_secs: *timeout_secs,
     });
-    Ok(Some(change(r, Action::Run, reason, ops)))
+    Ok(change(r, Action::Run, reason, ops).into())
 }

@@ -2,12 +2,12 @@
 //! `keystone_endpoints` (v2.0, one record with the three URLs).
 
 use super::keystone_api::catalog;
-use super::{Cx, PlanError, change};
+use super::{Cx, Decision, PlanError, change, noop};
 use crate::openstack::keystone::{Call, EndpointFact};
-use crate::plan::{Action, Change};
+use crate::plan::Action;
 use crate::resource::{Kind, Resource};
 
-pub(super) fn v3(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn v3(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::KeystoneEndpoint {
         service_type,
         interface,
@@ -22,7 +22,7 @@ pub(super) fn v3(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanEr
         e.service_type == *service_type && e.interface == *interface && e.region == *region
     });
     Ok(match found {
-        None => Some(change(
+        None => change(
             r,
             Action::Create,
             cat.missing("does not exist"),
@@ -32,8 +32,9 @@ pub(super) fn v3(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanEr
                 region: region.clone(),
                 url: url.clone(),
             }),
-        )),
-        Some(e) if e.url != *url => Some(change(
+        )
+        .into(),
+        Some(e) if e.url != *url => change(
             r,
             Action::Update,
             format!("url {} → {url}", e.url),
@@ -41,12 +42,13 @@ pub(super) fn v3(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanEr
                 id: e.id.clone(),
                 url: url.clone(),
             }),
-        )),
-        Some(_) => None,
+        )
+        .into(),
+        Some(_) => noop("url matches"),
     })
 }
 
-pub(super) fn v2(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn v2(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::KeystoneEndpoints {
         service_type,
         region,
@@ -80,7 +82,7 @@ pub(super) fn v2(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanEr
         )
         .collect();
     Ok(match mine.first() {
-        None => Some(change(
+        None => change(
             r,
             Action::Create,
             cat.missing("does not exist"),
@@ -91,8 +93,9 @@ pub(super) fn v2(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanEr
                 internalurl: internalurl.clone(),
                 adminurl: adminurl.clone(),
             }),
-        )),
-        Some(e) if !differs.is_empty() => Some(change(
+        )
+        .into(),
+        Some(e) if !differs.is_empty() => change(
             r,
             Action::Update,
             differs.join("; "),
@@ -104,7 +107,8 @@ pub(super) fn v2(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanEr
                 internalurl: internalurl.clone(),
                 adminurl: adminurl.clone(),
             }),
-        )),
-        Some(_) => None,
+        )
+        .into(),
+        Some(_) => noop("the three URLs match"),
     })
 }

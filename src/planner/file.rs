@@ -1,13 +1,13 @@
 //! `file`: a whole file rendered from a template, written atomically when its
 //! content or its owner, group and mode differ.
 
-use super::{Cx, PlanError, change, diff, notify_ops, perms_text};
+use super::{Cx, Decision, PlanError, change, diff, noop, notify_ops, perms_text};
 use crate::facts::FileKind;
-use crate::plan::{Action, Change, Op};
+use crate::plan::{Action, Op};
 use crate::resource::{Kind, Resource};
 use crate::text;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::File {
         path,
         content,
@@ -36,7 +36,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
                 why.push(format!("{} → {}", perms_text(&f.perms), perms_text(perms)));
             }
             if why.is_empty() {
-                return Ok(None);
+                return Ok(noop(format!("content and {} match", perms_text(perms))));
             }
             (Action::Update, why.join("; "), old)
         }
@@ -51,5 +51,5 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
     if old != desired {
         c.diff = Some(diff(path, &old, &desired, cx.masker, content));
     }
-    Ok(Some(c))
+    Ok(c.into())
 }

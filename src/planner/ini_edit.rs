@@ -1,11 +1,11 @@
 //! `ini_edit`: keys set in a file a package ships, the rest of it left alone.
 
-use super::{Cx, PlanError, change, diff, notify_ops, perms_text};
-use crate::plan::{Action, Change, Op};
+use super::{Cx, Decision, PlanError, change, diff, noop, notify_ops, perms_text};
+use crate::plan::{Action, Op};
 use crate::resource::{Kind, Resource};
 use crate::text;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::IniEdit {
         path,
         settings,
@@ -31,7 +31,11 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
             }
             let new = crate::ini::apply(old, &resolved);
             if new == *old && old_perms == perms {
-                return Ok(None);
+                let keys = match settings.len() {
+                    1 => "1 key".to_string(),
+                    n => format!("{n} keys"),
+                };
+                return Ok(noop(format!("{keys} and {} match", perms_text(perms))));
             }
             let mut why = Vec::new();
             let changed: Vec<String> = resolved
@@ -67,5 +71,5 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
     });
     let mut c = change(r, Action::Update, reason, ops);
     c.diff = diff_text;
-    Ok(Some(c))
+    Ok(c.into())
 }

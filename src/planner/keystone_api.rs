@@ -2,26 +2,34 @@
 //! waited for when it does not answer; and the view of the catalog those
 //! resources are planned against.
 
-use super::{Cx, PlanError, change};
+use super::{Cx, Decision, PlanError, change, noop};
 use crate::openstack::keystone::{Admin, Call, CatalogFacts};
-use crate::plan::{Action, Change, Op};
+use crate::plan::{Action, Op};
 use crate::resource::{Kind, Resource};
 use std::borrow::Cow;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::KeystoneApi { admin } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
+    let facts = cx.facts;
+    let answers = facts
+        .catalog
+        .as_ref()
+        .is_some_and(|c| c.unavailable.is_none());
     // a second role using the same API needs no second wait
     if cx.api.as_ref() == Some(admin) {
-        return Ok(None);
+        return Ok(noop(if answers {
+            "the API answers (same API as before)"
+        } else {
+            "same API as before (its wait is planned above)"
+        }));
     }
     cx.api = Some(admin.clone());
-    let facts = cx.facts;
     Ok(
         match facts.catalog.as_ref().and_then(|c| c.unavailable.as_ref()) {
-            None if facts.catalog.is_some() => None,
-            why => Some(change(
+            None if facts.catalog.is_some() => noop("the API answers"),
+            why => change(
                 r,
                 Action::Run,
                 match why {
@@ -37,7 +45,8 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
                     admin: admin.clone(),
                     call: Call::Wait { timeout_secs: 180 },
                 }],
-            )),
+            )
+            .into(),
         },
     )
 }

@@ -21,7 +21,7 @@ pub use diff::{diff, mask_secret_lines};
 
 use crate::facts::Facts;
 use crate::openstack::keystone::Admin;
-use crate::plan::{Action, Change, HostPlan, Op};
+use crate::plan::{Action, Change, HostPlan, NoOp, Op};
 use crate::resource::{Kind, Perms, Resource};
 use crate::secret::Masker;
 use crate::site::secrets::SecretStore;
@@ -199,16 +199,41 @@ pub fn plan_host(
         api: None,
     };
     let mut changes = Vec::new();
+    let mut noops = Vec::new();
     for r in resources {
-        if let Some(c) = plan_one(&mut cx, r)? {
-            changes.push(c);
+        match plan_one(&mut cx, r)? {
+            Decision::Change(c) => changes.push(c),
+            Decision::NoOp(reason) => noops.push(NoOp {
+                id: r.id(),
+                role: r.role.clone(),
+                reason,
+            }),
         }
     }
     Ok(HostPlan {
         host: inp.host.to_string(),
         facts_digest: facts.digest(),
         changes,
+        noops,
     })
+}
+
+/// What one resource needs: a change, or nothing (and why not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Decision {
+    Change(Change),
+    /// The host already matches the resource, for this reason.
+    NoOp(String),
+}
+
+impl From<Change> for Decision {
+    fn from(c: Change) -> Decision {
+        Decision::Change(c)
+    }
+}
+
+fn noop(reason: impl Into<String>) -> Decision {
+    Decision::NoOp(reason.into())
 }
 
 /// What planning one host carries from one resource to the next.
@@ -224,7 +249,7 @@ struct Cx<'a> {
 }
 
 /// One resource, by kind.
-fn plan_one(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+fn plan_one(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     match &r.kind {
         Kind::Packages { .. } => packages::plan(cx, r),
         Kind::File { .. } => file::plan(cx, r),

@@ -1,12 +1,12 @@
 //! `service`: enabled and running; restarted when a change above notified it
 //! (or an interrupted run left its restart pending).
 
-use super::{Cx, PlanError, change, exec};
+use super::{Cx, Decision, PlanError, change, exec, noop};
 use crate::hostops;
-use crate::plan::{Action, Change, Op};
+use crate::plan::Action;
 use crate::resource::{Kind, Resource};
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::Service {
         name,
         enabled,
@@ -32,6 +32,9 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
     // a notified service is restarted even when it looks stopped: packages
     // start daemons before their config is written, and restart also starts
     let restart = cx.notified.remove(name);
+    // whether this plan starts the daemon (start or restart): then apply
+    // waits for its port
+    let mut starts = false;
     if *running && restart {
         ops.push(exec(hostops::service(os, name, "restart")));
         why.push(if facts.pending_restarts.contains(name) {
@@ -39,6 +42,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
         } else {
             "configuration changed: restart"
         });
+        starts = true;
     } else if *running && !f.running {
         ops.push(exec(hostops::service(os, name, "start")));
         why.push(if f.exists {
@@ -46,18 +50,22 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
         } else {
             "will be started"
         });
+        starts = true;
     }
-    let started = ops
-        .iter()
-        .any(|o| matches!(o, Op::Exec { script, .. } if script.contains("start")));
-    if let (true, Some(port)) = (started, port) {
+    if let (true, Some(port)) = (starts, port) {
         ops.push(exec(hostops::wait_for_port(*port, 120)));
     }
     if restart {
         ops.push(exec(hostops::journal_clear(name)));
     }
-    Ok((!ops.is_empty()).then(|| {
-        let action = if restart { Action::Run } else { Action::Update };
-        change(r, action, why.join("; "), ops)
-    }))
+    if ops.is_empty() {
+        return Ok(noop(match (*enabled, *running) {
+            (true, true) => "enabled and running",
+            (true, false) => "enabled",
+            (false, true) => "running",
+            (false, false) => "neither enabled nor running is asked for",
+        }));
+    }
+    let action = if restart { Action::Run } else { Action::Update };
+    Ok(change(r, action, why.join("; "), ops).into())
 }

@@ -1,14 +1,14 @@
 //! MariaDB: `sql_database`, `sql_user` (at localhost and `%`) and `sql_grant`,
 //! as SQL sent on stdin to the local client as root.
 
-use super::{Cx, PlanError, change, exec_stdin};
+use super::{Cx, Decision, PlanError, change, exec_stdin, noop};
 use crate::facts::Facts;
 use crate::hostops;
-use crate::plan::{Action, Change};
+use crate::plan::Action;
 use crate::resource::{Kind, Resource, SQL_USER_HOSTS, SqlUserSyntax};
 use crate::text;
 
-pub(super) fn database(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn database(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::SqlDatabase {
         name,
         charset,
@@ -22,20 +22,22 @@ pub(super) fn database(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, 
         .sql
         .as_ref()
         .is_some_and(|s| s.databases.contains(name));
-    Ok((!exists).then(|| {
-        let sql = format!(
-            "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET {charset} COLLATE {collation};\n"
-        );
-        change(
-            r,
-            Action::Create,
-            sql_reason(facts, "database does not exist"),
-            vec![exec_stdin(hostops::MYSQL, sql)],
-        )
-    }))
+    if exists {
+        return Ok(noop("database exists"));
+    }
+    let sql = format!(
+        "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET {charset} COLLATE {collation};\n"
+    );
+    Ok(change(
+        r,
+        Action::Create,
+        sql_reason(facts, "database does not exist"),
+        vec![exec_stdin(hostops::MYSQL, sql)],
+    )
+    .into())
 }
 
-pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::SqlUser {
         name,
         password,
@@ -56,7 +58,10 @@ pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
         .copied()
         .unwrap_or(false);
     if missing.is_empty() && login_ok {
-        return Ok(None);
+        return Ok(noop(format!(
+            "user exists at {}; password login works",
+            SQL_USER_HOSTS.join(", ")
+        )));
     }
     let pw = text::placeholder(password, "sql");
     let mut sql = String::new();
@@ -82,15 +87,10 @@ pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Plan
             "logging in with the password from the secrets file failed".to_string(),
         )
     };
-    Ok(Some(change(
-        r,
-        action,
-        reason,
-        vec![exec_stdin(hostops::MYSQL, sql)],
-    )))
+    Ok(change(r, action, reason, vec![exec_stdin(hostops::MYSQL, sql)]).into())
 }
 
-pub(super) fn grant(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, PlanError> {
+pub(super) fn grant(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::SqlGrant { user, database } = &r.kind else {
         unreachable!("planner::plan_one dispatches by kind")
     };
@@ -105,18 +105,23 @@ pub(super) fn grant(cx: &mut Cx<'_>, r: &Resource) -> Result<Option<Change>, Pla
                 .is_some_and(|s| s.grants.contains(&format!("{user}@{h}@{database}")))
         })
         .collect();
-    Ok((!missing.is_empty()).then(|| {
-        let sql: String = missing
-            .iter()
-            .map(|h| format!("GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'{h}';\n"))
-            .collect();
-        change(
-            r,
-            Action::Create,
-            sql_reason(facts, &format!("no grant at {}", missing.join(", "))),
-            vec![exec_stdin(hostops::MYSQL, sql)],
-        )
-    }))
+    if missing.is_empty() {
+        return Ok(noop(format!(
+            "all privileges granted at {}",
+            SQL_USER_HOSTS.join(", ")
+        )));
+    }
+    let sql: String = missing
+        .iter()
+        .map(|h| format!("GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'{h}';\n"))
+        .collect();
+    Ok(change(
+        r,
+        Action::Create,
+        sql_reason(facts, &format!("no grant at {}", missing.join(", "))),
+        vec![exec_stdin(hostops::MYSQL, sql)],
+    )
+    .into())
 }
 
 fn sql_reason(facts: &Facts, why: &str) -> String {
