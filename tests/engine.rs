@@ -678,6 +678,7 @@ fn on_a_terminal_apply_shows_what_runs_now_and_leaves_the_same_lines() {
         color: false,
         live: true,
         width: 60,
+        verbose: false,
     };
     let live_run = common::run_cli_styled(
         Some(&SharedFake::new(FakeHost::debian_controller())),
