@@ -123,3 +123,29 @@ impl Op {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noops_are_saved_and_plans_from_before_them_still_load() {
+        let old = r#"{"host":"controller","facts_digest":"ab12","changes":[]}"#;
+        let h: HostPlan = serde_json::from_str(old).unwrap();
+        assert!(h.noops.is_empty());
+        let h = HostPlan {
+            noops: vec![NoOp {
+                id: "service:chronyd".into(),
+                role: "base".into(),
+                reason: "enabled and running".into(),
+            }],
+            ..h
+        };
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(
+            json,
+            r#"{"host":"controller","facts_digest":"ab12","changes":[],"noops":[{"id":"service:chronyd","role":"base","reason":"enabled and running"}]}"#
+        );
+        assert_eq!(serde_json::from_str::<HostPlan>(&json).unwrap(), h);
+    }
+}

@@ -130,3 +130,225 @@ pub(super) fn service(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanErr
     )
     .into())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::openstack::keystone::CatalogFacts;
+    use crate::plan::Action::{Create, Update};
+    use crate::planner::testkit::*;
+    use crate::resource::{Kind, Resource};
+
+    fn with(edit: impl FnOnce(&mut CatalogFacts)) -> crate::facts::Facts {
+        facts(|f| f.catalog = catalog(edit))
+    }
+
+    fn not_answering() -> crate::facts::Facts {
+        facts(|f| f.catalog = catalog(|c| c.unavailable = Some("connection refused".into())))
+    }
+
+    fn project() -> Resource {
+        res(Kind::KeystoneProject {
+            name: "service".into(),
+            description: "Service Project".into(),
+        })
+    }
+
+    fn user() -> Resource {
+        res(Kind::KeystoneUser {
+            name: "glance".into(),
+            password: "glance_user".into(),
+        })
+    }
+
+    fn role() -> Resource {
+        res(Kind::KeystoneRole {
+            name: "admin".into(),
+        })
+    }
+
+    fn assignment() -> Resource {
+        res(Kind::KeystoneAssignment {
+            user: "glance".into(),
+            project: "service".into(),
+            role: "admin".into(),
+        })
+    }
+
+    fn service() -> Resource {
+        res(Kind::KeystoneService {
+            name: "glance".into(),
+            service_type: "image".into(),
+            description: "OpenStack Image".into(),
+        })
+    }
+
+    fn id(name: &str) -> (String, String) {
+        (name.into(), format!("id-{name}"))
+    }
+
+    #[test]
+    fn v3_catalog_table() {
+        check(
+            &[api(v3())],
+            vec![
+                (
+                    "project missing",
+                    project(),
+                    with(|_| {}),
+                    change(Create, "does not exist", &["POST /v3/projects service"]),
+                ),
+                (
+                    "project missing, as far as can be seen",
+                    project(),
+                    not_answering(),
+                    change(
+                        Create,
+                        "does not exist (Keystone is not answering yet)",
+                        &["POST /v3/projects service"],
+                    ),
+                ),
+                (
+                    "project exists",
+                    project(),
+                    with(|c| c.projects.extend([id("service")])),
+                    noop("exists"),
+                ),
+                (
+                    "user missing",
+                    user(),
+                    with(|_| {}),
+                    change(Create, "does not exist", &["POST /v3/users glance"]),
+                ),
+                (
+                    "user there, its password does not log in",
+                    user(),
+                    with(|c| {
+                        c.users.extend([id("glance")]);
+                        c.logins.insert("glance".into(), false);
+                    }),
+                    change(
+                        Update,
+                        "logging in with the password from the secrets file failed",
+                        &["PATCH /v3/users/(glance) password"],
+                    ),
+                ),
+                (
+                    "user there, login not tried: the password is set again",
+                    user(),
+                    with(|c| c.users.extend([id("glance")])),
+                    change(
+                        Update,
+                        "logging in with the password from the secrets file failed",
+                        &["PATCH /v3/users/(glance) password"],
+                    ),
+                ),
+                (
+                    "user there, its password logs in",
+                    user(),
+                    with(|c| {
+                        c.users.extend([id("glance")]);
+                        c.logins.insert("glance".into(), true);
+                    }),
+                    noop("exists; password login works"),
+                ),
+                (
+                    "role missing",
+                    role(),
+                    with(|c| c.roles.extend([id("member")])),
+                    change(Create, "does not exist", &["POST /v3/roles admin"]),
+                ),
+                (
+                    "role exists",
+                    role(),
+                    with(|c| c.roles.extend([id("admin")])),
+                    noop("exists"),
+                ),
+                (
+                    "not assigned (in another project it is)",
+                    assignment(),
+                    with(|c| {
+                        c.assignments
+                            .insert(("glance".into(), "admin".into(), "admin".into()));
+                    }),
+                    change(
+                        Create,
+                        "not assigned",
+                        &["PUT /v3/projects/(service)/users/(glance)/roles/(admin)"],
+                    ),
+                ),
+                (
+                    "assigned",
+                    assignment(),
+                    with(|c| {
+                        c.assignments
+                            .insert(("glance".into(), "service".into(), "admin".into()));
+                    }),
+                    noop("already assigned"),
+                ),
+                (
+                    "service missing",
+                    service(),
+                    with(|c| {
+                        c.services.insert("identity".into(), "keystone".into());
+                    }),
+                    change(
+                        Create,
+                        "does not exist",
+                        &["POST /v3/services glance (image)"],
+                    ),
+                ),
+                (
+                    "service of that type exists (by another name: left alone)",
+                    service(),
+                    with(|c| {
+                        c.services.insert("image".into(), "glance-old".into());
+                    }),
+                    noop("exists as `glance-old`"),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn v2_catalog_speaks_v2() {
+        check(
+            &[api(v2())],
+            vec![
+                (
+                    "project (tenant) missing",
+                    project(),
+                    with(|_| {}),
+                    change(Create, "does not exist", &["POST /v2.0/tenants service"]),
+                ),
+                (
+                    "user's password",
+                    user(),
+                    with(|c| c.users.extend([id("glance")])),
+                    change(
+                        Update,
+                        "logging in with the password from the secrets file failed",
+                        &["PUT /v2.0/users/(glance)/OS-KSADM/password"],
+                    ),
+                ),
+                (
+                    "assignment",
+                    assignment(),
+                    with(|_| {}),
+                    change(
+                        Create,
+                        "not assigned",
+                        &["PUT /v2.0/tenants/(service)/users/(glance)/roles/OS-KSADM/(admin)"],
+                    ),
+                ),
+                (
+                    "service exists",
+                    service(),
+                    with(|c| {
+                        c.services.insert("image".into(), "glance".into());
+                    }),
+                    noop("exists as `glance`"),
+                ),
+            ],
+        );
+    }
+}

@@ -79,3 +79,51 @@ pub fn diff(path: &str, old: &str, new: &str, masker: &Masker, template: &str) -
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    #[test]
+    fn lines_where_the_template_puts_a_secret_are_masked_whatever_they_hold() {
+        let template = "[database]\nconnection = mysql://k:((secret:db|dburl))@h/k\npassword=((secret:db))\nplain = x\n";
+        let rows = [
+            // a value the masker does not know (rotated): masked by the template
+            (
+                "connection = mysql://k:old@h/k\n",
+                "connection = mysql://k:********@h/k\n",
+            ),
+            // key = value lines match by key, however spaced
+            ("password =  old\n", "password =  ********\n"),
+            // comments and other keys are left alone
+            (
+                "# password = old\nplain = x\n",
+                "# password = old\nplain = x\n",
+            ),
+            // placeholders (saved facts) are already safe
+            ("password = ((secret:db))\n", "password = ((secret:db))\n"),
+        ];
+        for (text, want) in rows {
+            assert_eq!(mask_secret_lines(text, template), want, "{text:?}");
+        }
+        assert_eq!(mask_secret_lines("a\nb", "no secrets\n"), "a\nb");
+    }
+
+    #[test]
+    fn a_diff_of_secret_values_only_says_so() {
+        let mut m = Masker::default();
+        m.add("db", &Secret::new("new-pass"));
+        let d = diff(
+            "/root/openrc",
+            "export OS_PASSWORD=old-pass\n",
+            "export OS_PASSWORD=new-pass\n",
+            &m,
+            "export OS_PASSWORD=((secret:db|shell))\n",
+        );
+        assert_eq!(
+            d,
+            "--- /root/openrc (current)\n+++ /root/openrc (planned)\n(only secret values differ; they are not shown)\n"
+        );
+    }
+}

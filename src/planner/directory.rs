@@ -34,3 +34,89 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         Some(_) => noop(format!("exists with {}", perms_text(perms))),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::Action::{Create, Update};
+    use crate::planner::PlanError;
+    use crate::planner::testkit::*;
+    use crate::resource::{Kind, Resource};
+
+    const IMAGES: &str = "/var/lib/glance/images";
+
+    fn images() -> Resource {
+        res(Kind::Directory {
+            path: IMAGES.into(),
+            perms: perms("glance", "glance", 0o750),
+        })
+    }
+
+    #[test]
+    fn directory_table() {
+        check(
+            &[],
+            vec![
+                (
+                    "missing",
+                    images(),
+                    bare(),
+                    change(
+                        Create,
+                        "does not exist",
+                        &[
+                            "mkdir -p /var/lib/glance/images && chown glance:glance /var/lib/glance/images && chmod 0750 /var/lib/glance/images",
+                        ],
+                    ),
+                ),
+                (
+                    "owner and mode differ",
+                    images(),
+                    facts(|f| {
+                        f.files
+                            .insert(IMAGES.into(), directory(perms("root", "root", 0o755)));
+                    }),
+                    change(
+                        Update,
+                        "root:root 0755 → glance:glance 0750",
+                        &[
+                            "chown glance:glance /var/lib/glance/images && chmod 0750 /var/lib/glance/images",
+                        ],
+                    ),
+                ),
+                (
+                    "as desired",
+                    images(),
+                    facts(|f| {
+                        f.files
+                            .insert(IMAGES.into(), directory(perms("glance", "glance", 0o750)));
+                    }),
+                    noop("exists with glance:glance 0750"),
+                ),
+                (
+                    "a regular file there",
+                    images(),
+                    facts(|f| {
+                        f.files
+                            .insert(IMAGES.into(), regular("", perms("root", "root", 0o644)));
+                    }),
+                    Err(PlanError::NotADirectory {
+                        at: AT.into(),
+                        path: IMAGES.into(),
+                    }),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn not_a_directory_names_where_and_what() {
+        let e = PlanError::NotADirectory {
+            at: AT.into(),
+            path: IMAGES.into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "playbooks/test.yaml:7: /var/lib/glance/images exists but is not a directory"
+        );
+    }
+}

@@ -105,3 +105,149 @@ pub(super) fn catalog<'a>(cx: &Cx<'a>, r: &Resource) -> Result<Catalog<'a>, Plan
     };
     Ok(Catalog { facts, down, admin })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::Action::Run;
+    use crate::planner::PlanError;
+    use crate::planner::testkit::*;
+    use crate::resource::Kind;
+
+    fn down(why: &str) -> crate::facts::Facts {
+        facts(|f| f.catalog = catalog(|c| c.unavailable = Some(why.into())))
+    }
+
+    fn answers() -> crate::facts::Facts {
+        facts(|f| f.catalog = catalog(|_| {}))
+    }
+
+    #[test]
+    fn keystone_api_table() {
+        check(
+            &[],
+            vec![
+                (
+                    "the catalog was not asked for",
+                    api(v3()),
+                    bare(),
+                    change(
+                        Run,
+                        "the API does not answer yet (not asked)",
+                        &["wait up to 180s for the Keystone API"],
+                    ),
+                ),
+                (
+                    "not answering",
+                    api(v3()),
+                    down("connection refused on 127.0.0.1:5000"),
+                    change(
+                        Run,
+                        "the API does not answer yet (connection refused on 127.0.0.1:5000)",
+                        &["wait up to 180s for the Keystone API"],
+                    ),
+                ),
+                (
+                    "answering, but refusing the admin",
+                    api(v3()),
+                    down("Keystone refuses the admin's password"),
+                    change(
+                        Run,
+                        "Keystone refuses the admin's password; apply fails unless a step above fixes that",
+                        &["wait up to 180s for the Keystone API"],
+                    ),
+                ),
+                (
+                    "v2.0: the admin API, waited for as such",
+                    api(v2()),
+                    bare(),
+                    change(
+                        Run,
+                        "the API does not answer yet (not asked)",
+                        &["wait up to 180s for the Keystone v2.0 admin API"],
+                    ),
+                ),
+                ("answering", api(v3()), answers(), noop("the API answers")),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_second_keystone_api_for_the_same_api_waits_no_more() {
+        check(
+            &[api(v3())],
+            vec![
+                (
+                    "answering",
+                    api(v3()),
+                    answers(),
+                    noop("the API answers (same API as before)"),
+                ),
+                (
+                    "not answering: the first one waits",
+                    api(v3()),
+                    down("connection refused"),
+                    noop("same API as before (its wait is planned above)"),
+                ),
+                (
+                    "another API is planned on its own",
+                    api(v2()),
+                    bare(),
+                    change(
+                        Run,
+                        "the API does not answer yet (not asked)",
+                        &["wait up to 180s for the Keystone v2.0 admin API"],
+                    ),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn catalog_resources_need_a_keystone_api_of_their_version() {
+        let endpoint = res(Kind::KeystoneEndpoint {
+            service_type: "image".into(),
+            interface: "public".into(),
+            region: "RegionOne".into(),
+            url: "http://controller:9292".into(),
+        });
+        let endpoints = res(Kind::KeystoneEndpoints {
+            service_type: "image".into(),
+            region: "RegionOne".into(),
+            publicurl: "http://controller:9292".into(),
+            internalurl: "http://controller:9292".into(),
+            adminurl: "http://controller:9292".into(),
+        });
+        let role = res(Kind::KeystoneRole {
+            name: "admin".into(),
+        });
+        let at = || AT.to_string();
+        let cases = [
+            (
+                vec![role],
+                PlanError::NoKeystoneApi { at: at() },
+                "playbooks/test.yaml:7: a catalog resource needs a `keystone_api` before it",
+            ),
+            (
+                vec![api(v2()), endpoint],
+                PlanError::EndpointNeedsV3 { at: at() },
+                "playbooks/test.yaml:7: `keystone_endpoint` needs the v3 API; after a v2.0 `keystone_api` use `keystone_endpoints`",
+            ),
+            (
+                vec![api(v3()), endpoints.clone()],
+                PlanError::EndpointsNeedV2 { at: at() },
+                "playbooks/test.yaml:7: `keystone_endpoints` needs a v2.0 `keystone_api` before it",
+            ),
+            // the last keystone_api decides
+            (
+                vec![api(v2()), api(v3()), endpoints],
+                PlanError::EndpointsNeedV2 { at: at() },
+                "playbooks/test.yaml:7: `keystone_endpoints` needs a v2.0 `keystone_api` before it",
+            ),
+        ];
+        for (resources, want, message) in cases {
+            let e = plan(&resources, &answers()).unwrap_err();
+            assert_eq!(e, want);
+            assert_eq!(e.to_string(), message);
+        }
+    }
+}

@@ -16,6 +16,10 @@ mod keystone_api;
 mod packages;
 mod service;
 mod sql;
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
 
 pub use diff::{diff, mask_secret_lines};
 
@@ -191,13 +195,7 @@ pub fn plan_host(
     resources: &[Resource],
     facts: &Facts,
 ) -> Result<HostPlan, PlanError> {
-    let mut cx = Cx {
-        secrets: inp.secrets,
-        masker: inp.masker,
-        facts,
-        notified: facts.pending_restarts.clone(),
-        api: None,
-    };
+    let mut cx = Cx::new(inp.secrets, inp.masker, facts);
     let mut changes = Vec::new();
     let mut noops = Vec::new();
     for r in resources {
@@ -246,6 +244,18 @@ struct Cx<'a> {
     notified: BTreeSet<String>,
     /// The Keystone API the catalog resources use, set by the last `keystone_api`.
     api: Option<Admin>,
+}
+
+impl<'a> Cx<'a> {
+    fn new(secrets: &'a SecretStore, masker: &'a Masker, facts: &'a Facts) -> Cx<'a> {
+        Cx {
+            secrets,
+            masker,
+            facts,
+            notified: facts.pending_restarts.clone(),
+            api: None,
+        }
+    }
 }
 
 /// One resource, by kind.

@@ -131,3 +131,199 @@ fn sql_reason(facts: &Facts, why: &str) -> String {
         why.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::Action::{Create, Update};
+    use crate::planner::testkit::*;
+    use crate::resource::{Kind, Resource, SqlUserSyntax};
+
+    fn database() -> Resource {
+        res(Kind::SqlDatabase {
+            name: "keystone".into(),
+            charset: "utf8mb4".into(),
+            collation: "utf8mb4_general_ci".into(),
+        })
+    }
+
+    fn user(syntax: SqlUserSyntax) -> Resource {
+        res(Kind::SqlUser {
+            name: "keystone".into(),
+            password: "keystone_db".into(),
+            syntax,
+        })
+    }
+
+    fn grant() -> Resource {
+        res(Kind::SqlGrant {
+            user: "keystone".into(),
+            database: "keystone".into(),
+        })
+    }
+
+    /// MariaDB running with these `user@host` and, per user, a login result.
+    fn with_users(users: &[&str], login: Option<bool>) -> crate::facts::Facts {
+        facts(|f| {
+            f.sql = sql(|s| {
+                s.users.extend(users.iter().map(|u| u.to_string()));
+                if let Some(ok) = login {
+                    s.logins.insert("keystone".into(), ok);
+                }
+            })
+        })
+    }
+
+    const CREATE_USER: &str = "mysql -N -B <<< CREATE USER IF NOT EXISTS 'keystone'@'localhost' IDENTIFIED BY ((secret:keystone_db|sql));\nALTER USER 'keystone'@'localhost' IDENTIFIED BY ((secret:keystone_db|sql));\nCREATE USER IF NOT EXISTS 'keystone'@'%' IDENTIFIED BY ((secret:keystone_db|sql));\nALTER USER 'keystone'@'%' IDENTIFIED BY ((secret:keystone_db|sql));";
+
+    #[test]
+    fn sql_database_table() {
+        check(
+            &[],
+            vec![
+                (
+                    "MariaDB not running yet",
+                    database(),
+                    bare(),
+                    change(
+                        Create,
+                        "database does not exist (MariaDB is not running yet)",
+                        &[
+                            "mysql -N -B <<< CREATE DATABASE IF NOT EXISTS `keystone` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;",
+                        ],
+                    ),
+                ),
+                (
+                    "running, no such database",
+                    database(),
+                    facts(|f| {
+                        f.sql = sql(|s| {
+                            s.databases.insert("glance".into());
+                        })
+                    }),
+                    change(
+                        Create,
+                        "database does not exist",
+                        &[
+                            "mysql -N -B <<< CREATE DATABASE IF NOT EXISTS `keystone` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;",
+                        ],
+                    ),
+                ),
+                (
+                    "exists",
+                    database(),
+                    facts(|f| {
+                        f.sql = sql(|s| {
+                            s.databases.insert("keystone".into());
+                        })
+                    }),
+                    noop("database exists"),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn sql_user_table() {
+        check(
+            &[],
+            vec![
+                (
+                    "MariaDB not running yet: at both hosts, password by placeholder",
+                    user(SqlUserSyntax::Create),
+                    bare(),
+                    change(
+                        Create,
+                        "missing at localhost, % (MariaDB is not running yet)",
+                        &[CREATE_USER],
+                    ),
+                ),
+                (
+                    "missing at one host",
+                    user(SqlUserSyntax::Create),
+                    with_users(&["keystone@localhost"], Some(true)),
+                    change(Create, "missing at %", &[CREATE_USER]),
+                ),
+                (
+                    "there, but the password from the secrets file does not log in",
+                    user(SqlUserSyntax::Create),
+                    with_users(&["keystone@localhost", "keystone@%"], Some(false)),
+                    change(
+                        Update,
+                        "logging in with the password from the secrets file failed",
+                        &[CREATE_USER],
+                    ),
+                ),
+                (
+                    "there, the login not tried: the password is set again",
+                    user(SqlUserSyntax::Create),
+                    with_users(&["keystone@localhost", "keystone@%"], None),
+                    change(
+                        Update,
+                        "logging in with the password from the secrets file failed",
+                        &[CREATE_USER],
+                    ),
+                ),
+                (
+                    "MariaDB 5.5 and MySQL 5.1: GRANT USAGE creates or sets the password",
+                    user(SqlUserSyntax::Grant),
+                    bare(),
+                    change(
+                        Create,
+                        "missing at localhost, % (MariaDB is not running yet)",
+                        &[
+                            "mysql -N -B <<< GRANT USAGE ON *.* TO 'keystone'@'localhost' IDENTIFIED BY ((secret:keystone_db|sql));\nGRANT USAGE ON *.* TO 'keystone'@'%' IDENTIFIED BY ((secret:keystone_db|sql));",
+                        ],
+                    ),
+                ),
+                (
+                    "at both hosts, and the password logs in",
+                    user(SqlUserSyntax::Create),
+                    with_users(&["keystone@localhost", "keystone@%"], Some(true)),
+                    noop("user exists at localhost, %; password login works"),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn sql_grant_table() {
+        let granted = |grants: &[&str]| {
+            facts(|f| f.sql = sql(|s| s.grants.extend(grants.iter().map(|g| g.to_string()))))
+        };
+        check(
+            &[],
+            vec![
+                (
+                    "MariaDB not running yet",
+                    grant(),
+                    bare(),
+                    change(
+                        Create,
+                        "no grant at localhost, % (MariaDB is not running yet)",
+                        &[
+                            "mysql -N -B <<< GRANT ALL PRIVILEGES ON `keystone`.* TO 'keystone'@'localhost';\nGRANT ALL PRIVILEGES ON `keystone`.* TO 'keystone'@'%';",
+                        ],
+                    ),
+                ),
+                (
+                    "granted at one host: only the other one",
+                    grant(),
+                    granted(&["keystone@localhost@keystone", "keystone@%@glance"]),
+                    change(
+                        Create,
+                        "no grant at %",
+                        &[
+                            "mysql -N -B <<< GRANT ALL PRIVILEGES ON `keystone`.* TO 'keystone'@'%';",
+                        ],
+                    ),
+                ),
+                (
+                    "granted at both",
+                    grant(),
+                    granted(&["keystone@localhost@keystone", "keystone@%@keystone"]),
+                    noop("all privileges granted at localhost, %"),
+                ),
+            ],
+        );
+    }
+}
