@@ -32,7 +32,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         && facts.checks.get(u) == Some(&0)
     {
         return Ok(noop(match explain {
-            Some(e) => format!("check passed (it runs only when {e})"),
+            Some(e) => format!("check passed; it runs only when {e}"),
             None => format!("check passed: {u}"),
         }));
     }
@@ -186,7 +186,7 @@ mod tests {
                     bootstrap(),
                     check_exits(LOGIN, 0),
                     noop(
-                        "check passed (it runs only when the admin cannot log in with the secrets file's password)",
+                        "check passed; it runs only when the admin cannot log in with the secrets file's password",
                     ),
                 ),
                 (
