@@ -10,7 +10,8 @@ use std::path::PathBuf;
     about = "Turn bare hosts into an OpenStack controller from one YAML site file, over SSH."
 )]
 pub struct Cli {
-    /// More logging on stderr (-v: info, -vv: debug); secrets are masked there too.
+    /// More logging on stderr (-v: info, -vv: debug); secrets are masked there
+    /// too. Plans then also list what needs nothing, and why.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Output format.

@@ -22,13 +22,9 @@ pub enum EngineError {
     #[error("{0}")]
     Facts(#[from] crate::facts::FactsError),
     #[error("{0}")]
-    Other(String),
-}
-
-impl From<String> for EngineError {
-    fn from(s: String) -> Self {
-        EngineError::Other(s)
-    }
+    Plan(#[from] planner::PlanError),
+    #[error("{0}")]
+    Secret(#[from] crate::secrets::PlaceholderError),
 }
 
 /// First round trip: which OS (and so which profile) the host runs.
@@ -52,9 +48,7 @@ pub fn gather(
     let q = planner::query(resources);
     let (script, stdin) = facts::script(os, &q);
     let stdin = match stdin {
-        Some(s) => facts::encode_login_stdin(
-            &crate::secrets::placeholder::resolve(&s, secrets).map_err(|e| e.to_string())?,
-        ),
+        Some(s) => facts::encode_login_stdin(&crate::secrets::placeholder::resolve(&s, secrets)?),
         None => Vec::new(),
     };
     let out = t.exec(
@@ -119,7 +113,7 @@ pub fn facts_for_saving(f: &Facts, masker: &Masker, resources: &[Resource]) -> F
 pub fn facts_from_saved(mut f: Facts, secrets: &SecretStore) -> Result<Facts, EngineError> {
     for file in f.files.values_mut() {
         if let Some(c) = file.content.as_mut() {
-            *c = crate::secrets::placeholder::resolve(c, secrets).map_err(|e| e.to_string())?;
+            *c = crate::secrets::placeholder::resolve(c, secrets)?;
         }
     }
     Ok(f)

@@ -36,6 +36,7 @@ fn main() {
     let mut style = stackprov::render::Style::detect();
     // Log lines on stderr would tear a status line redrawn in place.
     style.live &= cli.verbose == 0;
+    style.verbose = cli.verbose > 0;
     if let Some(w) = terminal_width() {
         style.width = w;
     }

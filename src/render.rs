@@ -15,6 +15,8 @@ pub struct Style {
     pub live: bool,
     /// The terminal's width in columns (80 when unknown).
     pub width: u16,
+    /// `-v`: plans also list the resources that need nothing, with the reason.
+    pub verbose: bool,
 }
 
 impl Style {
@@ -25,6 +27,7 @@ impl Style {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && tty,
             live: tty && std::env::var("TERM").map_or(true, |t| t != "dumb"),
             width: 80,
+            verbose: false,
         }
     }
     pub fn plain() -> Style {
@@ -32,6 +35,7 @@ impl Style {
             color: false,
             live: false,
             width: 80,
+            verbose: false,
         }
     }
     fn paint(&self, code: &str, s: &str) -> String {
@@ -52,6 +56,9 @@ impl Style {
     }
     pub fn yellow(&self, s: &str) -> String {
         self.paint("33", s)
+    }
+    pub fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
     }
     pub fn action(&self, a: Action) -> String {
         let sym = a.symbol().to_string();
@@ -94,10 +101,13 @@ pub fn host_plan(h: &HostPlan, style: Style) -> String {
     if h.changes.is_empty() {
         let _ = writeln!(out, "  no changes");
     }
+    // with -v the no-ops follow the changes, in the same columns
+    let noops = if style.verbose { &h.noops[..] } else { &[] };
     let width = h
         .changes
         .iter()
         .map(|c| c.id.len())
+        .chain(noops.iter().map(|n| n.id.len()))
         .max()
         .unwrap_or(0)
         .min(60);
@@ -125,6 +135,10 @@ pub fn host_plan(h: &HostPlan, style: Style) -> String {
                 let _ = writeln!(out, "      {l}");
             }
         }
+    }
+    for n in noops {
+        let line = format!("  = {:width$}  {}", n.id, n.reason);
+        let _ = writeln!(out, "{}", style.dim(&line));
     }
     out
 }

@@ -442,6 +442,75 @@ fn invalid_identity_v3_before_ocata() {
     assert_eq!((code, stdout.as_str()), (1, ""));
 }
 
+/// A plan of the recorded bare Rocky 9 host (tests/golden), offline: with
+/// `-v` it also lists what needs nothing and why; the JSON plan always does.
+#[test]
+fn plan_v_lists_the_noops_with_their_reasons_and_json_has_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        "site: golden\nrelease: caracal\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n",
+    )
+    .unwrap();
+    let secrets = dir.path().join("site.secrets.yaml");
+    std::fs::write(&secrets, "admin: \"admin-pass\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nrabbit_openstack: \"rabbit-pass\"\n").unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let facts = format!("{}/tests/golden/rocky9.json", env!("CARGO_MANIFEST_DIR"));
+    let site = site.to_str().unwrap();
+    let plan = |args: &[&str]| {
+        let out = Command::cargo_bin("stackprov")
+            .unwrap()
+            .args(args)
+            .args(["plan", site, "--facts", &facts])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    let verbose = plan(&["-v"]);
+    let noops: Vec<(&str, &str)> = verbose
+        .lines()
+        .filter_map(|l| l.strip_prefix("  = "))
+        .map(|l| l.split_once(' ').map(|(id, why)| (id, why.trim())).unwrap())
+        .collect();
+    assert_eq!(
+        noops,
+        [
+            ("service:chronyd", "enabled and running"),
+            (
+                "keystone_api:127.0.0.1:5000",
+                "same API as before (its wait is planned above)"
+            ),
+        ],
+        "{verbose}"
+    );
+    // after the host's changes, before the summary
+    let at = verbose.find("  = service:chronyd").unwrap();
+    assert!(verbose[..at].contains("+ packages:"), "{verbose}");
+    assert!(verbose[at..].contains("\nPlan: "), "{verbose}");
+    // without -v: the plan as it always was, the same lines minus the no-ops
+    let plain = plan(&[]);
+    let without: String = verbose
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("  = "))
+        .collect();
+    assert_eq!(plain, without);
+
+    let json: serde_json::Value = serde_json::from_str(&plan(&["--format", "json"])).unwrap();
+    assert_eq!(
+        json["plan"]["hosts"][0]["noops"],
+        serde_json::json!([
+            {"id": "service:chronyd", "role": "base", "reason": "enabled and running"},
+            {"id": "keystone_api:127.0.0.1:5000", "role": "glance",
+             "reason": "same API as before (its wait is planned above)"}
+        ])
+    );
+}
+
 /// Every shipped site file validates: vagrant/'s after its README's step 1
 /// (the key pair beside them), examples/ as they are. Before, `validate`
 /// rendered every site as if on Debian and refused vagrant/legacy.yaml

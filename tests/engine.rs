@@ -678,6 +678,7 @@ fn on_a_terminal_apply_shows_what_runs_now_and_leaves_the_same_lines() {
         color: false,
         live: true,
         width: 60,
+        verbose: false,
     };
     let live_run = common::run_cli_styled(
         Some(&SharedFake::new(FakeHost::debian_controller())),
@@ -866,6 +867,79 @@ fn ctrl_c_lets_the_running_step_finish_starts_no_other_and_the_next_run_finishes
         again.out
     );
     assert_eq!(fake.lock().services["keystone"].restarts, 1);
+    assert_eq!(run(&fake, &["plan", s, "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn on_a_converged_host_every_resource_is_a_noop_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), ALL);
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
+
+    let v = run(&fake, &["plan", "-v", s]);
+    assert_eq!(v.code, 0, "{}{}", v.out, v.err);
+    let noops: Vec<&str> = v.out.lines().filter(|l| l.starts_with("  = ")).collect();
+    for line in [
+        "  = packages:keystone                                installed: keystone",
+        "  = file:/etc/keystone/keystone.conf                 content and root:keystone 0640 match",
+        "  = directory:/var/lib/glance/images                 exists with glance:glance 0750",
+        "  = service:keystone                                 enabled and running",
+        "  = command:keystone fernet_setup                    /etc/keystone/fernet-keys/0 exists",
+        "  = command:keystone db_sync                         check passed: mysql -N -B -e 'DESCRIBE keystone.project'",
+        "  = command:keystone bootstrap                       check passed; it runs only when the admin cannot log in with the secrets file's password (or Keystone is not up yet)",
+        "  = sql_database:keystone                            database exists",
+        "  = sql_user:keystone                                user exists at localhost, %; password login works",
+        "  = sql_grant:keystone@keystone                      all privileges granted at localhost, %",
+        "  = keystone_api:127.0.0.1:5000                      the API answers",
+        "  = keystone_api:127.0.0.1:5000                      the API answers (same API as before)",
+        "  = keystone_project:service                         exists",
+        "  = keystone_user:glance                             exists; password login works",
+        "  = keystone_role:admin                              exists",
+        "  = keystone_assignment:glance/service/admin         already assigned",
+        "  = keystone_service:image                           exists as `glance`",
+        "  = keystone_endpoint:image/public/RegionOne         url matches",
+    ] {
+        assert!(noops.contains(&line), "`{line}` missing in:\n{}", v.out);
+    }
+    assert!(
+        v.out.starts_with("controller\n  no changes\n  = "),
+        "{}",
+        v.out
+    );
+
+    let json = run(&fake, &["--format", "json", "plan", s]);
+    let j: serde_json::Value = serde_json::from_str(&json.out).unwrap();
+    let host = &j["plan"]["hosts"][0];
+    assert_eq!(host["changes"].as_array().unwrap().len(), 0);
+    assert_eq!(host["noops"].as_array().unwrap().len(), noops.len());
+    // every resource the apply recap counts as ok
+    let recap = run(&fake, &["apply", s, "-y"]);
+    assert!(
+        recap.out.contains(&format!("ok={} changed=0", noops.len())),
+        "{}",
+        recap.out
+    );
+}
+
+#[test]
+fn a_plan_saved_before_there_were_noops_still_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), "base");
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    let p = dir.path().join("plan.json");
+    let ps = p.to_str().unwrap();
+    assert_eq!(run(&fake, &["plan", s, "--out", ps]).code, 0);
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let host = &mut saved["hosts"][0];
+    assert!(host["noops"].is_array(), "{host}");
+    host.as_object_mut().unwrap().remove("noops");
+    std::fs::write(&p, serde_json::to_string_pretty(&saved).unwrap()).unwrap();
+    let ok = run(&fake, &["apply", ps, "-y"]);
+    assert_eq!(ok.code, 0, "{}{}", ok.out, ok.err);
     assert_eq!(run(&fake, &["plan", s, "--detailed-exitcode"]).code, 0);
 }
 

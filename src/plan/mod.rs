@@ -28,6 +28,20 @@ pub struct HostPlan {
     /// while the host still shows the same facts.
     pub facts_digest: String,
     pub changes: Vec<Change>,
+    /// The resources that need nothing, each with the reason (as Terraform's
+    /// no-op): what was checked and found as desired. Plans saved before
+    /// there were no-ops load with none.
+    #[serde(default)]
+    pub noops: Vec<NoOp>,
+}
+
+/// A resource the host already matches: nothing to do, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoOp {
+    pub id: String,
+    pub role: String,
+    /// What matches, e.g. `installed: keystone` or `enabled and running`.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,5 +123,31 @@ impl Op {
             Op::IniEdit { path, settings, .. } => format!("set {} keys in {path}", settings.len()),
             Op::Keystone { admin, call } => call.summary_for(admin),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noops_are_saved_and_plans_from_before_them_still_load() {
+        let old = r#"{"host":"controller","facts_digest":"ab12","changes":[]}"#;
+        let h: HostPlan = serde_json::from_str(old).unwrap();
+        assert!(h.noops.is_empty());
+        let h = HostPlan {
+            noops: vec![NoOp {
+                id: "service:chronyd".into(),
+                role: "base".into(),
+                reason: "enabled and running".into(),
+            }],
+            ..h
+        };
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(
+            json,
+            r#"{"host":"controller","facts_digest":"ab12","changes":[],"noops":[{"id":"service:chronyd","role":"base","reason":"enabled and running"}]}"#
+        );
+        assert_eq!(serde_json::from_str::<HostPlan>(&json).unwrap(), h);
     }
 }

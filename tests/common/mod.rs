@@ -77,6 +77,11 @@ fn run_with_flag(
 ) -> Run {
     let cli =
         Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
+    // as main.rs sets it
+    let style = Style {
+        verbose: style.verbose || cli.verbose > 0,
+        ..style
+    };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = cmd::run(
         &cli,

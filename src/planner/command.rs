@@ -1,0 +1,226 @@
+//! `command`: runs only when its `creates` path is missing or its `unless`
+//! check fails.
+
+use super::{Cx, Decision, PlanError, change, noop, notify_ops};
+use crate::desired::resource::{Kind, Resource};
+use crate::hostops;
+use crate::plan::{Action, Op};
+
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
+    let Kind::Command {
+        name: _,
+        run,
+        user,
+        stdin,
+        creates,
+        unless,
+        notify,
+        timeout_secs,
+        explain,
+        ..
+    } = &r.kind
+    else {
+        unreachable!("planner::plan_one dispatches by kind")
+    };
+    let facts = cx.facts;
+    if let Some(c) = creates
+        && facts.file(c).is_some()
+    {
+        return Ok(noop(format!("{c} exists")));
+    }
+    if let Some(u) = unless
+        && facts.checks.get(u) == Some(&0)
+    {
+        return Ok(noop(match explain {
+            Some(e) => format!("check passed; it runs only when {e}"),
+            None => format!("check passed: {u}"),
+        }));
+    }
+    let reason = match (creates, unless) {
+        (Some(c), _) if facts.file(c).is_none() => format!("{c} does not exist"),
+        (_, Some(u)) => explain
+            .clone()
+            .unwrap_or_else(|| format!("check failed: {u}")),
+        _ => "guard not met".to_string(),
+    };
+    let mut ops = notify_ops(cx, notify);
+    ops.push(Op::Exec {
+        script: hostops::command(run, user.as_deref()),
+        stdin: stdin.clone(),
+        timeout_secs: *timeout_secs,
+    });
+    Ok(change(r, Action::Run, reason, ops).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::desired::resource::{Kind, Resource};
+    use crate::plan::Action::Run;
+    use crate::planner::testkit::*;
+
+    const KEY: &str = "/etc/keystone/fernet-keys/0";
+    const FERNET: &str = "cd / && su -s /bin/sh -c 'keystone-manage fernet_setup --keystone-user keystone --keystone-group keystone' keystone";
+    const TABLES: &str = "mysql -N -B -e 'DESCRIBE keystone.project'";
+    const SYNC: &str = "cd / && su -s /bin/sh -c 'keystone-manage db_sync' keystone";
+    const LOGIN: &str = "python3 -c 'login()'";
+    const EXPLAIN: &str = "the admin cannot log in with the secrets file's password";
+
+    fn command(
+        run: &str,
+        creates: Option<&str>,
+        unless: Option<&str>,
+        explain: Option<&str>,
+        notify: &[&str],
+    ) -> Resource {
+        res(Kind::Command {
+            name: run.into(),
+            run: run.into(),
+            user: Some("keystone".into()),
+            stdin: None,
+            creates: creates.map(Into::into),
+            unless: unless.map(Into::into),
+            unless_stdin: None,
+            explain: explain.map(Into::into),
+            notify: notify.iter().map(|n| n.to_string()).collect(),
+            timeout_secs: 900,
+        })
+    }
+
+    fn fernet_setup() -> Resource {
+        command(
+            "keystone-manage fernet_setup --keystone-user keystone --keystone-group keystone",
+            Some(KEY),
+            None,
+            None,
+            &["keystone"],
+        )
+    }
+
+    fn db_sync() -> Resource {
+        command("keystone-manage db_sync", None, Some(TABLES), None, &[])
+    }
+
+    fn bootstrap() -> Resource {
+        command(
+            "keystone-manage bootstrap",
+            None,
+            Some(LOGIN),
+            Some(EXPLAIN),
+            &[],
+        )
+    }
+
+    fn check_exits(check: &str, status: i32) -> crate::facts::Facts {
+        facts(|f| {
+            f.checks.insert(check.into(), status);
+        })
+    }
+
+    #[test]
+    fn command_table() {
+        check(
+            &[],
+            vec![
+                (
+                    "creates is missing: run, journal its notify first",
+                    fernet_setup(),
+                    bare(),
+                    change(
+                        Run,
+                        "/etc/keystone/fernet-keys/0 does not exist",
+                        &[
+                            "mkdir -p /var/lib/stackprov && { grep -qx keystone /var/lib/stackprov/pending-restarts 2>/dev/null || echo keystone >> /var/lib/stackprov/pending-restarts; }",
+                            FERNET,
+                        ],
+                    ),
+                ),
+                (
+                    "creates exists",
+                    fernet_setup(),
+                    facts(|f| {
+                        f.files.insert(
+                            KEY.into(),
+                            regular("", perms("keystone", "keystone", 0o600)),
+                        );
+                    }),
+                    noop("/etc/keystone/fernet-keys/0 exists"),
+                ),
+                (
+                    "the check fails",
+                    db_sync(),
+                    check_exits(TABLES, 1),
+                    change(
+                        Run,
+                        "check failed: mysql -N -B -e 'DESCRIBE keystone.project'",
+                        &[SYNC],
+                    ),
+                ),
+                (
+                    "the check did not run (MariaDB missing): run",
+                    db_sync(),
+                    bare(),
+                    change(
+                        Run,
+                        "check failed: mysql -N -B -e 'DESCRIBE keystone.project'",
+                        &[SYNC],
+                    ),
+                ),
+                (
+                    "the check passes",
+                    db_sync(),
+                    check_exits(TABLES, 0),
+                    noop("check passed: mysql -N -B -e 'DESCRIBE keystone.project'"),
+                ),
+                (
+                    "the check fails, and explain says what that means",
+                    bootstrap(),
+                    check_exits(LOGIN, 1),
+                    change(
+                        Run,
+                        EXPLAIN,
+                        &["cd / && su -s /bin/sh -c 'keystone-manage bootstrap' keystone"],
+                    ),
+                ),
+                (
+                    "the check passes, with explain",
+                    bootstrap(),
+                    check_exits(LOGIN, 0),
+                    noop(
+                        "check passed; it runs only when the admin cannot log in with the secrets file's password",
+                    ),
+                ),
+                (
+                    "no guard at all: it always runs",
+                    command("true", None, None, None, &[]),
+                    bare(),
+                    change(
+                        Run,
+                        "guard not met",
+                        &["cd / && su -s /bin/sh -c true keystone"],
+                    ),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn the_run_carries_its_stdin_and_timeout() {
+        let mut r = bootstrap();
+        if let Kind::Command { stdin, user, .. } = &mut r.kind {
+            *stdin = Some("((secret:admin))\n".into());
+            *user = None;
+        }
+        let d = plan(&[r], &check_exits(LOGIN, 1)).unwrap();
+        let crate::planner::Decision::Change(c) = &d[0] else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            c.ops,
+            [crate::plan::Op::Exec {
+                script: "cd / && keystone-manage bootstrap".into(),
+                stdin: Some("((secret:admin))\n".into()),
+                timeout_secs: 900,
+            }]
+        );
+    }
+}

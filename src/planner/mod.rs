@@ -1,0 +1,323 @@
+//! Pure planning: desired resources × facts → the host's changes, each with a
+//! reason, a masked diff and the exact operations. Nothing here touches a host.
+//!
+//! One file per resource kind (see [`crate::desired::resource::Kind`]); this one holds
+//! what they share: the inputs, the facts each kind asks for, the secrets it
+//! references, and the loop over a host's resources.
+
+mod catalog;
+mod command;
+mod diff;
+mod directory;
+mod endpoint;
+mod file;
+mod ini_edit;
+mod keystone_api;
+mod packages;
+mod service;
+mod sql;
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
+pub use diff::{diff, mask_secret_lines};
+
+use crate::desired::resource::{Kind, Perms, Resource};
+use crate::facts::Facts;
+use crate::plan::catalog::Admin;
+use crate::plan::{Action, Change, HostPlan, NoOp, Op};
+use crate::secrets::Masker;
+use crate::secrets::SecretStore;
+use crate::secrets::placeholder;
+use std::collections::BTreeSet;
+
+/// Why a host cannot be planned: the site asks for something the host (or the
+/// order of the resources) rules out. Each message names where it is written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// A `file` whose path is there as something else (a directory, a device).
+    #[error("{at}: {path} exists but is not a regular file")]
+    NotAFile { at: String, path: String },
+    /// A `directory` whose path is there as something else.
+    #[error("{at}: {path} exists but is not a directory")]
+    NotADirectory { at: String, path: String },
+    /// A catalog resource with no `keystone_api` before it to talk to.
+    #[error("{at}: a catalog resource needs a `keystone_api` before it")]
+    NoKeystoneApi { at: String },
+    /// A v3 `keystone_endpoint` after a v2.0 `keystone_api`.
+    #[error(
+        "{at}: `keystone_endpoint` needs the v3 API; after a v2.0 `keystone_api` use `keystone_endpoints`"
+    )]
+    EndpointNeedsV3 { at: String },
+    /// A v2.0 `keystone_endpoints` after a v3 `keystone_api`.
+    #[error("{at}: `keystone_endpoints` needs a v2.0 `keystone_api` before it")]
+    EndpointsNeedV2 { at: String },
+    /// A secret value no encoding carries to where it lands (`file` is the
+    /// resource's path, or its id when it is not a `file`).
+    #[error(
+        "secret `{name}` contains `{ch}`, but it goes into a database URL in {file} that OpenStack's db_sync \
+         (alembic, through Python's configparser) cannot read with `%` or `@` in any encoding; \
+         choose a value without `%` and `@` (quotes, `$`, `#`, `/`, `:`, `;` and spaces are fine)"
+    )]
+    UnencodableSecret {
+        name: String,
+        ch: char,
+        file: String,
+    },
+    /// Placeholders that do not resolve (a secret missing from the secrets file).
+    #[error("{0}")]
+    Placeholder(#[from] crate::secrets::PlaceholderError),
+}
+
+/// What the planner needs besides resources and facts.
+pub struct Inputs<'a> {
+    pub host: &'a str,
+    pub secrets: &'a SecretStore,
+    pub masker: &'a Masker,
+}
+
+/// The facts each resource needs (the second, batched round trip).
+pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
+    let mut q = crate::facts::FactQuery::default();
+    for r in resources {
+        match &r.kind {
+            Kind::Packages { names } => q.packages.extend(names.iter().cloned()),
+            Kind::File { path, .. } | Kind::IniEdit { path, .. } => {
+                q.contents.insert(path.clone());
+            }
+            Kind::Directory { path, .. } => {
+                q.stats.insert(path.clone());
+            }
+            Kind::Service { name, .. } => {
+                q.services.insert(name.clone());
+            }
+            Kind::Command {
+                creates,
+                unless,
+                unless_stdin,
+                ..
+            } => {
+                if let Some(c) = creates {
+                    q.stats.insert(c.clone());
+                }
+                if let Some(u) = unless {
+                    q.checks.insert(u.clone());
+                    if let Some(i) = unless_stdin {
+                        q.check_stdin.insert(u.clone(), i.clone());
+                    }
+                }
+            }
+            Kind::SqlDatabase { .. } | Kind::SqlGrant { .. } => q.sql = true,
+            Kind::SqlUser { name, password, .. } => {
+                q.sql = true;
+                q.sql_logins.insert(name.clone(), password.clone());
+            }
+            Kind::KeystoneApi { admin } => q.catalog = Some(admin.clone()),
+            Kind::KeystoneUser { name, password } => {
+                q.catalog_logins.insert(name.clone(), password.clone());
+            }
+            Kind::KeystoneProject { .. }
+            | Kind::KeystoneRole { .. }
+            | Kind::KeystoneAssignment { .. }
+            | Kind::KeystoneService { .. }
+            | Kind::KeystoneEndpoint { .. }
+            | Kind::KeystoneEndpoints { .. } => {}
+        }
+    }
+    q
+}
+
+/// Every secret name the resources reference.
+pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for r in resources {
+        let texts: Vec<&str> = match &r.kind {
+            Kind::File { content, .. } => vec![content],
+            Kind::IniEdit { settings, .. } => settings.iter().map(|s| s.value.as_str()).collect(),
+            Kind::Command {
+                stdin,
+                unless_stdin,
+                ..
+            } => stdin
+                .iter()
+                .chain(unless_stdin)
+                .map(String::as_str)
+                .collect(),
+            Kind::SqlUser { password, .. } => {
+                out.insert(password.clone());
+                vec![]
+            }
+            Kind::KeystoneApi { admin } => {
+                out.extend(admin.token.iter().cloned());
+                vec![]
+            }
+            _ => vec![],
+        };
+        for t in texts {
+            out.extend(placeholder::secret_names(t));
+        }
+    }
+    out
+}
+
+/// Refuse secret values that no encoding can carry to where they land.
+/// Keystone and Glance hand their `[database] connection` URL to alembic, whose
+/// configparser interpolation rejects `%`; and `@` would have to be written `%40`.
+pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Result<(), PlanError> {
+    for r in resources {
+        let texts: Vec<&str> = match &r.kind {
+            Kind::File { content, .. } => vec![content],
+            Kind::IniEdit { settings, .. } => settings.iter().map(|s| s.value.as_str()).collect(),
+            _ => vec![],
+        };
+        for t in texts {
+            for name in placeholder::secret_names_with_encoding(t, crate::secrets::Encoding::DbUrl)
+            {
+                let Some(v) = secrets.get(&name) else {
+                    continue;
+                };
+                if let Some(c) = v.expose().chars().find(|c| matches!(c, '%' | '@')) {
+                    return Err(PlanError::UnencodableSecret {
+                        name,
+                        ch: c,
+                        file: r.id().trim_start_matches("file:").to_string(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn plan_host(
+    inp: &Inputs<'_>,
+    resources: &[Resource],
+    facts: &Facts,
+) -> Result<HostPlan, PlanError> {
+    let mut cx = Cx::new(inp.secrets, inp.masker, facts);
+    let mut changes = Vec::new();
+    let mut noops = Vec::new();
+    for r in resources {
+        match plan_one(&mut cx, r)? {
+            Decision::Change(c) => changes.push(c),
+            Decision::NoOp(reason) => noops.push(NoOp {
+                id: r.id(),
+                role: r.role.clone(),
+                reason,
+            }),
+        }
+    }
+    Ok(HostPlan {
+        host: inp.host.to_string(),
+        facts_digest: facts.digest(),
+        changes,
+        noops,
+    })
+}
+
+/// What one resource needs: a change, or nothing (and why not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Decision {
+    Change(Change),
+    /// The host already matches the resource, for this reason.
+    NoOp(String),
+}
+
+impl From<Change> for Decision {
+    fn from(c: Change) -> Decision {
+        Decision::Change(c)
+    }
+}
+
+fn noop(reason: impl Into<String>) -> Decision {
+    Decision::NoOp(reason.into())
+}
+
+/// What planning one host carries from one resource to the next.
+struct Cx<'a> {
+    secrets: &'a SecretStore,
+    masker: &'a Masker,
+    facts: &'a Facts,
+    /// Services whose restart is due: left pending by a killed run, or notified
+    /// by a change planned above.
+    notified: BTreeSet<String>,
+    /// The Keystone API the catalog resources use, set by the last `keystone_api`.
+    api: Option<Admin>,
+}
+
+impl<'a> Cx<'a> {
+    fn new(secrets: &'a SecretStore, masker: &'a Masker, facts: &'a Facts) -> Cx<'a> {
+        Cx {
+            secrets,
+            masker,
+            facts,
+            notified: facts.pending_restarts.clone(),
+            api: None,
+        }
+    }
+}
+
+/// One resource, by kind.
+fn plan_one(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
+    match &r.kind {
+        Kind::Packages { .. } => packages::plan(cx, r),
+        Kind::File { .. } => file::plan(cx, r),
+        Kind::Directory { .. } => directory::plan(cx, r),
+        Kind::IniEdit { .. } => ini_edit::plan(cx, r),
+        Kind::Service { .. } => service::plan(cx, r),
+        Kind::Command { .. } => command::plan(cx, r),
+        Kind::SqlDatabase { .. } => sql::database(cx, r),
+        Kind::SqlUser { .. } => sql::user(cx, r),
+        Kind::SqlGrant { .. } => sql::grant(cx, r),
+        Kind::KeystoneApi { .. } => keystone_api::plan(cx, r),
+        Kind::KeystoneProject { .. } => catalog::project(cx, r),
+        Kind::KeystoneUser { .. } => catalog::user(cx, r),
+        Kind::KeystoneRole { .. } => catalog::role(cx, r),
+        Kind::KeystoneAssignment { .. } => catalog::assignment(cx, r),
+        Kind::KeystoneService { .. } => catalog::service(cx, r),
+        Kind::KeystoneEndpoint { .. } => endpoint::v3(cx, r),
+        Kind::KeystoneEndpoints { .. } => endpoint::v2(cx, r),
+    }
+}
+
+fn change(r: &Resource, action: Action, reason: impl Into<String>, ops: Vec<Op>) -> Change {
+    Change {
+        id: r.id(),
+        role: r.role.clone(),
+        action,
+        reason: reason.into(),
+        diff: None,
+        ops,
+    }
+}
+
+fn exec(script: String) -> Op {
+    Op::Exec {
+        script,
+        stdin: None,
+        timeout_secs: 600,
+    }
+}
+
+fn exec_stdin(script: &str, stdin: String) -> Op {
+    Op::Exec {
+        script: script.to_string(),
+        stdin: Some(stdin),
+        timeout_secs: 600,
+    }
+}
+
+fn perms_text(p: &Perms) -> String {
+    format!("{}:{} {:04o}", p.owner, p.group, p.mode)
+}
+
+/// The journal entries for the services a change notifies, which it then
+/// marks as due for a restart.
+fn notify_ops(cx: &mut Cx<'_>, notify: &[String]) -> Vec<Op> {
+    cx.notified.extend(notify.iter().cloned());
+    notify
+        .iter()
+        .map(|s| exec(crate::hostops::journal_add(s)))
+        .collect()
+}
