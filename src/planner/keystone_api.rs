@@ -27,29 +27,27 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         }));
     }
     cx.api = Some(admin.clone());
-    Ok(
-        match facts.catalog.as_ref().and_then(|c| c.unavailable.as_ref()) {
-            None if facts.catalog.is_some() => noop("the API answers"),
-            why => change(
-                r,
-                Action::Run,
-                match why {
-                    Some(w) if w.starts_with("Keystone refuses") => {
-                        format!("{w}; apply fails unless a step above fixes that")
-                    }
-                    w => format!(
-                        "the API does not answer yet ({})",
-                        w.map_or("not asked", String::as_str)
-                    ),
-                },
-                vec![Op::Keystone {
-                    admin: admin.clone(),
-                    call: Call::Wait { timeout_secs: 180 },
-                }],
-            )
-            .into(),
-        },
-    )
+    Ok(match facts.catalog.as_ref() {
+        Some(c) if c.unavailable.is_none() => noop("the API answers"),
+        c => change(
+            r,
+            Action::Run,
+            match (
+                c.and_then(|c| c.unavailable.as_deref()),
+                c.is_some_and(|c| c.refused),
+            ) {
+                (Some(w), true) => {
+                    format!("{w}; apply fails unless a step above fixes that")
+                }
+                (w, _) => format!("the API does not answer yet ({})", w.unwrap_or("not asked")),
+            },
+            vec![Op::Keystone {
+                admin: admin.clone(),
+                call: Call::Wait { timeout_secs: 180 },
+            }],
+        )
+        .into(),
+    })
 }
 
 /// The catalog as a catalog resource sees it: through the API of the last
@@ -118,6 +116,15 @@ mod tests {
         facts(|f| f.catalog = catalog(|c| c.unavailable = Some(why.into())))
     }
 
+    fn refused(why: &str) -> crate::facts::Facts {
+        facts(|f| {
+            f.catalog = catalog(|c| {
+                c.unavailable = Some(why.into());
+                c.refused = true;
+            })
+        })
+    }
+
     fn answers() -> crate::facts::Facts {
         facts(|f| f.catalog = catalog(|_| {}))
     }
@@ -150,7 +157,7 @@ mod tests {
                 (
                     "answering, but refusing the admin",
                     api(v3()),
-                    down("Keystone refuses the admin's password"),
+                    refused("Keystone refuses the admin's password"),
                     change(
                         Run,
                         "Keystone refuses the admin's password; apply fails unless a step above fixes that",
