@@ -1,0 +1,167 @@
+//! `stackprov facts` for people.
+
+use super::Style;
+use std::fmt::Write;
+
+/// `stackprov facts` for people: what the planner knows about one host.
+pub fn facts_text(host: &str, f: &crate::facts::Facts, style: Style) -> String {
+    use crate::facts::{FileKind, Init, PackageManager};
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", style.bold(host));
+    let pm = match f.os.package_manager {
+        PackageManager::Apt => "apt",
+        PackageManager::Yum => "yum",
+        PackageManager::Dnf => "dnf",
+    };
+    let init = match f.os.init {
+        Init::Systemd => "systemd",
+        Init::Sysv => "SysV init",
+    };
+    let container = if f.os.container {
+        ", in a container"
+    } else {
+        ""
+    };
+    let _ = writeln!(s, "  os: {}; {pm}, {init}{container}", f.os.pretty_name);
+
+    let _ = writeln!(
+        s,
+        "  packages: {} of {} installed",
+        f.packages.len(),
+        f.query.packages.len()
+    );
+    for p in &f.query.packages {
+        match f.packages.get(p) {
+            Some(v) => {
+                let _ = writeln!(s, "    {p} {v}");
+            }
+            None => {
+                let _ = writeln!(s, "    {p} {}", style.yellow("(not installed)"));
+            }
+        }
+    }
+
+    let paths: std::collections::BTreeSet<&String> =
+        f.query.stats.iter().chain(&f.query.contents).collect();
+    let _ = writeln!(s, "  files: {} of {} present", f.files.len(), paths.len());
+    for p in paths {
+        match f.files.get(p) {
+            Some(ff) => {
+                let kind = match ff.kind {
+                    FileKind::File => "file",
+                    FileKind::Directory => "directory",
+                    FileKind::Other => "other",
+                };
+                let _ = writeln!(
+                    s,
+                    "    {p} {kind} {}:{} {:04o}",
+                    ff.perms.owner, ff.perms.group, ff.perms.mode
+                );
+            }
+            None => {
+                let _ = writeln!(s, "    {p} {}", style.yellow("(absent)"));
+            }
+        }
+    }
+
+    if !f.services.is_empty() {
+        let _ = writeln!(s, "  services:");
+        for (name, sf) in &f.services {
+            let state = if !sf.exists {
+                style.yellow("not installed")
+            } else {
+                format!(
+                    "{}, {}",
+                    if sf.enabled { "enabled" } else { "disabled" },
+                    if sf.running { "running" } else { "stopped" }
+                )
+            };
+            let _ = writeln!(s, "    {name} {state}");
+        }
+    }
+
+    if !f.checks.is_empty() {
+        let _ = writeln!(s, "  checks (a failing one makes its command run):");
+        for (cmd, status) in &f.checks {
+            let mark = if *status == 0 {
+                style.green("ok   ")
+            } else {
+                style.yellow("fails")
+            };
+            let exit = if *status == 0 {
+                String::new()
+            } else {
+                format!(" (exit {status})")
+            };
+            let _ = writeln!(s, "    {mark} {cmd}{exit}");
+        }
+    }
+
+    let logins = |l: &std::collections::BTreeMap<String, bool>| -> String {
+        if l.is_empty() {
+            return String::new();
+        }
+        let each: Vec<String> = l
+            .iter()
+            .map(|(u, ok)| format!("{u} {}", if *ok { "ok" } else { "refused" }))
+            .collect();
+        format!("; password logins: {}", each.join(", "))
+    };
+    match &f.sql {
+        Some(sql) => {
+            let _ = writeln!(
+                s,
+                "  mariadb: {} databases, {} users, {} grants{}",
+                sql.databases.len(),
+                sql.users.len(),
+                sql.grants.len(),
+                logins(&sql.logins)
+            );
+        }
+        None if f.query.sql => {
+            let _ = writeln!(s, "  mariadb: {}", style.yellow("not running"));
+        }
+        None => {}
+    }
+    if let Some(c) = &f.catalog {
+        match &c.unavailable {
+            Some(why) => {
+                let _ = writeln!(
+                    s,
+                    "  keystone catalog: {} ({why})",
+                    style.yellow("unavailable")
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "  keystone catalog: {} projects, {} users, {} roles, {} assignments, {} services, {} endpoints{}",
+                    c.projects.len(),
+                    c.users.len(),
+                    c.roles.len(),
+                    c.assignments.len(),
+                    c.services.len(),
+                    c.endpoints.len(),
+                    logins(&c.logins)
+                );
+                for e in &c.endpoints {
+                    let _ = writeln!(
+                        s,
+                        "    {} {} {} {}",
+                        e.service_type, e.interface, e.region, e.url
+                    );
+                }
+            }
+        }
+    }
+    if !f.pending_restarts.is_empty() {
+        let pending: Vec<&str> = f.pending_restarts.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            s,
+            "  {}: {}",
+            style.yellow("restarts left pending by an interrupted run"),
+            pending.join(", ")
+        );
+    }
+    s
+}

@@ -1,0 +1,101 @@
+//! `plan`'s text: each host's changes (and, with -v, no-ops) with diffs, and the summary.
+
+use super::Style;
+use crate::plan::{Action, HostPlan, Plan};
+use serde::Serialize;
+use std::fmt::Write;
+
+/// Counts per action.
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub run: usize,
+}
+
+impl Summary {
+    pub fn of(hosts: &[HostPlan]) -> Summary {
+        let mut s = Summary::default();
+        for c in hosts.iter().flat_map(|h| &h.changes) {
+            match c.action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Run => s.run += 1,
+            }
+        }
+        s
+    }
+    pub fn total(&self) -> usize {
+        self.create + self.update + self.run
+    }
+}
+
+pub fn host_plan(h: &HostPlan, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", style.bold(&h.host));
+    if h.changes.is_empty() {
+        let _ = writeln!(out, "  no changes");
+    }
+    // with -v the no-ops follow the changes, in the same columns
+    let noops = if style.verbose { &h.noops[..] } else { &[] };
+    let width = h
+        .changes
+        .iter()
+        .map(|c| c.id.len())
+        .chain(noops.iter().map(|n| n.id.len()))
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    for c in &h.changes {
+        let _ = writeln!(
+            out,
+            "  {} {:width$}  {}",
+            style.action(c.action),
+            c.id,
+            c.reason
+        );
+        if let Some(d) = &c.diff {
+            for line in d.lines() {
+                let l = if line.starts_with("+++") || line.starts_with("---") {
+                    style.bold(line)
+                } else if line.starts_with('+') {
+                    style.green(line)
+                } else if line.starts_with('-') {
+                    style.red(line)
+                } else if line.starts_with("@@") {
+                    style.paint("36", line)
+                } else {
+                    line.to_string()
+                };
+                let _ = writeln!(out, "      {l}");
+            }
+        }
+    }
+    for n in noops {
+        let line = format!("  = {:width$}  {}", n.id, n.reason);
+        let _ = writeln!(out, "{}", style.dim(&line));
+    }
+    out
+}
+
+pub fn summary_line(s: Summary, hosts: usize) -> String {
+    if s.total() == 0 {
+        format!("No changes. {hosts} host(s) match the site file.")
+    } else {
+        format!(
+            "Plan: {} to create, {} to update, {} to run, on {hosts} host(s).",
+            s.create, s.update, s.run
+        )
+    }
+}
+
+pub fn plan_text(p: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    for h in &p.hosts {
+        out.push_str(&host_plan(h, style));
+        out.push('\n');
+    }
+    out.push_str(&summary_line(Summary::of(&p.hosts), p.hosts.len()));
+    out.push('\n');
+    out
+}
