@@ -70,7 +70,7 @@ pub enum Error {
     StalePlan { host: String, plan: PathBuf },
     /// One host could not be planned offline (its roles, its saved facts).
     #[error("{0}")]
-    Host(#[from] crate::engine::EngineError),
+    Host(#[from] crate::pipeline::HostError),
     #[error("{0}")]
     Write(#[from] crate::atomic_file::WriteError),
     #[error(

@@ -1,18 +1,20 @@
 //! Per host, in parallel (bounded): connect → OS facts → desired resources →
-//! the secrets they need → facts → plan. The commands build on this.
+//! the secrets they need → facts (one batched round trip, plus the Keystone
+//! catalog) → plan; and the saved-facts round trip. Everything goes through a
+//! `Transport`; the commands build on this.
 
 use crate::desired::resource::Resource;
-use crate::engine::{self, EngineError};
 use crate::error::{Error, Status};
-use crate::facts::OsFacts;
+use crate::facts::{self, Facts, OsFacts};
+use crate::openstack::http::HttpStats;
 use crate::plan::{HostPlan, PLAN_FORMAT, Plan};
-use crate::secrets::Masker;
-use crate::secrets::SecretStore;
+use crate::planner;
+use crate::secrets::{Masker, SecretStore};
 use crate::site::{Host, Site};
-use crate::transport::{Transport, TransportError, TransportErrorKind};
+use crate::transport::{ExecRequest, Transport, TransportError, TransportErrorKind};
 use std::io::Write;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Hosts worked on at once.
 pub const PARALLEL_HOSTS: usize = 8;
@@ -62,14 +64,14 @@ pub struct Work {
 /// A host that dropped out, and why.
 pub struct Dropped {
     pub host: String,
-    pub error: EngineError,
+    pub error: HostError,
 }
 
 impl Dropped {
     pub fn unreachable(&self) -> bool {
         match &self.error {
-            EngineError::Transport(t) => t.kind == TransportErrorKind::Unreachable,
-            EngineError::Api(e) => e.is_unreachable(),
+            HostError::Transport(t) => t.kind == TransportErrorKind::Unreachable,
+            HostError::Api(e) => e.is_unreachable(),
             _ => false,
         }
     }
@@ -134,9 +136,9 @@ pub fn prepare(
         let name = host.name.clone();
         let r = (|| {
             let mut t = connect(site, &host)?;
-            let os = engine::os_facts(t.as_mut())?;
-            let resources = engine::desired(site, &host, &os)?;
-            Ok::<_, EngineError>(Work {
+            let os = os_facts(t.as_mut())?;
+            let resources = desired(site, &host, &os)?;
+            Ok::<_, HostError>(Work {
                 host,
                 transport: t,
                 resources,
@@ -218,9 +220,9 @@ pub fn make_plans(
     let (works, dropped, secrets) = prepare_with_secrets(site, hosts, connect)?;
     let masker = secrets.masker();
     let results = parallel(works, |mut w| {
-        let r = engine::gather(w.transport.as_mut(), &w.os, &w.resources, &secrets).and_then(|f| {
+        let r = gather(w.transport.as_mut(), &w.os, &w.resources, &secrets).and_then(|f| {
             w.http_requests = f.http_requests;
-            engine::plan(&w.host.name, &w.resources, &f, &secrets, &masker)
+            plan(&w.host.name, &w.resources, &f, &secrets, &masker)
         });
         match r {
             Ok(p) => Ok((p, w)),
@@ -257,4 +259,113 @@ pub fn new_plan(site: &Site, hosts: Vec<HostPlan>) -> Plan {
         release: site.release.name().to_string(),
         hosts,
     }
+}
+
+/// Why one host dropped out of the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    #[error("{0}")]
+    Transport(#[from] TransportError),
+    #[error("{0}")]
+    Api(#[from] crate::openstack::error::ApiError),
+    #[error("{0}")]
+    Desired(#[from] crate::desired::DesiredError),
+    #[error("{0}")]
+    Facts(#[from] crate::facts::FactsError),
+    #[error("{0}")]
+    Plan(#[from] planner::PlanError),
+    #[error("{0}")]
+    Secret(#[from] crate::secrets::PlaceholderError),
+}
+
+/// First round trip: which OS (and so which profile) the host runs.
+pub fn os_facts(t: &mut dyn Transport) -> Result<OsFacts, HostError> {
+    let out = t.exec(&ExecRequest::new(facts::OS_SCRIPT).timeout(Duration::from_secs(60)))?;
+    Ok(facts::parse_os(&out.stdout_str())?)
+}
+
+/// The host's desired resources, from its roles.
+pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Vec<Resource>, HostError> {
+    Ok(crate::desired::playbook::desired(site, host, os)?.resources)
+}
+
+/// Second round trip: every fact the resources need, in one batched script.
+pub fn gather(
+    t: &mut dyn Transport,
+    os: &OsFacts,
+    resources: &[Resource],
+    secrets: &SecretStore,
+) -> Result<Facts, HostError> {
+    let q = planner::query(resources);
+    let (script, stdin) = facts::script(os, &q);
+    let stdin = match stdin {
+        Some(s) => facts::encode_login_stdin(&crate::secrets::placeholder::resolve(&s, secrets)?),
+        None => Vec::new(),
+    };
+    let out = t.exec(
+        &ExecRequest::new(&script)
+            .stdin(&stdin)
+            .timeout(Duration::from_secs(120)),
+    )?;
+    let mut facts = facts::parse(os.clone(), &q, &out.stdout_str())?;
+    if let Some(admin) = &q.catalog {
+        let mut http = HttpStats::default();
+        facts.catalog = Some(crate::openstack::keystone::gather(
+            t,
+            admin,
+            &q.catalog_logins,
+            secrets,
+            &mut http,
+        )?);
+        tracing::info!("catalog read with {} HTTP request(s)", http.requests);
+        facts.http_requests = http.requests;
+    }
+    Ok(facts)
+}
+
+pub fn plan(
+    host: &str,
+    resources: &[Resource],
+    facts: &Facts,
+    secrets: &SecretStore,
+    masker: &Masker,
+) -> Result<HostPlan, HostError> {
+    let inp = planner::Inputs {
+        host,
+        secrets,
+        masker,
+    };
+    Ok(planner::plan_host(&inp, resources, facts)?)
+}
+
+/// Facts as saved to a file: file contents with secret placeholders.
+/// Values the secrets file does not know (on lines where a template puts a
+/// secret) are masked for good: such a file plans as changed, which it is.
+pub fn facts_for_saving(f: &Facts, masker: &Masker, resources: &[Resource]) -> Facts {
+    let mut f = f.clone();
+    for (path, file) in f.files.iter_mut() {
+        if let Some(c) = file.content.as_mut() {
+            *c = masker.to_placeholders(c);
+            for r in resources {
+                if let crate::desired::resource::Kind::File {
+                    path: p, content, ..
+                } = &r.kind
+                    && p == path
+                {
+                    *c = planner::mask_secret_lines(c, content);
+                }
+            }
+        }
+    }
+    f
+}
+
+/// Saved facts back to what the host showed: placeholders resolved.
+pub fn facts_from_saved(mut f: Facts, secrets: &SecretStore) -> Result<Facts, HostError> {
+    for file in f.files.values_mut() {
+        if let Some(c) = file.content.as_mut() {
+            *c = crate::secrets::placeholder::resolve(c, secrets)?;
+        }
+    }
+    Ok(f)
 }

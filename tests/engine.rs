@@ -441,8 +441,8 @@ fn v2_catalog_converges_and_corrects_drift() {
     )
     .unwrap();
     let plan = |t: &mut SharedFake| {
-        let f = stackprov::engine::gather(t, &os, &resources, &secrets).unwrap();
-        stackprov::engine::plan("controller", &resources, &f, &secrets, &masker).unwrap()
+        let f = stackprov::pipeline::gather(t, &os, &resources, &secrets).unwrap();
+        stackprov::pipeline::plan("controller", &resources, &f, &secrets, &masker).unwrap()
     };
     let apply = |t: &mut SharedFake, p: &stackprov::plan::HostPlan| {
         let o =
@@ -501,7 +501,7 @@ fn v2_catalog_converges_and_corrects_drift() {
 
     // a wrong admin token: the catalog is unavailable and says why
     fake.lock().keystone.as_mut().unwrap().admin_token = Some("rotated".into());
-    let f = stackprov::engine::gather(&mut t, &os, &resources, &secrets).unwrap();
+    let f = stackprov::pipeline::gather(&mut t, &os, &resources, &secrets).unwrap();
     let why = f.catalog.unwrap().unavailable.unwrap();
     assert!(why.contains("refuses the admin token"), "{why}");
 }

@@ -3,7 +3,6 @@
 
 use super::{Io, load_site, write_private};
 use crate::cli::Format;
-use crate::engine;
 use crate::error::{Error, Status};
 use crate::facts::saved::SavedFacts;
 use crate::pipeline::{self, Connector, Dropped};
@@ -24,11 +23,11 @@ pub fn run(
     let (works, dropped, secrets) = pipeline::prepare_with_secrets(&site, hosts, connect)?;
     let masker = secrets.masker();
     let gathered = pipeline::parallel(works, |mut w| {
-        let f = engine::gather(w.transport.as_mut(), &w.os, &w.resources, &secrets);
+        let f = pipeline::gather(w.transport.as_mut(), &w.os, &w.resources, &secrets);
         f.map(|f| {
             (
                 w.host.name.clone(),
-                engine::facts_for_saving(&f, &masker, &w.resources),
+                pipeline::facts_for_saving(&f, &masker, &w.resources),
             )
         })
         .map_err(|error| Dropped {

@@ -4,7 +4,6 @@
 use super::{Io, load_site, write_private};
 use crate::cli::Format;
 use crate::desired::resource::Resource;
-use crate::engine;
 use crate::error::{Error, Status};
 use crate::facts::saved::{self, SavedFacts};
 use crate::pipeline::{self, Connector};
@@ -113,7 +112,7 @@ fn offline_plans(
                 h.name
             )));
         };
-        let resources = engine::desired(site, &h, &f.os)?;
+        let resources = pipeline::desired(site, &h, &f.os)?;
         prepared.push((h, resources, f.clone()));
     }
     let lists: Vec<&[Resource]> = prepared.iter().map(|p| p.1.as_slice()).collect();
@@ -128,8 +127,8 @@ fn offline_plans(
                 h.name
             )));
         }
-        let facts = engine::facts_from_saved(f, &secrets)?;
-        plans.push(engine::plan(
+        let facts = pipeline::facts_from_saved(f, &secrets)?;
+        plans.push(pipeline::plan(
             &h.name, &resources, &facts, &secrets, &masker,
         )?);
     }

@@ -3,9 +3,9 @@
 use super::{Io, load_site};
 use crate::cli::Format;
 use crate::desired::DesiredError;
-use crate::engine;
 use crate::error::{Error, Status};
 use crate::facts::OsFacts;
+use crate::pipeline;
 use crate::secrets::SecretStore;
 use crate::site::Site;
 use std::path::Path;
@@ -26,7 +26,7 @@ pub fn run(path: &Path, format: Format, io: &mut Io<'_>) -> Result<Status, Error
     let store = SecretStore::load(&site.secrets_file).map_err(|d| Error::Site(vec![d]))?;
     let stand_in = stand_in_os(&site)?;
     for h in &site.hosts {
-        let resources = engine::desired(&site, h, &stand_in)?;
+        let resources = pipeline::desired(&site, h, &stand_in)?;
         // a finding of validate's, reported as such (not as an error of the command)
         if let Err(e) = crate::planner::check_secret_values(&resources, &store) {
             let _ = writeln!(io.err, "{}: {e}", site.secrets_file.display());
@@ -56,7 +56,7 @@ pub fn run(path: &Path, format: Format, io: &mut Io<'_>) -> Result<Status, Error
 fn stand_in_os(site: &Site) -> Result<OsFacts, Error> {
     let mut first_refusal = None;
     for text in STAND_INS {
-        let os = crate::facts::parse_os(text).map_err(engine::EngineError::from)?;
+        let os = crate::facts::parse_os(text).map_err(pipeline::HostError::from)?;
         match crate::desired::profile::for_host(&os, site.release) {
             Ok(_) => return Ok(os),
             Err(e) => {
@@ -65,5 +65,5 @@ fn stand_in_os(site: &Site) -> Result<OsFacts, Error> {
         }
     }
     let refusal = first_refusal.unwrap_or(DesiredError::Playbook("no stand-in OS".into()));
-    Err(engine::EngineError::from(refusal).into())
+    Err(pipeline::HostError::from(refusal).into())
 }

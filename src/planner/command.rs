@@ -3,7 +3,7 @@
 
 use super::{Cx, Decision, PlanError, change, noop, notify_ops};
 use crate::desired::resource::{Kind, Resource};
-use crate::hostops;
+use crate::host_commands;
 use crate::plan::{Action, Op};
 
 pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
@@ -45,7 +45,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
     };
     let mut ops = notify_ops(cx, notify);
     ops.push(Op::Exec {
-        script: hostops::command(run, user.as_deref()),
+        script: host_commands::command(run, user.as_deref()),
         stdin: stdin.clone(),
         timeout_secs: *timeout_secs,
     });

@@ -3,7 +3,7 @@
 use super::{Cx, Decision, PlanError, change, exec, noop, perms_text};
 use crate::desired::resource::{Kind, Resource};
 use crate::facts::FileKind;
-use crate::hostops;
+use crate::host_commands;
 use crate::plan::Action;
 
 pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
@@ -15,7 +15,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
             r,
             Action::Create,
             "does not exist",
-            vec![exec(hostops::mkdir(path, perms))],
+            vec![exec(host_commands::mkdir(path, perms))],
         )
         .into(),
         Some(f) if f.kind != FileKind::Directory => {
@@ -28,7 +28,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
             r,
             Action::Update,
             format!("{} → {}", perms_text(&f.perms), perms_text(perms)),
-            vec![exec(hostops::set_perms(path, perms))],
+            vec![exec(host_commands::set_perms(path, perms))],
         )
         .into(),
         Some(_) => noop(format!("exists with {}", perms_text(perms))),

@@ -318,6 +318,6 @@ fn notify_ops(cx: &mut Cx<'_>, notify: &[String]) -> Vec<Op> {
     cx.notified.extend(notify.iter().cloned());
     notify
         .iter()
-        .map(|s| exec(crate::hostops::journal_add(s)))
+        .map(|s| exec(crate::host_commands::journal_add(s)))
         .collect()
 }

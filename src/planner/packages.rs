@@ -2,7 +2,7 @@
 
 use super::{Cx, Decision, PlanError, change, exec, noop};
 use crate::desired::resource::{Kind, Resource};
-use crate::hostops;
+use crate::host_commands;
 use crate::plan::Action;
 
 pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
@@ -18,7 +18,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
     if missing.is_empty() {
         return Ok(noop(format!("installed: {}", names.join(" "))));
     }
-    let ops = vec![exec(hostops::install(&facts.os, &missing))];
+    let ops = vec![exec(host_commands::install(&facts.os, &missing))];
     Ok(change(
         r,
         Action::Create,

@@ -3,7 +3,7 @@
 
 use super::{Cx, Decision, PlanError, change, exec, noop};
 use crate::desired::resource::{Kind, Resource};
-use crate::hostops;
+use crate::host_commands;
 use crate::plan::Action;
 
 pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
@@ -22,7 +22,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
     let mut ops = Vec::new();
     let mut why = Vec::new();
     if *enabled && !f.enabled {
-        ops.push(exec(hostops::service(os, name, "enable")));
+        ops.push(exec(host_commands::service(os, name, "enable")));
         why.push(if f.exists {
             "not enabled"
         } else {
@@ -36,7 +36,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
     // waits for its port
     let mut starts = false;
     if *running && restart {
-        ops.push(exec(hostops::service(os, name, "restart")));
+        ops.push(exec(host_commands::service(os, name, "restart")));
         why.push(if facts.pending_restarts.contains(name) {
             "restart left pending by an interrupted run"
         } else {
@@ -44,7 +44,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         });
         starts = true;
     } else if *running && !f.running {
-        ops.push(exec(hostops::service(os, name, "start")));
+        ops.push(exec(host_commands::service(os, name, "start")));
         why.push(if f.exists {
             "not running"
         } else {
@@ -53,10 +53,10 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         starts = true;
     }
     if let (true, Some(port)) = (starts, port) {
-        ops.push(exec(hostops::wait_for_port(*port, 120)));
+        ops.push(exec(host_commands::wait_for_port(*port, 120)));
     }
     if restart {
-        ops.push(exec(hostops::journal_clear(name)));
+        ops.push(exec(host_commands::journal_clear(name)));
     }
     if ops.is_empty() {
         return Ok(noop(match (*enabled, *running) {

@@ -4,7 +4,7 @@
 use super::{Cx, Decision, PlanError, change, exec_stdin, noop};
 use crate::desired::resource::{Kind, Resource, SQL_USER_HOSTS, SqlUserSyntax};
 use crate::facts::Facts;
-use crate::hostops;
+use crate::host_commands;
 use crate::plan::Action;
 use crate::secrets::placeholder;
 
@@ -32,7 +32,7 @@ pub(super) fn database(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanEr
         r,
         Action::Create,
         sql_reason(facts, "database does not exist"),
-        vec![exec_stdin(hostops::MYSQL, sql)],
+        vec![exec_stdin(host_commands::MYSQL, sql)],
     )
     .into())
 }
@@ -87,7 +87,13 @@ pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
             "logging in with the password from the secrets file failed".to_string(),
         )
     };
-    Ok(change(r, action, reason, vec![exec_stdin(hostops::MYSQL, sql)]).into())
+    Ok(change(
+        r,
+        action,
+        reason,
+        vec![exec_stdin(host_commands::MYSQL, sql)],
+    )
+    .into())
 }
 
 pub(super) fn grant(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
@@ -119,7 +125,7 @@ pub(super) fn grant(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError
         r,
         Action::Create,
         sql_reason(facts, &format!("no grant at {}", missing.join(", "))),
-        vec![exec_stdin(hostops::MYSQL, sql)],
+        vec![exec_stdin(host_commands::MYSQL, sql)],
     )
     .into())
 }
