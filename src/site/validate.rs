@@ -2,7 +2,7 @@
 
 use super::{Host, MAX_SITE_BYTES, Overrides, ROLES, Site};
 use crate::desired::release::{Choices, IdentityApi, RELEASES, Release, TokenProvider};
-use crate::diag::{Diagnostic, did_you_mean};
+use crate::site::diagnostic::{Diagnostic, did_you_mean};
 use crate::transport::HostKeyPolicy;
 use crate::yaml::{self, Mark, Node, Value};
 use std::collections::BTreeMap;
