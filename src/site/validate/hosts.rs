@@ -1,9 +1,10 @@
 //! `hosts`: each host's keys, its roles, and the checks across hosts (one
 //! controller, roles that need each other).
 
+use super::Ctx;
 use super::values::{is_address_char, is_host_char, is_user_char};
-use super::{Ctx, HOST_KEYS};
 use crate::site::diagnostic::did_you_mean;
+use crate::site::schema::HOST_KEYS;
 use crate::site::{Host, ROLES};
 use crate::yaml::{Mark, Node, Value};
 use std::path::Path;
@@ -56,12 +57,12 @@ impl Ctx<'_> {
     }
 
     fn host(&mut self, n: &Node, path: &str, base: &Path) -> Option<Host> {
-        let mut f = self.fields(n, path, "a host")?;
+        let mut f = self.fields(n, path, "a host", HOST_KEYS)?;
         let name = self
-            .required(&mut f, "name", "controller")
+            .required(&mut f, "name")
             .and_then(|v| self.word(v, &format!("{path}.name"), "host name", is_host_char));
         let address = self
-            .required(&mut f, "address", "192.0.2.10")
+            .required(&mut f, "address")
             .and_then(|v| self.word(v, &format!("{path}.address"), "address", is_address_char));
         let port = match f.get("port") {
             None => Some(22),
@@ -87,7 +88,7 @@ impl Ctx<'_> {
             None => Some(Vec::new()),
             Some(v) => self.roles(v, &format!("{path}.roles")),
         };
-        self.finish(f, HOST_KEYS);
+        self.finish(f);
         let (user, become_root) = (user?, become_root?);
         Some(Host {
             name: name?,

@@ -2,6 +2,7 @@
 
 use super::{MAX_SITE_BYTES, Site};
 use crate::site::diagnostic::{Diagnostic, did_you_mean};
+use crate::site::schema::{HOST_KEY_POLICIES, Key, SITE_KEYS};
 use crate::transport::HostKeyPolicy;
 use crate::yaml::{self, Mark, Node, Value};
 use std::collections::BTreeMap;
@@ -13,31 +14,6 @@ mod release;
 mod values;
 
 use values::{is_host_char, is_name_char};
-
-const SITE_KEYS: &[&str] = &[
-    "site",
-    "release",
-    "region",
-    "controller",
-    "package_proxy",
-    "secrets_file",
-    "known_hosts",
-    "host_key_policy",
-    "hosts",
-    "overrides",
-    "token_provider",
-    "identity_api",
-    "glance_registry",
-];
-const HOST_KEYS: &[&str] = &[
-    "name",
-    "address",
-    "port",
-    "user",
-    "become",
-    "identity_file",
-    "roles",
-];
 
 pub(super) fn site_from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Diagnostic>> {
     let start = Mark { line: 1, col: 1 };
@@ -105,10 +81,17 @@ struct Fields<'n> {
     path: String,
     entries: &'n [(Node, Node)],
     used: Vec<bool>,
+    /// The keys the mapping may hold (see [`crate::site::schema`]); empty
+    /// for a free-form mapping, whose entries are read directly.
+    keys: &'static [Key],
 }
 
 impl<'n> Fields<'n> {
     fn get(&mut self, key: &str) -> Option<&'n Node> {
+        debug_assert!(
+            self.keys.iter().any(|k| k.name == key),
+            "`{key}` is read but not listed in site::schema"
+        );
         let i = self
             .entries
             .iter()
@@ -133,13 +116,20 @@ impl Ctx<'_> {
         self.errors.push(d);
     }
 
-    fn fields<'n>(&mut self, node: &'n Node, path: &str, what: &str) -> Option<Fields<'n>> {
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        what: &str,
+        keys: &'static [Key],
+    ) -> Option<Fields<'n>> {
         match &node.value {
             Value::Map(entries) => Some(Fields {
                 node,
                 path: path.to_string(),
                 entries,
                 used: vec![false; entries.len()],
+                keys,
             }),
             _ => {
                 let hint = path.is_empty().then(|| {
@@ -156,8 +146,9 @@ impl Ctx<'_> {
         }
     }
 
-    /// Report keys nobody took, with a suggestion.
-    fn finish(&mut self, f: Fields<'_>, allowed: &[&str]) {
+    /// Report keys nobody took, with a suggestion from the mapping's keys.
+    fn finish(&mut self, f: Fields<'_>) {
+        let allowed: Vec<&str> = f.keys.iter().map(|k| k.name).collect();
         for ((k, _), used) in f.entries.iter().zip(&f.used) {
             if *used {
                 continue;
@@ -176,7 +167,19 @@ impl Ctx<'_> {
         }
     }
 
-    fn required<'n>(&mut self, f: &mut Fields<'n>, key: &str, example: &str) -> Option<&'n Node> {
+    /// A key listed as required in [`crate::site::schema`]; when missing, the
+    /// hint suggests the example value listed there.
+    fn required<'n>(&mut self, f: &mut Fields<'n>, key: &str) -> Option<&'n Node> {
+        let example = f
+            .keys
+            .iter()
+            .find(|k| k.name == key)
+            .and_then(|k| k.required);
+        debug_assert!(
+            example.is_some(),
+            "`{key}` is not a required key in site::schema"
+        );
+        let example = example.unwrap_or_default();
         let n = f.get(key);
         if n.is_none() || matches!(n.map(|n| &n.value), Some(Value::Null)) {
             // a block mapping's own mark is after its first key; point at that key's line start
@@ -203,7 +206,7 @@ impl Ctx<'_> {
             );
             return None;
         }
-        let mut f = self.fields(root, "", "a site definition")?;
+        let mut f = self.fields(root, "", "a site definition", SITE_KEYS)?;
         let base = path
             .parent()
             .map(Path::to_path_buf)
@@ -211,17 +214,17 @@ impl Ctx<'_> {
             .unwrap_or_else(|| PathBuf::from("."));
 
         let name = self
-            .required(&mut f, "site", "my-cloud")
+            .required(&mut f, "site")
             .and_then(|n| self.word(n, "site", "site name", is_name_char));
         let release = self
-            .required(&mut f, "release", "zed")
+            .required(&mut f, "release")
             .and_then(|n| self.release(n));
         let region = match f.get("region") {
             Some(n) => self.word(n, "region", "region name", is_name_char),
             None => Some("RegionOne".to_string()),
         };
         let controller = self
-            .required(&mut f, "controller", "controller")
+            .required(&mut f, "controller")
             .and_then(|n| self.word(n, "controller", "host name", is_host_char));
         let package_proxy = f
             .get("package_proxy")
@@ -241,10 +244,12 @@ impl Ctx<'_> {
             .and_then(|n| self.local_path(n, "known_hosts", &base));
         let host_key_policy = match f.get("host_key_policy") {
             None => Some(HostKeyPolicy::Strict),
-            Some(n) => match n.as_str() {
-                Some("strict") => Some(HostKeyPolicy::Strict),
-                Some("accept-new") => Some(HostKeyPolicy::AcceptNew),
-                _ => {
+            Some(n) => match HOST_KEY_POLICIES
+                .iter()
+                .find(|(name, _)| n.as_str() == Some(*name))
+            {
+                Some((_, policy)) => Some(*policy),
+                None => {
                     let hint = if matches!(
                         n.as_str(),
                         Some("no" | "off" | "none" | "false" | "insecure")
@@ -252,7 +257,8 @@ impl Ctx<'_> {
                     {
                         "host keys are always checked; use `accept-new` to record unknown keys on first contact".to_string()
                     } else {
-                        "one of: strict, accept-new".to_string()
+                        let names: Vec<&str> = HOST_KEY_POLICIES.iter().map(|(n, _)| *n).collect();
+                        format!("one of: {}", names.join(", "))
                     };
                     self.error(
                         n.mark,
@@ -268,18 +274,14 @@ impl Ctx<'_> {
             },
         };
         let hosts = self
-            .required(
-                &mut f,
-                "hosts",
-                "[{name: controller, address: 192.0.2.10, roles: [base]}]",
-            )
+            .required(&mut f, "hosts")
             .and_then(|n| self.hosts(n, &base));
         let overrides = match f.get("overrides") {
             Some(n) => self.overrides(n),
             None => Some(BTreeMap::new()),
         };
         let choices = release.and_then(|r| self.choices(&mut f, r));
-        self.finish(f, SITE_KEYS);
+        self.finish(f);
 
         if let Some(hosts) = &hosts {
             self.cross_checks(hosts);

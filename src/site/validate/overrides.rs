@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 impl Ctx<'_> {
     pub(super) fn overrides(&mut self, n: &Node) -> Option<Overrides> {
-        let files = self.fields(n, "overrides", "file paths mapped to INI sections")?;
+        let files = self.fields(n, "overrides", "file paths mapped to INI sections", &[])?;
         let mut out = BTreeMap::new();
         let mut ok = true;
         for (k, v) in files.entries {
@@ -23,7 +23,7 @@ impl Ctx<'_> {
                 ok = false;
                 continue;
             }
-            let Some(sections) = self.fields(v, &fpath, "INI sections") else {
+            let Some(sections) = self.fields(v, &fpath, "INI sections", &[]) else {
                 ok = false;
                 continue;
             };
@@ -41,7 +41,7 @@ impl Ctx<'_> {
                     ok = false;
                     continue;
                 }
-                let Some(keys) = self.fields(sv, &spath, "INI keys and values") else {
+                let Some(keys) = self.fields(sv, &spath, "INI keys and values", &[]) else {
                     ok = false;
                     continue;
                 };
