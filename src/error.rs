@@ -2,7 +2,7 @@
 //! failed), an [`Error`] when it could not. [`exit_code`] is the one place
 //! that turns either into the process's exit code.
 
-use crate::diag::Diagnostic;
+use crate::site::diagnostic::Diagnostic;
 use std::path::PathBuf;
 
 pub const EXIT_OK: i32 = 0;

@@ -113,7 +113,7 @@ pub fn select_hosts(site: &Site, only: Option<&str>) -> Result<Vec<Host>, Error>
             Some(h) => Ok(vec![h.clone()]),
             None => {
                 let names: Vec<&str> = site.hosts.iter().map(|h| h.name.as_str()).collect();
-                let hint = crate::diag::did_you_mean(name, names.iter().copied())
+                let hint = crate::site::diagnostic::did_you_mean(name, names.iter().copied())
                     .map(|s| format!("did you mean `{s}`?"))
                     .unwrap_or_else(|| format!("hosts: {}", names.join(", ")));
                 Err(Error::NoSuchHost {

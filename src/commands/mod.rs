@@ -8,9 +8,9 @@ mod validate;
 mod verify;
 
 use crate::cli::{Cli, Command, Format};
-use crate::diag::Diagnostic;
 use crate::error::{Error, Status};
 use crate::render::Style;
+use crate::site::diagnostic::Diagnostic;
 use crate::site::{Host, Site};
 use crate::transport::{Transport, TransportError};
 use std::io::Write;
@@ -58,7 +58,8 @@ fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Statu
             let _ = writeln!(
                 io.out,
                 "{}",
-                serde_json::to_string_pretty(&crate::schema::site_schema()).unwrap_or_default()
+                serde_json::to_string_pretty(&crate::site::schema::site_schema())
+                    .unwrap_or_default()
             );
             Ok(Status::Success)
         }

@@ -3,7 +3,7 @@
 
 use super::masker::{Masker, Secret};
 use crate::atomic_file::{WriteError, write_private};
-use crate::diag::Diagnostic;
+use crate::site::diagnostic::Diagnostic;
 use crate::yaml::{self, Mark, Value};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

@@ -1,12 +1,14 @@
 //! The site file: parse, then validate into a typed [`Site`] that cannot hold an
 //! invalid state. Every problem is reported at once, each with file:line:col.
 
+pub mod diagnostic;
+pub mod schema;
 mod validate;
 
 use crate::desired::release::{Choices, Release};
-use crate::diag::Diagnostic;
 use crate::transport::{HostKeyPolicy, HostTarget};
 use crate::yaml;
+use diagnostic::Diagnostic;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,0 +1,165 @@
+//! The site file's keys, listed once: `validate` accepts exactly these (and
+//! suggests from them), and the JSON Schema for editor completion
+//! (`stackprov schema`) is built from them.
+
+use crate::desired::release::{IdentityApi, RELEASES, TokenProvider};
+use crate::transport::HostKeyPolicy;
+use serde_json::{Value, json};
+
+/// A key of one of the site file's mappings.
+pub struct Key {
+    pub name: &'static str,
+    /// For a required key, the value `validate` suggests adding when it is missing.
+    pub required: Option<&'static str>,
+    /// The value's JSON Schema.
+    pub schema: fn() -> Value,
+}
+
+/// Top-level keys, in the order `validate` lists them in a hint.
+pub const SITE_KEYS: &[Key] = &[
+    Key {
+        name: "site",
+        required: Some("my-cloud"),
+        schema: || json!({"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "description": "Name of the site."}),
+    },
+    Key {
+        name: "release",
+        required: Some("zed"),
+        schema: || json!({"type": "string", "description": "OpenStack release (name, or 2023.1-style).", "examples": RELEASES}),
+    },
+    Key {
+        name: "region",
+        required: None,
+        schema: || json!({"type": "string", "default": "RegionOne"}),
+    },
+    Key {
+        name: "controller",
+        required: Some("controller"),
+        schema: || json!({"type": "string", "description": "Host name the catalog endpoints and DB connections use."}),
+    },
+    Key {
+        name: "package_proxy",
+        required: None,
+        schema: || json!({"type": "string", "pattern": "^https?://", "description": "HTTP proxy for the package manager."}),
+    },
+    Key {
+        name: "secrets_file",
+        required: None,
+        schema: || json!({"type": "string", "description": "Secrets file (0600), relative to the site file. Default: <site>.secrets.yaml."}),
+    },
+    Key {
+        name: "known_hosts",
+        required: None,
+        schema: || json!({"type": "string", "description": "A known_hosts file checked before ~/.ssh/known_hosts."}),
+    },
+    Key {
+        name: "host_key_policy",
+        required: None,
+        schema: || {
+            let names: Vec<&str> = HOST_KEY_POLICIES.iter().map(|(n, _)| *n).collect();
+            json!({"enum": names, "default": "strict"})
+        },
+    },
+    Key {
+        name: "hosts",
+        required: Some("[{name: controller, address: 192.0.2.10, roles: [base]}]"),
+        schema: || json!({"type": "array", "minItems": 1, "items": object(HOST_KEYS)}),
+    },
+    Key {
+        name: "overrides",
+        required: None,
+        schema: || {
+            json!({
+                "type": "object",
+                "description": "Extra INI keys per rendered file: path -> section -> key -> value.",
+                "additionalProperties": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}}
+            })
+        },
+    },
+    Key {
+        name: "token_provider",
+        required: None,
+        schema: || json!({"enum": TokenProvider::NAMES, "description": "Keystone token format. Default: pki up to newton (pki_setup), fernet after. pki ends with newton, uuid with queens; fernet starts with kilo."}),
+    },
+    Key {
+        name: "identity_api",
+        required: None,
+        schema: || json!({"enum": IdentityApi::NAMES, "description": "Identity API the catalog is built through. Default: v2.0 with admin_token up to newton, v3 with keystone-manage bootstrap after."}),
+    },
+    Key {
+        name: "glance_registry",
+        required: None,
+        schema: || json!({"type": "boolean", "description": "Run glance-registry. Default: true up to newton, false after; the registry ends with train."}),
+    },
+];
+
+/// Keys of each entry of `hosts`.
+pub const HOST_KEYS: &[Key] = &[
+    Key {
+        name: "name",
+        required: Some("controller"),
+        schema: || json!({"type": "string"}),
+    },
+    Key {
+        name: "address",
+        required: Some("192.0.2.10"),
+        schema: || json!({"type": "string"}),
+    },
+    Key {
+        name: "port",
+        required: None,
+        schema: || json!({"type": "integer", "minimum": 1, "maximum": 65535, "default": 22}),
+    },
+    Key {
+        name: "user",
+        required: None,
+        schema: || json!({"type": "string", "default": "root"}),
+    },
+    Key {
+        name: "become",
+        required: None,
+        schema: || json!({"type": "boolean", "default": false, "description": "Run commands through sudo -n."}),
+    },
+    Key {
+        name: "identity_file",
+        required: None,
+        schema: || json!({"type": "string"}),
+    },
+    Key {
+        name: "roles",
+        required: None,
+        schema: || json!({"type": "array", "uniqueItems": true, "items": {"enum": super::ROLES}}),
+    },
+];
+
+/// The values of `host_key_policy`.
+pub const HOST_KEY_POLICIES: &[(&str, HostKeyPolicy)] = &[
+    ("strict", HostKeyPolicy::Strict),
+    ("accept-new", HostKeyPolicy::AcceptNew),
+];
+
+/// A mapping that allows exactly `keys`.
+fn object(keys: &[Key]) -> Value {
+    let required: Vec<&str> = keys
+        .iter()
+        .filter(|k| k.required.is_some())
+        .map(|k| k.name)
+        .collect();
+    let properties: serde_json::Map<String, Value> = keys
+        .iter()
+        .map(|k| (k.name.to_string(), (k.schema)()))
+        .collect();
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": required,
+        "properties": properties
+    })
+}
+
+pub fn site_schema() -> Value {
+    let mut schema = object(SITE_KEYS);
+    schema["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+    schema["title"] = json!("stackprov site file");
+    schema
+}

@@ -1,0 +1,207 @@
+//! `hosts`: each host's keys, its roles, and the checks across hosts (one
+//! controller, roles that need each other).
+
+use super::Ctx;
+use super::values::{is_address_char, is_host_char, is_user_char};
+use crate::site::diagnostic::did_you_mean;
+use crate::site::schema::HOST_KEYS;
+use crate::site::{Host, ROLES};
+use crate::yaml::{Mark, Node, Value};
+use std::path::Path;
+
+impl Ctx<'_> {
+    pub(super) fn hosts(&mut self, n: &Node, base: &Path) -> Option<Vec<(Host, Mark)>> {
+        let Value::Seq(items) = &n.value else {
+            self.error(
+                n.mark,
+                "hosts",
+                format!("expected a list of hosts, found {}", n.kind()),
+                Some("write `hosts:` followed by `- name: ...` entries".into()),
+            );
+            return None;
+        };
+        if items.is_empty() {
+            self.error(
+                n.mark,
+                "hosts",
+                "no hosts",
+                Some("add at least one host with `name`, `address` and `roles`".into()),
+            );
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match self.host(item, &format!("hosts[{i}]"), base) {
+                Some(h) => {
+                    if let Some((_, first)) =
+                        out.iter().find(|(o, _): &&(Host, Mark)| o.name == h.name)
+                    {
+                        self.error(
+                            item.mark,
+                            &format!("hosts[{i}].name"),
+                            format!(
+                                "duplicate host name `{}` (first at line {})",
+                                h.name, first.line
+                            ),
+                            Some("host names must be unique".into()),
+                        );
+                        ok = false;
+                    }
+                    out.push((h, item.mark));
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn host(&mut self, n: &Node, path: &str, base: &Path) -> Option<Host> {
+        let mut f = self.fields(n, path, "a host", HOST_KEYS)?;
+        let name = self
+            .required(&mut f, "name")
+            .and_then(|v| self.word(v, &format!("{path}.name"), "host name", is_host_char));
+        let address = self
+            .required(&mut f, "address")
+            .and_then(|v| self.word(v, &format!("{path}.address"), "address", is_address_char));
+        let port = match f.get("port") {
+            None => Some(22),
+            Some(v) => self.port(v, &format!("{path}.port")),
+        };
+        let user = match f.get("user") {
+            None => Some("root".to_string()),
+            Some(v) => self.word(v, &format!("{path}.user"), "user name", is_user_char),
+        };
+        let become_root = match f.get("become") {
+            None => Some(false),
+            Some(v) => self.boolean(v, &format!("{path}.become")),
+        };
+        let identity_file = f.get("identity_file").and_then(|v| {
+            let p = self.local_path(v, &format!("{path}.identity_file"), base)?;
+            if !p.is_file() {
+                self.error(v.mark, &format!("{path}.identity_file"), format!("identity file {} does not exist", p.display()), Some("paths are relative to the site file; remove the key to use ssh-agent and ~/.ssh".into()));
+                return None;
+            }
+            Some(p)
+        });
+        let roles = match f.get("roles") {
+            None => Some(Vec::new()),
+            Some(v) => self.roles(v, &format!("{path}.roles")),
+        };
+        self.finish(f);
+        let (user, become_root) = (user?, become_root?);
+        Some(Host {
+            name: name?,
+            address: address?,
+            port: port?,
+            user,
+            become_root,
+            identity_file,
+            roles: roles?,
+        })
+    }
+
+    fn roles(&mut self, n: &Node, path: &str) -> Option<Vec<String>> {
+        let Value::Seq(items) = &n.value else {
+            self.error(
+                n.mark,
+                path,
+                format!("expected a list of roles, found {}", n.kind()),
+                Some(format!(
+                    "e.g. `roles: [base, mariadb]`; known roles: {}",
+                    ROLES.join(", ")
+                )),
+            );
+            return None;
+        };
+        let mut named = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            let p = format!("{path}[{i}]");
+            let Some(r) = self.string(item, &p) else {
+                ok = false;
+                continue;
+            };
+            if !ROLES.contains(&r.as_str()) {
+                let hint = match did_you_mean(&r, ROLES.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("known roles: {}", ROLES.join(", ")),
+                };
+                self.error(item.mark, &p, format!("unknown role `{r}`"), Some(hint));
+                ok = false;
+            } else if named.contains(&r) {
+                self.error(item.mark, &p, format!("role `{r}` is listed twice"), None);
+                ok = false;
+            } else {
+                named.push(r);
+            }
+        }
+        // applied in the canonical order, whatever order the file lists them in
+        ok.then(|| {
+            ROLES
+                .iter()
+                .filter(|r| named.iter().any(|n| n == *r))
+                .map(|r| r.to_string())
+                .collect()
+        })
+    }
+
+    pub(super) fn cross_checks(&mut self, hosts: &[(Host, Mark)]) {
+        let with = |role: &str| {
+            hosts
+                .iter()
+                .enumerate()
+                .filter(|(_, (h, _))| h.has_role(role))
+                .collect::<Vec<_>>()
+        };
+        for role in ["mariadb", "keystone", "glance"] {
+            let list = with(role);
+            if let [(_, (first, _)), (i, (_, mark)), ..] = list.as_slice() {
+                self.error(
+                    *mark,
+                    &format!("hosts[{i}].roles"),
+                    format!(
+                        "role `{role}` is on {} hosts; stackprov builds one controller",
+                        list.len()
+                    ),
+                    Some(format!("keep `{role}` on host `{}` only", first.name)),
+                );
+            }
+        }
+        let keystone_host = with("keystone").first().map(|(_, (h, _))| h.name.clone());
+        for role in ["glance", "openrc"] {
+            for (i, (h, mark)) in with(role) {
+                if keystone_host.is_none() {
+                    self.error(
+                        *mark,
+                        &format!("hosts[{i}].roles"),
+                        format!("role `{role}` needs a host with role `keystone`"),
+                        Some(format!("add `keystone` to the roles of host `{}`", h.name)),
+                    );
+                }
+            }
+        }
+        for (i, (h, mark)) in with("keystone").into_iter().chain(with("glance")) {
+            if !h.has_role("mariadb") {
+                self.error(
+                    *mark,
+                    &format!("hosts[{i}].roles"),
+                    format!(
+                        "role `{}` needs role `mariadb` on the same host",
+                        if h.has_role("keystone") {
+                            "keystone"
+                        } else {
+                            "glance"
+                        }
+                    ),
+                    Some(format!("add `mariadb` to the roles of host `{}`", h.name)),
+                );
+            }
+        }
+        for (i, (h, mark)) in hosts.iter().enumerate() {
+            if h.user != "root" && !h.become_root && !h.roles.is_empty() {
+                self.error(*mark, &format!("hosts[{i}].become"), format!("user `{}` is not root and `become` is false, so roles cannot install packages", h.user), Some("add `become: true` (passwordless sudo) or use `user: root`".into()));
+            }
+        }
+    }
+}

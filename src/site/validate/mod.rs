@@ -1,0 +1,304 @@
+//! Site YAML tree → [`Site`], collecting every problem with its position.
+
+use super::{MAX_SITE_BYTES, Site};
+use crate::site::diagnostic::{Diagnostic, did_you_mean};
+use crate::site::schema::{HOST_KEY_POLICIES, Key, SITE_KEYS};
+use crate::transport::HostKeyPolicy;
+use crate::yaml::{self, Mark, Node, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+mod hosts;
+mod overrides;
+mod release;
+mod values;
+
+use values::{is_host_char, is_name_char};
+
+pub(super) fn site_from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Diagnostic>> {
+    let start = Mark { line: 1, col: 1 };
+    if bytes.len() > MAX_SITE_BYTES {
+        return Err(vec![
+            Diagnostic::new(
+                path,
+                start,
+                "",
+                format!(
+                    "the file is {} bytes; site files are limited to {MAX_SITE_BYTES}",
+                    bytes.len()
+                ),
+            )
+            .hint("is this the right file?"),
+        ]);
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            return Err(vec![
+                Diagnostic::new(
+                    path,
+                    Mark { line, col },
+                    "",
+                    "the file is not valid UTF-8 text",
+                )
+                .hint("site files are YAML text; is this a binary file?"),
+            ]);
+        }
+    };
+    let root = yaml::parse(text).map_err(|e| {
+        vec![Diagnostic::new(
+            path,
+            e.mark,
+            "",
+            format!("invalid YAML: {}", e.message),
+        )]
+    })?;
+    let mut cx = Ctx {
+        file: path,
+        errors: Vec::new(),
+    };
+    let site = cx.site(path, &root);
+    match site {
+        Some(site) if cx.errors.is_empty() => Ok(site),
+        _ => {
+            cx.errors.sort_by_key(|d| (d.line, d.col));
+            Err(cx.errors)
+        }
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    errors: Vec<Diagnostic>,
+}
+
+/// A mapping being read: keys taken are marked used; the rest are unknown.
+struct Fields<'n> {
+    node: &'n Node,
+    path: String,
+    entries: &'n [(Node, Node)],
+    used: Vec<bool>,
+    /// The keys the mapping may hold (see [`crate::site::schema`]); empty
+    /// for a free-form mapping, whose entries are read directly.
+    keys: &'static [Key],
+}
+
+impl<'n> Fields<'n> {
+    fn get(&mut self, key: &str) -> Option<&'n Node> {
+        debug_assert!(
+            self.keys.iter().any(|k| k.name == key),
+            "`{key}` is read but not listed in site::schema"
+        );
+        let i = self
+            .entries
+            .iter()
+            .position(|(k, _)| k.as_str() == Some(key))?;
+        self.used[i] = true;
+        Some(&self.entries[i].1)
+    }
+
+    fn child(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+}
+
+impl Ctx<'_> {
+    fn error(&mut self, mark: Mark, path: &str, message: impl Into<String>, hint: Option<String>) {
+        let mut d = Diagnostic::new(self.file, mark, path, message);
+        d.hint = hint;
+        self.errors.push(d);
+    }
+
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        what: &str,
+        keys: &'static [Key],
+    ) -> Option<Fields<'n>> {
+        match &node.value {
+            Value::Map(entries) => Some(Fields {
+                node,
+                path: path.to_string(),
+                entries,
+                used: vec![false; entries.len()],
+                keys,
+            }),
+            _ => {
+                let hint = path.is_empty().then(|| {
+                    "a site file maps `site`, `release`, `controller` and `hosts`; see examples/site.yaml".to_string()
+                });
+                self.error(
+                    node.mark,
+                    path,
+                    format!("expected {what} (a mapping), found {}", node.kind()),
+                    hint,
+                );
+                None
+            }
+        }
+    }
+
+    /// Report keys nobody took, with a suggestion from the mapping's keys.
+    fn finish(&mut self, f: Fields<'_>) {
+        let allowed: Vec<&str> = f.keys.iter().map(|k| k.name).collect();
+        for ((k, _), used) in f.entries.iter().zip(&f.used) {
+            if *used {
+                continue;
+            }
+            let key = k.as_str().unwrap_or_default();
+            let hint = match did_you_mean(key, allowed.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("known keys: {}", allowed.join(", ")),
+            };
+            self.error(
+                k.mark,
+                &f.child(key),
+                format!("unknown key `{key}`"),
+                Some(hint),
+            );
+        }
+    }
+
+    /// A key listed as required in [`crate::site::schema`]; when missing, the
+    /// hint suggests the example value listed there.
+    fn required<'n>(&mut self, f: &mut Fields<'n>, key: &str) -> Option<&'n Node> {
+        let example = f
+            .keys
+            .iter()
+            .find(|k| k.name == key)
+            .and_then(|k| k.required);
+        debug_assert!(
+            example.is_some(),
+            "`{key}` is not a required key in site::schema"
+        );
+        let example = example.unwrap_or_default();
+        let n = f.get(key);
+        if n.is_none() || matches!(n.map(|n| &n.value), Some(Value::Null)) {
+            // a block mapping's own mark is after its first key; point at that key's line start
+            let start = f.entries.first().map_or(f.node.mark, |(k, _)| k.mark);
+            let mark = n.map_or(start, |n| n.mark);
+            self.error(
+                mark,
+                &f.child(key),
+                format!("missing required key `{key}`"),
+                Some(format!("add `{key}: {example}`")),
+            );
+            return None;
+        }
+        n
+    }
+
+    fn site(&mut self, path: &Path, root: &Node) -> Option<Site> {
+        if root.value == Value::Null {
+            self.error(
+                root.mark,
+                "",
+                "the site file is empty",
+                Some("start from examples/site.yaml".into()),
+            );
+            return None;
+        }
+        let mut f = self.fields(root, "", "a site definition", SITE_KEYS)?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+
+        let name = self
+            .required(&mut f, "site")
+            .and_then(|n| self.word(n, "site", "site name", is_name_char));
+        let release = self
+            .required(&mut f, "release")
+            .and_then(|n| self.release(n));
+        let region = match f.get("region") {
+            Some(n) => self.word(n, "region", "region name", is_name_char),
+            None => Some("RegionOne".to_string()),
+        };
+        let controller = self
+            .required(&mut f, "controller")
+            .and_then(|n| self.word(n, "controller", "host name", is_host_char));
+        let package_proxy = f
+            .get("package_proxy")
+            .and_then(|n| self.proxy_url(n, "package_proxy"));
+        let secrets_file = match f.get("secrets_file") {
+            Some(n) => self.local_path(n, "secrets_file", &base),
+            None => {
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "site".into());
+                Some(base.join(format!("{stem}.secrets.yaml")))
+            }
+        };
+        let known_hosts = f
+            .get("known_hosts")
+            .and_then(|n| self.local_path(n, "known_hosts", &base));
+        let host_key_policy = match f.get("host_key_policy") {
+            None => Some(HostKeyPolicy::Strict),
+            Some(n) => match HOST_KEY_POLICIES
+                .iter()
+                .find(|(name, _)| n.as_str() == Some(*name))
+            {
+                Some((_, policy)) => Some(*policy),
+                None => {
+                    let hint = if matches!(
+                        n.as_str(),
+                        Some("no" | "off" | "none" | "false" | "insecure")
+                    ) || n.kind() == "a boolean"
+                    {
+                        "host keys are always checked; use `accept-new` to record unknown keys on first contact".to_string()
+                    } else {
+                        let names: Vec<&str> = HOST_KEY_POLICIES.iter().map(|(n, _)| *n).collect();
+                        format!("one of: {}", names.join(", "))
+                    };
+                    self.error(
+                        n.mark,
+                        "host_key_policy",
+                        format!(
+                            "unknown host key policy `{}`",
+                            n.as_str().unwrap_or(n.kind())
+                        ),
+                        Some(hint),
+                    );
+                    None
+                }
+            },
+        };
+        let hosts = self
+            .required(&mut f, "hosts")
+            .and_then(|n| self.hosts(n, &base));
+        let overrides = match f.get("overrides") {
+            Some(n) => self.overrides(n),
+            None => Some(BTreeMap::new()),
+        };
+        let choices = release.and_then(|r| self.choices(&mut f, r));
+        self.finish(f);
+
+        if let Some(hosts) = &hosts {
+            self.cross_checks(hosts);
+        }
+        Some(Site {
+            path: path.to_path_buf(),
+            name: name?,
+            release: release?,
+            choices: choices?,
+            region: region?,
+            controller: controller?,
+            package_proxy,
+            secrets_file: secrets_file?,
+            known_hosts,
+            host_key_policy: host_key_policy?,
+            hosts: hosts.map(|h| h.into_iter().map(|(h, _)| h).collect())?,
+            overrides: overrides?,
+        })
+    }
+}
