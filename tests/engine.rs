@@ -299,22 +299,33 @@ fn saved_facts_plan_offline_without_secrets_in_the_file() {
     assert!(offline.out.contains("-edited = by hand"), "{}", offline.out);
 }
 
+/// A converged fake controller whose public image endpoint someone moved by hand.
+fn converged_with_image_endpoint_moved(site: &str) -> SharedFake {
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    assert_eq!(run(&fake, &["apply", site, "-y"]).code, 0);
+    let mut h = fake.lock();
+    let ep = h
+        .keystone
+        .as_mut()
+        .unwrap()
+        .endpoints
+        .values_mut()
+        .find(|e| e.0 == "image" && e.1 == "public")
+        .unwrap();
+    ep.3 = "http://elsewhere:9292".into();
+    drop(h);
+    fake
+}
+
 #[test]
 fn catalog_drift_is_found_and_fixed_through_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let site = site_file(dir.path(), ALL);
     let s = site.to_str().unwrap();
-    let fake = SharedFake::new(FakeHost::debian_controller());
-    assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
+    let fake = converged_with_image_endpoint_moved(s);
     {
         let mut h = fake.lock();
         let k = h.keystone.as_mut().unwrap();
-        let ep = k
-            .endpoints
-            .values_mut()
-            .find(|e| e.0 == "image" && e.1 == "public")
-            .unwrap();
-        ep.3 = "http://elsewhere:9292".into();
         k.assignments
             .remove(&("glance".into(), "service".into(), "admin".into()));
         k.users.insert("glance".into(), "changed by hand".into());
@@ -950,17 +961,9 @@ fn a_connection_lost_during_a_keystone_call_exits_unreachable() {
     let dir = tempfile::tempdir().unwrap();
     let site = site_file(dir.path(), ALL);
     let s = site.to_str().unwrap();
-    let fake = SharedFake::new(FakeHost::debian_controller());
-    assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
+    let fake = converged_with_image_endpoint_moved(s);
     {
         let mut h = fake.lock();
-        let k = h.keystone.as_mut().unwrap();
-        let ep = k
-            .endpoints
-            .values_mut()
-            .find(|e| e.0 == "image" && e.1 == "public")
-            .unwrap();
-        ep.3 = "http://elsewhere:9292".into();
         h.lose_connection_on = Some("PATCH /v3/endpoints/".into());
     }
     let r = run(&fake, &["apply", s, "-y"]);
