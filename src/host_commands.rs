@@ -5,20 +5,26 @@ use crate::desired::resource::Perms;
 use crate::facts::{Init, JOURNAL, OsFacts, PackageManager};
 use crate::quote::shell_word as w;
 
+/// How long an install waits for another apt/dpkg to release its lock.
+pub const APT_LOCK_WAIT_SECS: u64 = 300;
+
 pub fn install(os: &OsFacts, names: &[String]) -> String {
     let list: Vec<String> = names.iter().map(|n| w(n)).collect();
     let list = list.join(" ");
     match os.package_manager {
         PackageManager::Apt => {
-            // a mirror or proxy that drops a download now and then is asked again
+            // a mirror or proxy that drops a download now and then is asked again;
+            // a package manager already at work (an install left running by a
+            // killed run: sshd does not stop it) is waited for, not failed on
+            let wait = format!("-o DPkg::Lock::Timeout={APT_LOCK_WAIT_SECS}");
             let get = format!(
-                "apt-get install -y -q --no-install-recommends -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold {list}"
+                "apt-get install -y -q --no-install-recommends -o Acquire::Retries=3 {wait} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold {list}"
             );
             // when the install fails: finish what an interrupted dpkg left (a run
             // killed mid-install leaves "dpkg was interrupted"), refresh a stale
             // package index, and try once more
             format!(
-                "export DEBIAN_FRONTEND=noninteractive; {get} || {{ dpkg --configure -a; apt-get update -q -o Acquire::Retries=3 && {get}; }}"
+                "export DEBIAN_FRONTEND=noninteractive; {get} || {{ dpkg --configure -a; apt-get update -q -o Acquire::Retries=3 {wait} && {get}; }}"
             )
         }
         PackageManager::Yum => format!("yum install -y -q {list}"),

@@ -90,14 +90,14 @@ mod tests {
                     ),
                 ),
                 (
-                    "apt on Debian, asked again after a failed download",
+                    "apt on Debian: asked again after a failed download, waiting for another apt's lock",
                     packages(&["keystone"]),
                     facts(|f| f.os = debian12()),
                     change(
                         Create,
                         "not installed: keystone",
                         &[
-                            "export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q --no-install-recommends -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold keystone || { dpkg --configure -a; apt-get update -q -o Acquire::Retries=3 && apt-get install -y -q --no-install-recommends -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold keystone; }",
+                            "export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q --no-install-recommends -o Acquire::Retries=3 -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold keystone || { dpkg --configure -a; apt-get update -q -o Acquire::Retries=3 -o DPkg::Lock::Timeout=300 && apt-get install -y -q --no-install-recommends -o Acquire::Retries=3 -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold keystone; }",
                         ],
                     ),
                 ),
