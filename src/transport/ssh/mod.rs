@@ -38,18 +38,18 @@
 
 mod config;
 mod hostkey;
-mod nb;
+mod nonblocking;
 mod shell;
 
 pub use hostkey::fingerprint_sha256;
-pub use nb::LocalForward;
+pub use nonblocking::LocalForward;
 pub use shell::{command_line, sh_quote};
 
 use super::{
     ExecOutput, ExecRequest, FileSpec, HostKeyPolicy, HostTarget, Transport, TransportError,
     TransportErrorKind as Kind, TransportStats, Tunnel,
 };
-use nb::{Conn, Counters, Fail, Pump};
+use nonblocking::{Conn, Counters, Fail, Pump};
 use ssh2::{MethodType, Session};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -283,7 +283,7 @@ pub fn connect_with(
             theirs
                 .set_nonblocking(true)
                 .map_err(|e| TransportError::io(format!("socketpair: {e}")))?;
-            let pump = Pump::spawn(bastion, nb::Pair::new(theirs, ch));
+            let pump = Pump::spawn(bastion, nonblocking::Pair::new(theirs, ch));
             let fd = ours.as_raw_fd();
             let conn = setup
                 .session(ours, fd, &ep, stats)
@@ -662,7 +662,7 @@ impl SshTransport {
                 if pos >= stdin.len() {
                     match ch.send_eof() {
                         Ok(()) => eof_sent = true,
-                        Err(e) if nb::would_block(&e) => {}
+                        Err(e) if nonblocking::would_block(&e) => {}
                         Err(_) => eof_sent = true,
                     }
                 }
@@ -737,7 +737,7 @@ impl SshTransport {
                 Kind::Timeout,
                 format!("{}: {what} timed out after {timeout:?}", self.name),
             ),
-            Fail::Ssh(e) if nb::is_disconnect(&e) => TransportError::new(
+            Fail::Ssh(e) if nonblocking::is_disconnect(&e) => TransportError::new(
                 Kind::Unreachable,
                 format!("{}: connection lost ({what}): {e}", self.name),
             ),
@@ -840,7 +840,7 @@ impl Transport for SshTransport {
                     Duration::from_secs(30),
                 )
             })?;
-        Ok(Box::new(nb::ChannelStream::new(c.clone(), ch)))
+        Ok(Box::new(nonblocking::ChannelStream::new(c.clone(), ch)))
     }
 
     fn stats(&self) -> TransportStats {
