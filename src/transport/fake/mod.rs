@@ -3,14 +3,17 @@
 //! SQL on stdin, guarded commands) and keeps a log of every operation, so tests
 //! can check that `apply` ran exactly what `plan` promised.
 
-use super::fake_glance::FakeGlance;
-use super::fake_keystone::{FakeHttp, FakeKeystone};
+pub mod glance;
+pub mod keystone;
+
 use super::{
     ExecOutput, ExecRequest, FileSpec, Transport, TransportError, TransportErrorKind,
     TransportStats, Tunnel,
 };
 use crate::desired::resource::Perms;
 use crate::facts::JOURNAL;
+use glance::FakeGlance;
+use keystone::{FakeHttp, FakeKeystone};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
