@@ -378,7 +378,7 @@ fn v2_catalog_converges_and_corrects_drift() {
     use stackprov::plan::catalog::Admin;
     use stackprov::secrets::SecretStore;
     use stackprov::transport::fake::FakeService;
-    use stackprov::transport::fake_keystone::FakeKeystone;
+    use stackprov::transport::fake::keystone::FakeKeystone;
 
     let mut host = FakeHost::debian();
     host.keystone = Some(FakeKeystone {
@@ -575,7 +575,7 @@ fn secrets_file(dir: &Path, body: &str) {
 
 #[test]
 fn verify_gets_a_token_lists_users_and_round_trips_an_image() {
-    use stackprov::transport::fake_glance::FakeGlance;
+    use stackprov::transport::fake::glance::FakeGlance;
     let dir = tempfile::tempdir().unwrap();
     let site = site_file(dir.path(), ALL);
     let s = site.to_str().unwrap();
@@ -623,8 +623,8 @@ fn verify_gets_a_token_lists_users_and_round_trips_an_image() {
 #[test]
 fn verify_speaks_identity_v2_on_a_site_of_the_guides_era() {
     use stackprov::transport::fake::FakeService;
-    use stackprov::transport::fake_glance::FakeGlance;
-    use stackprov::transport::fake_keystone::FakeKeystone;
+    use stackprov::transport::fake::glance::FakeGlance;
+    use stackprov::transport::fake::keystone::FakeKeystone;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("site.yaml");
     std::fs::write(&p, "site: old\nrelease: icehouse\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.251.0.2\n    roles: [base, mariadb, keystone, glance, openrc]\n").unwrap();

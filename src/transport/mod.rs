@@ -4,10 +4,6 @@
 
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
-#[cfg(any(test, feature = "testing"))]
-pub mod fake_glance;
-#[cfg(any(test, feature = "testing"))]
-pub mod fake_keystone;
 pub mod ssh;
 
 use std::io::{Read, Write};

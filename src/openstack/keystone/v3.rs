@@ -457,8 +457,8 @@ fn call_v3(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::fake::keystone::FakeKeystone;
     use crate::transport::fake::{FakeHost, FakeService, SharedFake};
-    use crate::transport::fake_keystone::FakeKeystone;
 
     /// A fake host with Keystone bootstrapped and running, and one apply's state.
     struct Api {

@@ -3,13 +3,13 @@
 //! After authentication the session is switched to non-blocking mode and every
 //! libssh2 call is retried on EAGAIN after a `poll(2)` on the socket, capped at a
 //! few milliseconds. The session mutex inside ssh2 is therefore only held for the
-//! duration of one non-blocking call, which is what lets a [`LocalForward`] thread
+//! duration of one non-blocking call, which is what lets a [`LocalForward`](super::LocalForward) thread
 //! pump tunnels while the owning thread runs commands on the same connection
 //! (in blocking mode libssh2 would hold the lock while waiting for the network).
 
 use ssh2::{BlockDirections, Channel, ErrorCode, Session};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -377,107 +377,10 @@ impl Drop for Pump {
     }
 }
 
-fn ssh_events(sess: &Session) -> libc::c_short {
+pub(super) fn ssh_events(sess: &Session) -> libc::c_short {
     match sess.block_directions() {
         BlockDirections::Outbound => libc::POLLOUT,
         BlockDirections::Both => libc::POLLIN | libc::POLLOUT,
         _ => libc::POLLIN,
-    }
-}
-
-/// A local port (on 127.0.0.1) forwarded to a port on the host's loopback, like
-/// `ssh -L`. Each accepted connection gets its own direct-tcpip channel on the
-/// transport's one SSH connection. Dropping it stops the listener and closes all
-/// forwarded connections.
-pub struct LocalForward {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl LocalForward {
-    pub(crate) fn start(conn: Conn, remote_port: u16) -> io::Result<LocalForward> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("stackprov-forward-{remote_port}"))
-            .spawn(move || forward_loop(conn, listener, remote_port, flag))?;
-        Ok(LocalForward {
-            addr,
-            stop,
-            thread: Some(thread),
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn local_port(&self) -> u16 {
-        self.addr.port()
-    }
-}
-
-impl Drop for LocalForward {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn forward_loop(conn: Conn, listener: TcpListener, port: u16, stop: Arc<AtomicBool>) {
-    let mut pairs: Vec<Pair<TcpStream>> = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    while !stop.load(Ordering::Relaxed) {
-        let mut progress = false;
-        loop {
-            match listener.accept() {
-                Ok((tcp, peer)) => {
-                    progress = true;
-                    let deadline = Instant::now() + Duration::from_secs(15);
-                    conn.stats.trip();
-                    match conn.open(deadline, || {
-                        conn.sess.channel_direct_tcpip("127.0.0.1", port, None)
-                    }) {
-                        Ok(ch) => {
-                            if tcp.set_nonblocking(true).is_ok() {
-                                tracing::debug!(%peer, port, "forwarding connection");
-                                pairs.push(Pair::new(tcp, ch));
-                            }
-                        }
-                        Err(Fail::Ssh(e)) => {
-                            tracing::debug!(port, error = %e, "direct-tcpip refused");
-                        }
-                        Err(Fail::Deadline) => tracing::debug!(port, "direct-tcpip timed out"),
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(_) => break,
-            }
-        }
-        for p in pairs.iter_mut() {
-            progress |= p.step(&conn.stats, &mut buf);
-        }
-        let (done, live): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|p| p.done());
-        pairs = live;
-        for p in done {
-            p.close(&conn);
-        }
-        if !progress {
-            let mut fds = vec![
-                pollfd(listener.as_raw_fd(), libc::POLLIN),
-                pollfd(conn.fd, ssh_events(&conn.sess)),
-            ];
-            fds.extend(pairs.iter().map(|p| pollfd(p.local_fd(), p.events())));
-            poll_fds(&mut fds, POLL_CAP);
-        }
-    }
-    for p in pairs {
-        p.close(&conn);
     }
 }

@@ -1,6 +1,6 @@
 //! The Image API v2 of a fake host, enough for `stackprov verify`: create an
 //! image record, upload its data, show, list and delete it. Every request needs
-//! an X-Auth-Token (which one is Keystone's business, checked in fake_keystone).
+//! an X-Auth-Token (which one is Keystone's business, checked in keystone.rs).
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -21,7 +21,7 @@ impl FakeGlance {
         headers: &str,
         body: &[u8],
     ) -> (u16, Vec<(String, String)>, Value) {
-        if super::fake_keystone::auth_token(headers).is_none() {
+        if super::keystone::auth_token(headers).is_none() {
             return (401, vec![], json!({"error": "no token"}));
         }
         let image = |id: &str, (name, status, size): &(String, String, usize)| json!({"id": id, "name": name, "status": status, "size": size});

@@ -5,7 +5,6 @@
 
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Cursor, Read, Write};
 
 #[derive(Debug, Clone, Default)]
 pub struct FakeKeystone {
@@ -404,65 +403,5 @@ impl FakeKeystone {
         } else {
             (409, vec![], json!({"error": {"code": 409}}))
         }
-    }
-}
-
-/// The byte stream of one HTTP exchange with a fake server; a server that
-/// answers status 0 breaks the stream instead (a connection reset).
-pub struct FakeHttp<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + Send>
-{
-    pub input: Vec<u8>,
-    pub output: Option<Cursor<Vec<u8>>>,
-    pub server: F,
-}
-
-impl<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + Send> Write
-    for FakeHttp<F>
-{
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.input.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + Send> Read
-    for FakeHttp<F>
-{
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.output.is_none() {
-            // the head as text, the body as the bytes sent (an image upload is binary)
-            let split = self.input.windows(4).position(|w| w == b"\r\n\r\n");
-            let (head, body) = match split {
-                Some(i) => (&self.input[..i], &self.input[i + 4..]),
-                None => (&self.input[..], &[][..]),
-            };
-            let head = String::from_utf8_lossy(head).into_owned();
-            let head = head.as_str();
-            let mut first = head.lines().next().unwrap_or_default().split_whitespace();
-            let (method, target) = (
-                first.next().unwrap_or_default(),
-                first.next().unwrap_or_default(),
-            );
-            let (status, headers, json) = (self.server)(method, target, head, body);
-            if status == 0 {
-                return Err(std::io::ErrorKind::ConnectionReset.into());
-            }
-            let body = if json.is_null() {
-                String::new()
-            } else {
-                json.to_string()
-            };
-            let mut resp = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
-            for (k, v) in headers {
-                resp.push_str(&format!("{k}: {v}\r\n"));
-            }
-            resp.push_str("\r\n");
-            resp.push_str(&body);
-            self.output = Some(Cursor::new(resp.into_bytes()));
-        }
-        self.output.as_mut().map_or(Ok(0), |c| c.read(buf))
     }
 }
