@@ -17,6 +17,19 @@ impl SshTransport {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<ExecOutput, TransportError> {
+        self.run_killing(command, stdin, timeout, true)
+    }
+
+    /// [`Self::run`]; on timeout, the command's processes are killed only when
+    /// `kill_on_timeout` (the kill itself runs with it off, so a kill that times
+    /// out too is given up on, not retried without end).
+    fn run_killing(
+        &self,
+        command: &str,
+        stdin: &[u8],
+        timeout: Duration,
+        kill_on_timeout: bool,
+    ) -> Result<ExecOutput, TransportError> {
         let c = &self.conn;
         c.stats.trip();
         let start = Instant::now();
@@ -80,7 +93,11 @@ impl SshTransport {
             if !progress {
                 let now = Instant::now();
                 if now >= deadline {
-                    self.kill(&mut ch);
+                    if kill_on_timeout {
+                        self.kill(&mut ch);
+                    } else {
+                        self.conn.close_channel(&mut ch, Duration::from_secs(2));
+                    }
                     return Err(TransportError::new(
                         Kind::Timeout,
                         format!(
@@ -113,7 +130,7 @@ impl SshTransport {
     fn kill(&self, ch: &mut ssh2::Channel) {
         self.conn.close_channel(ch, Duration::from_secs(2));
         let cmd = shell::command_line(shell::KILL_SIBLINGS_SCRIPT, self.become_root);
-        if let Err(e) = self.run(&cmd, b"", Duration::from_secs(10)) {
+        if let Err(e) = self.run_killing(&cmd, b"", Duration::from_secs(10), false) {
             tracing::debug!(host = %self.name, error = %e, "could not kill the timed-out command");
         }
     }
