@@ -1,6 +1,8 @@
 //! End to end on the real test host (scripts/testbed): a fresh Debian host
-//! becomes a working controller over real SSH, re-runs change nothing, drift
-//! is found and fixed, and no secret shows anywhere; and two hosts at once, one
+//! becomes a working controller over real SSH (after a first apply killed
+//! mid-install), re-runs change nothing, a run killed between a config write
+//! and its restart restarts exactly once next time, drift is found and fixed,
+//! and no secret shows anywhere; and two hosts at once, one
 //! of them failing on its own, then a Ctrl-C to the real binary mid-apply.
 //! Run by scripts/test:
 //!   scripts/testbed up && cargo test --test e2e -- --ignored --test-threads=1
@@ -170,10 +172,49 @@ fn a_fresh_host_becomes_a_working_controller() {
         &std::fs::read_to_string(dir.join("e2e-plan.json")).unwrap(),
     );
 
-    // apply, watching the host's process list for secrets
+    // a first apply killed (SIGKILL: a dropped connection, a closed laptop)
+    // while it installs keystone: the install goes on on the host without its
+    // client, holding dpkg's lock
+    let installing = || on_host("pgrep -f 'apt-get instal[l] .*keystone' || true");
+    let t0 = Instant::now();
+    let mut killed = Command::new(env!("CARGO_BIN_EXE_stackprov"))
+        .args(["apply", s, "-y"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while installing().trim().is_empty() {
+        assert!(
+            killed.try_wait().unwrap().is_none(),
+            "apply ended before it installed keystone"
+        );
+        assert!(
+            t0.elapsed().as_secs() < 900,
+            "keystone's install never began"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(
+        !installing().trim().is_empty(),
+        "the install goes on after its client was killed"
+    );
+    eprintln!(
+        "figure: apply SIGKILLed {:.1}s in, during keystone's install",
+        t0.elapsed().as_secs_f64()
+    );
+
+    // run again at once, watching the host's process list for secrets: it
+    // waits for the package manager (before: "Could not get lock
+    // /var/lib/dpkg/lock-frontend"), then converges
     let ((code, out, err, fresh_secs), cmdlines) =
         watching_cmdlines(|| stackprov(&["apply", s, "-y"]));
     assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("Could not get lock"), "{out}");
     assert!(
         cmdlines.contains("keystone-manage"),
         "the watcher saw the apply's processes"
@@ -191,7 +232,9 @@ fn a_fresh_host_becomes_a_working_controller() {
                 .ok()
         })
         .sum();
-    eprintln!("figure: fresh apply {fresh_secs:.1}s, of which package installs {package_secs:.1}s");
+    eprintln!(
+        "figure: the apply after the kill {fresh_secs:.1}s, of which package installs {package_secs:.1}s"
+    );
 
     let (code, out, err, _) = stackprov(&["verify", s]);
     assert_eq!(code, 0, "{out}{err}");
@@ -224,6 +267,69 @@ fn a_fresh_host_becomes_a_working_controller() {
     }
     assert!(!out.contains("(absent)") && !out.contains("fails"), "{out}");
     assert_no_secret("facts", &(out + &err));
+
+    // a run killed right after it wrote a config file, before the restart the
+    // file owes: a systemctl that stops at keystone's restart marks the moment
+    on_host(
+        "sed -i 's/^log_file = keystone.log/log_file = drifted.log/' /etc/keystone/keystone.conf",
+    );
+    on_host(
+        "printf '#!/bin/sh\\nif [ \"$1\" = restart ] && [ \"$2\" = keystone ]; then touch /run/e2e-restart-reached; sleep 600; exit 1; fi\\nexec /usr/bin/systemctl \"$@\"\\n' > /usr/local/sbin/systemctl && chmod 755 /usr/local/sbin/systemctl",
+    );
+    let started = || on_host("/usr/bin/systemctl show -p InvocationID --value keystone");
+    let before = started();
+    let mut killed = Command::new(env!("CARGO_BIN_EXE_stackprov"))
+        .args(["apply", s, "-y"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while on_host("test -e /run/e2e-restart-reached && echo yes || true").trim() != "yes" {
+        assert!(
+            killed.try_wait().unwrap().is_none(),
+            "apply ended before the restart"
+        );
+        assert!(
+            t0.elapsed().as_secs() < 120,
+            "the restart was never reached"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    on_host(
+        "pkill -f 'sleep 60[0]' || true; rm -f /usr/local/sbin/systemctl /run/e2e-restart-reached",
+    );
+    assert_eq!(
+        on_host("grep -c '^log_file = keystone.log' /etc/keystone/keystone.conf").trim(),
+        "1",
+        "the file was written"
+    );
+    assert_eq!(started(), before, "keystone was not restarted yet");
+    assert!(on_host("cat /var/lib/stackprov/pending-restarts").contains("keystone"));
+    // the next plan owes exactly that restart; its apply restarts keystone once
+    let (code, out, err, _) = stackprov(&["--format", "json", "plan", s, "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(change_ids(&out), vec!["service:keystone"], "{out}");
+    assert!(
+        out.contains("restart left pending by an interrupted run"),
+        "{out}"
+    );
+    let (code, out, err, _) = stackprov(&["apply", s, "-y"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let after = started();
+    assert_ne!(after, before, "restarted");
+    let (code, out, err, _) = stackprov(&["--format", "json", "apply", s, "-y"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["recap"][0]["changed"],
+        0,
+        "{out}"
+    );
+    assert_eq!(started(), after, "restarted exactly once");
 
     // 3. drift: a key in keystone.conf, an endpoint URL through the API, glance-api stopped
     on_host(
