@@ -73,6 +73,8 @@ pub enum Error {
     Host(#[from] crate::pipeline::HostError),
     #[error("{0}")]
     Write(#[from] crate::atomic_file::WriteError),
+    #[error("refusing to write over {what} {}; choose another file", path.display())]
+    WouldOverwrite { path: PathBuf, what: &'static str },
     #[error(
         "refusing to apply without confirmation: no terminal to ask on; pass -y to apply non-interactively"
     )]
@@ -81,13 +83,41 @@ pub enum Error {
     Stdin(std::io::Error),
 }
 
+impl Error {
+    /// Every error is exit 1: the command could not do its work.
+    pub fn exit_code(&self) -> i32 {
+        EXIT_ERROR
+    }
+
+    /// A stable name for the JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Site(_) => "site",
+            Error::SecretsFile(_) => "secrets_file",
+            Error::SecretsStore(_) => "secrets_store",
+            Error::Secrets(_) => "secrets",
+            Error::NoSuchHost { .. } => "no_such_host",
+            Error::NothingToVerify(_) => "nothing_to_verify",
+            Error::NoKeystoneApi(_) => "no_keystone_api",
+            Error::SavedFile { .. } => "saved_file",
+            Error::StalePlan { .. } => "stale_plan",
+            Error::Host(_) => "host",
+            Error::Write(_) => "write",
+            Error::WouldOverwrite { .. } => "would_overwrite",
+            Error::NoTerminal => "no_terminal",
+            Error::Stdin(_) => "stdin",
+        }
+    }
+}
+
 /// The exit code for a command's result.
 pub fn exit_code(result: &Result<Status, Error>) -> i32 {
     match result {
         Ok(Status::Success) => EXIT_OK,
         Ok(Status::ChangesPending) => EXIT_CHANGES,
         Ok(Status::Interrupted) => EXIT_INTERRUPTED,
-        Ok(Status::Failed) | Err(_) => EXIT_ERROR,
+        Ok(Status::Failed) => EXIT_ERROR,
+        Err(e) => e.exit_code(),
         Ok(Status::Unreachable) => EXIT_UNREACHABLE,
     }
 }

@@ -88,6 +88,18 @@ pub fn status_of_dropped(dropped: &[Dropped]) -> Status {
     }
 }
 
+/// The hosts that dropped out, as the JSON documents list them (masked).
+pub fn dropped_hosts(dropped: &[Dropped], masker: &Masker) -> Vec<crate::plan::Unplanned> {
+    dropped
+        .iter()
+        .map(|d| crate::plan::Unplanned {
+            host: d.host.clone(),
+            unreachable: d.unreachable(),
+            error: masker.mask(&d.error.to_string()),
+        })
+        .collect()
+}
+
 /// One line per host that dropped out, on stderr.
 pub fn report_dropped(dropped: &[Dropped], masker: &Masker, err: &mut dyn Write) {
     for d in dropped {
@@ -249,8 +261,8 @@ pub fn make_plans(
     })
 }
 
-/// The whole plan of a site, from its hosts' plans.
-pub fn new_plan(site: &Site, hosts: Vec<HostPlan>) -> Plan {
+/// The whole plan of a site, from its hosts' plans and the hosts that dropped out.
+pub fn new_plan(site: &Site, hosts: Vec<HostPlan>, dropped: &[Dropped], masker: &Masker) -> Plan {
     let site_file = std::fs::canonicalize(&site.path).unwrap_or_else(|_| site.path.clone());
     Plan {
         format: PLAN_FORMAT,
@@ -258,6 +270,7 @@ pub fn new_plan(site: &Site, hosts: Vec<HostPlan>) -> Plan {
         site_file: site_file.display().to_string(),
         release: site.release.name().to_string(),
         hosts,
+        unplanned: dropped_hosts(dropped, masker),
     }
 }
 

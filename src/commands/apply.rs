@@ -55,7 +55,12 @@ pub fn run(
             *p = old.clone();
         }
     }
-    let plan = pipeline::new_plan(&site, plans.iter().map(|(p, _)| p.clone()).collect());
+    let plan = pipeline::new_plan(
+        &site,
+        plans.iter().map(|(p, _)| p.clone()).collect(),
+        &planned.dropped,
+        &masker,
+    );
     if format == Format::Human {
         print_plan(&plan, format, io);
     }

@@ -1,7 +1,7 @@
 //! `stackprov facts SITE`: what stackprov sees on each host, for people or
 //! saved (secrets as placeholders) for offline plans.
 
-use super::{Io, load_site, write_private};
+use super::{Io, load_site, write_output};
 use crate::cli::Format;
 use crate::error::{Error, Status};
 use crate::facts::saved::SavedFacts;
@@ -45,7 +45,7 @@ pub fn run(
     };
     let json = serde_json::to_string_pretty(&saved).unwrap_or_default();
     if let Some(p) = save {
-        write_private(p, &json)?;
+        write_output(&site, p, &json)?;
         let _ = writeln!(
             io.err,
             "facts for {} host(s) saved to {}",
@@ -54,7 +54,18 @@ pub fn run(
         );
     }
     if format == Format::Json {
-        let _ = writeln!(io.out, "{json}");
+        // the saved document, plus the hosts whose facts could not be read
+        if dropped.is_empty() {
+            let _ = writeln!(io.out, "{json}");
+        } else {
+            let mut doc = serde_json::to_value(&saved).unwrap_or_default();
+            doc["unread"] = serde_json::json!(pipeline::dropped_hosts(&dropped, &masker));
+            let _ = writeln!(
+                io.out,
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            );
+        }
     } else if save.is_none() {
         for (name, f) in &saved.hosts {
             let text = render::facts_text(name, f, io.style);

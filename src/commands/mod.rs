@@ -107,10 +107,18 @@ fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Statu
     }
 }
 
-/// How an error reaches the operator.
+/// How an error reaches the operator: on stderr for people; with
+/// `--format json`, as the one JSON document on stdout (`{"error": ...}`).
 fn report(e: &Error, format: Format, io: &mut Io<'_>) {
     match e {
         Error::Site(diags) => print_diags(diags, format, io),
+        e if format == Format::Json => {
+            let _ = writeln!(
+                io.out,
+                "{}",
+                serde_json::json!({"error": {"kind": e.kind(), "message": e.to_string(), "exit_code": e.exit_code()}})
+            );
+        }
         e => {
             let _ = writeln!(io.err, "error: {e}");
         }
@@ -134,6 +142,33 @@ fn print_diags(diags: &[Diagnostic], format: Format, io: &mut Io<'_>) {
 
 fn load_site(path: &Path) -> Result<Site, Error> {
     Site::load(path).map_err(Error::Site)
+}
+
+/// Write an output file (`plan --out`, `facts --save`) only its owner can
+/// read, atomically; never over the site's own files.
+fn write_output(site: &Site, path: &Path, text: &str) -> Result<(), Error> {
+    // by the directory they are in and their name: the secrets file may not exist yet
+    let place = |p: &Path| {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = std::fs::canonicalize(dir.unwrap_or(Path::new("."))).ok()?;
+        Some(match std::fs::canonicalize(p) {
+            Ok(full) => full,
+            Err(_) => dir.join(p.file_name()?),
+        })
+    };
+    let same = |a: &Path, b: &Path| matches!((place(a), place(b)), (Some(a), Some(b)) if a == b);
+    for (own, what) in [
+        (&site.path, "the site file"),
+        (&site.secrets_file, "the secrets file"),
+    ] {
+        if same(path, own) {
+            return Err(Error::WouldOverwrite {
+                path: path.to_path_buf(),
+                what,
+            });
+        }
+    }
+    write_private(path, text)
 }
 
 /// Write a file only its owner can read, atomically.

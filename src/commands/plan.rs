@@ -1,7 +1,7 @@
 //! `stackprov plan SITE`: what apply would change, as diffs; from the hosts
 //! or offline from saved facts.
 
-use super::{Io, load_site, write_private};
+use super::{Io, load_site, write_output};
 use crate::cli::Format;
 use crate::desired::resource::Resource;
 use crate::error::{Error, Status};
@@ -47,10 +47,14 @@ pub fn run(
             )
         }
     };
-    let plan = pipeline::new_plan(&site, plans);
+    let plan = pipeline::new_plan(&site, plans, &dropped, &masker);
     print_plan(&plan, format, io);
     if let Some(o) = args.out {
-        write_private(o, &serde_json::to_string_pretty(&plan).unwrap_or_default())?;
+        write_output(
+            &site,
+            o,
+            &serde_json::to_string_pretty(&plan).unwrap_or_default(),
+        )?;
         let _ = writeln!(
             io.err,
             "plan saved to {}; run `stackprov apply {}` to execute it",

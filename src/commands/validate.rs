@@ -8,6 +8,7 @@ use crate::facts::OsFacts;
 use crate::pipeline;
 use crate::secrets::SecretStore;
 use crate::site::Site;
+use crate::site::diagnostic::Diagnostic;
 use std::path::Path;
 
 /// os-release of one host per supported OS family, newest first: `validate`
@@ -29,7 +30,23 @@ pub fn run(path: &Path, format: Format, io: &mut Io<'_>) -> Result<Status, Error
         let resources = pipeline::desired(&site, h, &stand_in)?;
         // a finding of validate's, reported as such (not as an error of the command)
         if let Err(e) = crate::planner::check_secret_values(&resources, &store) {
-            let _ = writeln!(io.err, "{}: {e}", site.secrets_file.display());
+            if format == Format::Json {
+                let d = Diagnostic {
+                    file: site.secrets_file.clone(),
+                    line: 0,
+                    col: 0,
+                    path: String::new(),
+                    message: e.to_string(),
+                    hint: None,
+                };
+                let _ = writeln!(
+                    io.out,
+                    "{}",
+                    serde_json::json!({"valid": false, "errors": [d]})
+                );
+            } else {
+                let _ = writeln!(io.err, "{}: {e}", site.secrets_file.display());
+            }
             return Ok(Status::Failed);
         }
     }

@@ -54,8 +54,12 @@ pub fn run(
             io.out,
             "{}",
             masker.mask(
-                &serde_json::json!({"verify": reports, "ok": all_ok && dropped.is_empty()})
-                    .to_string()
+                &serde_json::json!({
+                    "verify": reports,
+                    "ok": all_ok && dropped.is_empty(),
+                    "unverified": pipeline::dropped_hosts(&dropped, &masker),
+                })
+                .to_string()
             )
         );
     }

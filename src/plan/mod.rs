@@ -19,6 +19,21 @@ pub struct Plan {
     pub site_file: String,
     pub release: String,
     pub hosts: Vec<HostPlan>,
+    /// Hosts of the site that could not be planned (unreachable, or failed
+    /// while their facts were read): in the plan so that no host goes missing
+    /// from it unnoticed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unplanned: Vec<Unplanned>,
+}
+
+/// A host the plan has no changes for because it could not be planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unplanned {
+    pub host: String,
+    /// It could not be reached (or the connection was lost).
+    pub unreachable: bool,
+    /// Why, secrets masked.
+    pub error: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -78,14 +78,26 @@ pub fn host_plan(h: &HostPlan, style: Style) -> String {
     out
 }
 
-pub fn summary_line(s: Summary, hosts: usize) -> String {
-    if s.total() == 0 {
-        format!("No changes. {hosts} host(s) match the site file.")
-    } else {
-        format!(
+/// The plan's last line; hosts that could not be planned are counted apart,
+/// never as hosts that match.
+pub fn summary_line(s: Summary, hosts: usize, unplanned: usize) -> String {
+    let line = match (s.total(), hosts) {
+        (_, 0) if unplanned > 0 => {
+            return format!(
+                "No plan: none of the {unplanned} host(s) could be planned (why: on stderr)."
+            );
+        }
+        (0, _) if unplanned > 0 => format!("No changes on the {hosts} host(s) planned."),
+        (0, _) => format!("No changes. {hosts} host(s) match the site file."),
+        _ => format!(
             "Plan: {} to create, {} to update, {} to run, on {hosts} host(s).",
             s.create, s.update, s.run
-        )
+        ),
+    };
+    if unplanned > 0 {
+        format!("{line} {unplanned} host(s) could not be planned (why: on stderr).")
+    } else {
+        line
     }
 }
 
@@ -95,7 +107,11 @@ pub fn plan_text(p: &Plan, style: Style) -> String {
         out.push_str(&host_plan(h, style));
         out.push('\n');
     }
-    out.push_str(&summary_line(Summary::of(&p.hosts), p.hosts.len()));
+    out.push_str(&summary_line(
+        Summary::of(&p.hosts),
+        p.hosts.len(),
+        p.unplanned.len(),
+    ));
     out.push('\n');
     out
 }
