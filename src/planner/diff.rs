@@ -8,6 +8,80 @@ use crate::secrets::{MASK, Masker};
 /// value there may be one the secrets file no longer knows (rotated, or from
 /// another secrets file), which the masker cannot recognise by value.
 pub fn mask_secret_lines(text: &str, template: &str) -> String {
+    mask_secret_looking(&mask_template_lines(text, template))
+}
+
+/// Key names whose values are secrets wherever they stand (set or commented
+/// out, managed by stackprov or not: `memcache_secret_key`, an old `#password`).
+const SECRET_KEY_WORDS: &[&str] = &["pass", "secret", "token", "credential"];
+
+/// Mask what looks like a secret whoever wrote it: the value of a `key = value`
+/// or `key: value` line whose key names a secret (comments included), and the
+/// password in a URL's `user:password@`.
+pub fn mask_secret_looking(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let body = if placeholder::has_secrets(body) {
+            body.to_string()
+        } else {
+            mask_url_password(&mask_secret_key(body))
+        };
+        out.push_str(&body);
+        out.push_str(nl);
+    }
+    out
+}
+
+fn mask_secret_key(line: &str) -> String {
+    let Some(at) = line.find(['=', ':']) else {
+        return line.to_string();
+    };
+    let key = line[..at]
+        .trim_start()
+        .trim_start_matches(['#', ';'])
+        .trim();
+    let key = key
+        .strip_prefix("export ")
+        .unwrap_or(key)
+        .to_ascii_lowercase();
+    let value = &line[at + 1..];
+    let named = !key.is_empty()
+        && !key.contains(char::is_whitespace)
+        && SECRET_KEY_WORDS.iter().any(|w| key.contains(w));
+    if !named || value.trim().is_empty() || value.trim() == MASK {
+        return line.to_string();
+    }
+    let lead = value.len() - value.trim_start().len();
+    format!("{}{}{MASK}", &line[..=at], &value[..lead])
+}
+
+fn mask_url_password(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // userinfo ends at the last `@` before the path
+        let authority_end = tail
+            .find(['/', '?', '#', ' ', '"', '\''])
+            .unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at && &authority[colon + 1..at] != MASK => {
+                out.push_str(&authority[..=colon]);
+                out.push_str(MASK);
+                rest = &tail[at..];
+            }
+            _ => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The lines of `text` where `template` puts a secret, masked.
+fn mask_template_lines(text: &str, template: &str) -> String {
     let patterns: Vec<(String, String)> = template
         .lines()
         .filter_map(|l| {
@@ -98,10 +172,24 @@ mod tests {
             ),
             // key = value lines match by key, however spaced
             ("password =  old\n", "password =  ********\n"),
-            // comments and other keys are left alone
+            // a secret in a comment or under a key stackprov does not manage is
+            // masked too (issue 10: both showed in plan diffs and saved facts)
             (
                 "# password = old\nplain = x\n",
-                "# password = old\nplain = x\n",
+                "# password = ********\nplain = x\n",
+            ),
+            (
+                "memcache_secret_key = s3cr3t\nadmin_token: t0k\nexport OS_PASSWORD=old\n",
+                "memcache_secret_key = ********\nadmin_token: ********\nexport OS_PASSWORD=********\n",
+            ),
+            (
+                "#connection = mysql+pymysql://keystone:old@h/keystone\n",
+                "#connection = mysql+pymysql://keystone:********@h/keystone\n",
+            ),
+            // other keys, and URLs without a password, are left alone
+            (
+                "auth_type = password\nurl = http://h:5000/v3\nplain = x\n",
+                "auth_type = password\nurl = http://h:5000/v3\nplain = x\n",
             ),
             // placeholders (saved facts) are already safe
             ("password = ((secret:db))\n", "password = ((secret:db))\n"),
