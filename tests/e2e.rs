@@ -60,16 +60,57 @@ fn on_host(cmd: &str) -> String {
     testbed(&["ssh", "controller", cmd])
 }
 
-/// The passwords of acceptance 5: quotes, `$ % # @ / : ;` and spaces. Database
-/// passwords leave out `%` and `@`, which `validate` refuses for them (db_sync
-/// cannot read them in a URL; see tests/engine.rs).
+/// The passwords of acceptance 5 and issue 10: quotes, `\ $ % # @ / : ;`,
+/// spaces and non-ASCII. Database passwords leave out `%` and `@`, which
+/// `validate` refuses for them (db_sync cannot read them in a URL; see
+/// tests/engine.rs).
 const SECRETS: &[(&str, &str)] = &[
-    ("admin", "a'd\"m $in%#@/:; x"),
-    ("keystone_db", "k'e\"y $#/:; db"),
-    ("glance_db", "g'l\"a $#/:;  db"),
-    ("glance_user", "\"gl@nce's %pass: #1;\""),
-    ("rabbit_openstack", " r@bbit's $%#/:; pw "),
+    ("admin", "a'd\"m $in%#@/:; x\\é"),
+    ("keystone_db", "k'e\"y $#/:; db\\ü"),
+    ("glance_db", "g'l\"a $#/:;  db\\ß"),
+    ("glance_user", "\"gl@nce's %pass: #1;\\ñ\""),
+    ("rabbit_openstack", " r@bbit's $%#/:; pw\\ø "),
 ];
+
+/// Every form a secret could leak in: raw, each encoding stackprov writes it
+/// in, JSON-escaped and Debug-formatted (without their outer quotes).
+fn leak_forms(value: &str) -> Vec<String> {
+    let mut forms: Vec<String> = stackprov::secrets::Encoding::ALL
+        .iter()
+        .map(|e| e.encode(value))
+        .collect();
+    let json = serde_json::to_string(value).unwrap();
+    forms.push(json[1..json.len() - 1].to_string());
+    let debug = format!("{value:?}");
+    forms.push(debug[1..debug.len() - 1].to_string());
+    // a SQL literal's quotes are not part of the value
+    forms.iter_mut().for_each(|f| {
+        if f.len() > 2 && f.starts_with('\'') && f.ends_with('\'') {
+            *f = f[1..f.len() - 1].to_string();
+        }
+    });
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// The secrets the site uses now (after a rotation, the generated ones too).
+fn current_secrets(dir: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(dir.join("e2e-site.secrets.yaml")).unwrap();
+    let mut out: Vec<(String, String)> = SECRETS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once(": ")
+            && !k.starts_with('#')
+        {
+            let v: String = serde_json::from_str(v).unwrap_or_else(|_| v.to_string());
+            out.push((k.to_string(), v));
+        }
+    }
+    out
+}
 
 fn write_site(dir: &Path) -> String {
     use std::os::unix::fs::PermissionsExt;
@@ -100,15 +141,36 @@ fn write_site(dir: &Path) -> String {
 }
 
 fn assert_no_secret(what: &str, text: &str) {
-    for (name, v) in SECRETS {
-        assert!(!text.contains(v), "secret {name} leaked into {what}");
+    assert_none_of(
+        SECRETS.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        what,
+        text,
+    );
+}
+
+/// No form of any of `secrets` in `text`.
+fn assert_none_of(secrets: impl IntoIterator<Item = (String, String)>, what: &str, text: &str) {
+    for (name, v) in secrets {
+        for form in leak_forms(&v) {
+            assert!(
+                !text.contains(&form),
+                "secret {name} leaked into {what} (as {form:?})"
+            );
+        }
     }
 }
 
-/// Watch every process command line on the host while `f` runs.
+/// The services' own logs on the host, and the journal.
+fn host_logs() -> String {
+    on_host(
+        "journalctl --no-pager -q 2>/dev/null; cat /var/log/keystone/*.log /var/log/glance/*.log /var/log/mysql/*.log /var/log/rabbitmq/*.log 2>/dev/null; true",
+    )
+}
+
+/// Watch every process command line and environment on the host while `f` runs.
 fn watching_cmdlines<T>(f: impl FnOnce() -> T) -> (T, String) {
     let mut child = Command::new(repo().join("scripts/testbed"))
-        .args(["ssh", "controller", "for i in $(seq 3000); do cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '; echo; sleep 0.1; done"])
+        .args(["ssh", "controller", "for i in $(seq 3000); do cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '; echo; cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'; sleep 0.1; done | awk '!seen[$0]++'"])
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
         .spawn()
@@ -267,6 +329,20 @@ fn a_fresh_host_becomes_a_working_controller() {
     }
     assert!(!out.contains("(absent)") && !out.contains("fails"), "{out}");
     assert_no_secret("facts", &(out + &err));
+    let saved = dir.join("e2e-facts.json");
+    let (code, out, err, _) = stackprov(&["facts", s, "--save", saved.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_no_secret("saved facts", &std::fs::read_to_string(&saved).unwrap());
+    let (code, out, err, _) = stackprov(&[
+        "--format",
+        "json",
+        "plan",
+        s,
+        "--facts",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_no_secret("a JSON plan from saved facts", &(out + &err));
 
     // a run killed right after it wrote a config file, before the restart the
     // file owes: a systemctl that stops at keystone's restart marks the moment
@@ -371,11 +447,33 @@ fn a_fresh_host_becomes_a_working_controller() {
     //    generated values): one apply converges, including Keystone's admin
     //    password (bootstrap resets it) and the glance user's
     std::fs::remove_file(dir.join("e2e-site.secrets.yaml")).unwrap();
-    let (code, out, err, rotate_secs) = stackprov(&["apply", s, "-y"]);
+    let ((code, out, err, rotate_secs), cmdlines) =
+        watching_cmdlines(|| stackprov(&["-vv", "apply", s, "-y"]));
     assert_eq!(code, 0, "{out}{err}");
     eprintln!("figure: rotating every secret took one apply of {rotate_secs:.1}s");
-    let (code, out, err, _) = stackprov(&["verify", s]);
+    let now = current_secrets(&dir);
+    assert!(
+        now.len() > SECRETS.len(),
+        "the rotation generated new secrets"
+    );
+    assert_none_of(now.clone(), "the rotation's -vv output", &(out + &err));
+    assert_none_of(
+        now.clone(),
+        "a process on the host during the rotation",
+        &cmdlines,
+    );
+    let (code, out, err, _) = stackprov(&["--format", "json", "verify", s]);
     assert_eq!(code, 0, "{out}{err}");
+    assert_none_of(
+        now.clone(),
+        "verify's JSON after the rotation",
+        &(out + &err),
+    );
+    let (code, out, err, _) = stackprov(&["--format", "json", "facts", s]);
+    assert_eq!(code, 0, "{err}");
+    assert_none_of(now.clone(), "facts' JSON after the rotation", &(out + &err));
+    // the services' own logs and the journal, old secrets and new
+    assert_none_of(now, "the host's logs", &host_logs());
     let (code, out, _, _) = stackprov(&["plan", s, "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
 
