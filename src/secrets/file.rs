@@ -18,8 +18,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// A secrets file larger than this is refused without being read (a real one
-/// is a few hundred bytes).
-pub const MAX_BYTES: u64 = 1 << 20;
+/// is a few hundred bytes; this is thousands of secrets, which the YAML
+/// reader, whose duplicate-key check is quadratic, still reads at once).
+pub const MAX_BYTES: u64 = 64 << 10;
 
 /// The first line of a secrets file stackprov creates.
 pub const HEADER: &str =
