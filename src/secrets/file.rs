@@ -173,11 +173,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>, Diagnostic> {
     let lines = parse_lines(path, text)?;
     // The line reader accepts a subset of what YAML does; where they agree,
     // appending a line cannot change what the file already says.
-    for (i, (line, (entry, mark))) in lines.iter().zip(&entries).enumerate() {
+    for (line, (entry, mark)) in lines.iter().zip(&entries) {
         if line.entry != *entry || line.mark.line != mark.line {
-            let mark = lines.get(i).map_or(*mark, |l| l.mark);
             return Err(at(
-                mark,
+                line.mark,
                 "stackprov cannot tell exactly how YAML reads this line".into(),
             )
             .hint("put the name and the value in double quotes"));
@@ -284,7 +283,7 @@ fn parse_lines(path: &Path, text: &str) -> Result<Vec<LineEntry>, Diagnostic> {
         }
         if out.is_empty()
             && let Some(after) = line.strip_prefix("---")
-            && is_blank_or_comment(after, true)
+            && is_blank_or_comment(after)
         {
             continue;
         }
@@ -334,7 +333,7 @@ fn parse_lines(path: &Path, text: &str) -> Result<Vec<LineEntry>, Diagnostic> {
                 "write the value on one line, in double quotes",
             )
         })?;
-        if !is_blank_or_comment(&line[l.at..], true) {
+        if !is_blank_or_comment(&line[l.at..]) {
             return Err(err(
                 l.at,
                 "unexpected text after the value",
@@ -349,11 +348,11 @@ fn parse_lines(path: &Path, text: &str) -> Result<Vec<LineEntry>, Diagnostic> {
     Ok(out)
 }
 
-/// Blanks, then nothing or a comment (after at least one blank, unless the
-/// text is empty before it).
-fn is_blank_or_comment(s: &str, need_blank: bool) -> bool {
+/// What may follow a value (or `---`): blanks, then nothing or a comment
+/// (which YAML wants after at least one blank).
+fn is_blank_or_comment(s: &str) -> bool {
     let t = s.trim_start_matches([' ', '\t']);
-    t.is_empty() || (t.starts_with('#') && (!need_blank || t.len() != s.len()))
+    t.is_empty() || (t.starts_with('#') && t.len() != s.len())
 }
 
 /// Whether a plain (unquoted) scalar may start with `c` (YAML's indicators

@@ -228,7 +228,8 @@ impl SecretStore {
             return Err(unsaveable("they read back as other values".into()));
         }
         let now = read_checked(&self.path)?.unwrap_or_default();
-        if now != self.original.0 {
+        // a link pointed elsewhere since the lock was taken is a change too
+        if now != self.original.0 || target_of(&self.path)? != lock.target {
             return Err(StoreError::Changed(self.path.clone()));
         }
         let tmp = sibling(&lock.target, ".tmp", true);
