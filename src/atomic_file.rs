@@ -14,7 +14,8 @@ pub struct WriteError {
 }
 
 /// Write atomically with mode 0600: a temporary file beside `path`, created
-/// fresh (so the mode is always 0600), synced, then renamed over `path`.
+/// fresh (so the mode is always 0600), synced, renamed over `path`, and the
+/// directory synced (so the rename itself survives a crash).
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let tmp = path.with_file_name(format!(
         ".{}.tmp.{}",
@@ -23,25 +24,51 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
             .unwrap_or_default(),
         std::process::id()
     ));
+    replace_via(&tmp, path, bytes)
+}
+
+/// [`write_private`] through a temporary file the caller names (the secrets
+/// store, which holds a lock, uses one fixed name so that a killed run leaves
+/// no stray copies behind).
+pub(crate) fn replace_via(tmp: &Path, path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let r = (|| -> std::io::Result<()> {
-        // a leftover from a killed run with the same pid would make create_new fail
-        let _ = std::fs::remove_file(&tmp);
+        // a leftover from a killed run with the same name would make create_new fail
+        let _ = std::fs::remove_file(tmp);
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&tmp)?;
+            .open(tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(tmp, path)?;
+        sync_dir(path)
     })();
     r.map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(tmp);
         WriteError {
             path: path.to_path_buf(),
             source,
         }
     })
+}
+
+/// fsync the directory holding `path`, so that a rename into it is on disk.
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(test)]
+    SYNCED_DIRS.with(|d| d.borrow_mut().push(dir.to_path_buf()));
+    Ok(())
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The directories this thread synced, for the tests.
+    pub(crate) static SYNCED_DIRS: std::cell::RefCell<Vec<PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 #[cfg(test)]
@@ -60,6 +87,20 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Before, the rename was not synced: a crash just after it could lose
+    /// the new file (or bring back the old one) although the write had returned.
+    #[test]
+    fn syncs_the_directory_after_the_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        SYNCED_DIRS.with(|d| d.borrow_mut().clear());
+        write_private(&path, b"new").unwrap();
+        assert_eq!(
+            SYNCED_DIRS.with(|d| d.borrow().clone()),
+            vec![dir.path().to_path_buf()]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::facts::{self, Facts, OsFacts};
 use crate::openstack::http::HttpStats;
 use crate::plan::{HostPlan, PLAN_FORMAT, Plan};
 use crate::planner;
-use crate::secrets::{Masker, SecretStore};
+use crate::secrets::{Masker, SecretStore, StoreError};
 use crate::site::{Host, Site};
 use crate::transport::{ExecRequest, Transport, TransportError, TransportErrorKind};
 use std::io::Write;
@@ -188,18 +188,20 @@ pub fn split<A, B>(v: Vec<Result<A, B>>) -> (Vec<A>, Vec<B>) {
     (a, b)
 }
 
-/// Load the secrets file and generate what the resources need (saved at once).
+/// Load the secrets file and generate what the resources need (saved at once,
+/// under the file's lock; see [`SecretStore::load_generating`]).
 pub fn secrets_for(site: &Site, works: &[&[Resource]]) -> Result<SecretStore, Error> {
-    let mut store =
-        SecretStore::load(&site.secrets_file).map_err(|d| Error::SecretsFile(Box::new(d)))?;
     let mut names = std::collections::BTreeSet::new();
     for r in works {
         names.extend(crate::planner::secret_names(r));
     }
-    let made = store.ensure(names.iter().map(String::as_str))?;
+    let (store, made) =
+        SecretStore::load_generating(&site.secrets_file, names.iter().map(String::as_str))
+            .map_err(|e| match e {
+                StoreError::File(d) => Error::SecretsFile(d),
+                e => Error::SecretsStore(e),
+            })?;
     if !made.is_empty() {
-        store.path = site.secrets_file.clone();
-        store.save()?;
         tracing::info!(
             "generated {} secret(s) in {}",
             made.len(),

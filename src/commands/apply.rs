@@ -39,6 +39,7 @@ pub fn run(
         hosts.retain(|h| p.hosts.iter().any(|hp| hp.host == h.name));
     }
     let planned = pipeline::make_plans(&site, hosts, connect)?;
+    super::warn_weak(&planned.secrets, io);
     let masker = planned.secrets.masker();
     let mut plans: Vec<(HostPlan, usize)> = planned.plans;
     if let Some(saved) = &saved {

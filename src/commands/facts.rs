@@ -21,6 +21,7 @@ pub fn run(
     let site = load_site(path)?;
     let hosts = pipeline::select_hosts(&site, only)?;
     let (works, dropped, secrets) = pipeline::prepare_with_secrets(&site, hosts, connect)?;
+    super::warn_weak(&secrets, io);
     let masker = secrets.masker();
     let gathered = pipeline::parallel(works, |mut w| {
         let f = pipeline::gather(w.transport.as_mut(), &w.os, &w.resources, &secrets);

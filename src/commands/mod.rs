@@ -10,6 +10,7 @@ mod verify;
 use crate::cli::{Cli, Command, Format};
 use crate::error::{Error, Status};
 use crate::render::Style;
+use crate::secrets::{MIN_SECRET_CHARS, SecretStore};
 use crate::site::diagnostic::Diagnostic;
 use crate::site::{Host, Site};
 use crate::transport::{Transport, TransportError};
@@ -137,6 +138,18 @@ fn print_diags(diags: &[Diagnostic], format: Format, io: &mut Io<'_>) {
             let _ = writeln!(io.err, "{d}");
         }
         let _ = writeln!(io.err, "{} error(s)", diags.len());
+    }
+}
+
+/// A warning on stderr for each secret too short to be masked everywhere
+/// (named, never shown).
+fn warn_weak(secrets: &SecretStore, io: &mut Io<'_>) {
+    for name in secrets.weak() {
+        let _ = writeln!(
+            io.err,
+            "warning: secret `{name}` in {} is shorter than {MIN_SECRET_CHARS} characters, so it is masked only where it stands alone (not inside longer words); use a longer value, or delete the line to have stackprov generate one",
+            secrets.path.display()
+        );
     }
 }
 

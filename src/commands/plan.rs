@@ -35,10 +35,12 @@ pub fn run(
     let (plans, dropped, masker) = match args.saved_facts {
         Some(file) => {
             let (plans, secrets) = offline_plans(&site, hosts, file)?;
+            super::warn_weak(&secrets, io);
             (plans, Vec::new(), secrets.masker())
         }
         None => {
             let p = pipeline::make_plans(&site, hosts, connect)?;
+            super::warn_weak(&p.secrets, io);
             let masker = p.secrets.masker();
             (
                 p.plans.into_iter().map(|(p, _)| p).collect(),

@@ -25,6 +25,7 @@ const STAND_INS: &[&str] = &[
 pub fn run(path: &Path, format: Format, io: &mut Io<'_>) -> Result<Status, Error> {
     let site = load_site(path)?;
     let store = SecretStore::load(&site.secrets_file).map_err(|d| Error::Site(vec![d]))?;
+    super::warn_weak(&store, io);
     let stand_in = stand_in_os(&site)?;
     for h in &site.hosts {
         let resources = pipeline::desired(&site, h, &stand_in)?;

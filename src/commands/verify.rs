@@ -22,6 +22,7 @@ pub fn run(
         return Err(Error::NothingToVerify(site.path.clone()));
     }
     let (works, dropped, secrets) = pipeline::prepare_with_secrets(&site, hosts, connect)?;
+    super::warn_weak(&secrets, io);
     let masker = secrets.masker();
     pipeline::report_dropped(&dropped, &masker, io.err);
     let mut all_ok = true;

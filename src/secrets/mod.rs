@@ -3,7 +3,8 @@
 //!
 //! A secret's way through stackprov, one module per step:
 //! - [`store`]: the secrets file ([`SecretStore`]): load it, generate the names
-//!   the resources need, save it.
+//!   the resources need, append them under a lock; [`file`]: its strict reader
+//!   and the writer of new lines.
 //! - [`placeholder`]: templates, plans and saved facts never hold a value, only
 //!   `((secret:NAME))` or `((secret:NAME|ENCODING))`; [`placeholder::resolve`]
 //!   puts the values in at the moment bytes go to a host.
@@ -15,6 +16,7 @@
 //! they all use this module.
 
 pub mod encoding;
+pub mod file;
 pub mod masker;
 pub mod placeholder;
 pub mod store;
@@ -22,4 +24,4 @@ pub mod store;
 pub use encoding::{Encoding, UnknownEncoding};
 pub use masker::{MASK, Masker, Secret};
 pub use placeholder::PlaceholderError;
-pub use store::{GENERATED_LEN, SecretStore, StoreError};
+pub use store::{GENERATED_LEN, MIN_SECRET_CHARS, SecretStore, SecretsLock, StoreError};
