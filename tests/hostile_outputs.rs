@@ -89,7 +89,7 @@ fn an_unencodable_secret_in_validate_json_is_a_json_finding() {
     )
     .unwrap();
     let secrets = dir.path().join("site.secrets.yaml");
-    std::fs::write(&secrets, "keystone_db: \"50%off\"\n").unwrap();
+    std::fs::write(&secrets, "keystone_db: \"50%off-tonight\"\n").unwrap();
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
     let r = common::run_cli(None, &["--format", "json", "validate", p.to_str().unwrap()]);
     assert_eq!((r.code, r.err.as_str()), (1, ""), "{}", r.out);
