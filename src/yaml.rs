@@ -4,6 +4,9 @@
 //! Anchors, aliases and tags are refused: a site file has no use for them, and
 //! refusing aliases makes "billion laughs" inputs harmless.
 
+use std::collections::HashSet;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -150,6 +153,13 @@ fn unsupported(mark: Mark, what: &str) -> YamlError {
 struct Builder {
     /// Open collections; for maps, a pending key waiting for its value.
     stack: Vec<(Node, Option<Node>)>,
+    /// For each open collection (in step with `stack`), the hashes of the
+    /// keys seen so far: a duplicate is found in constant time, so a mapping
+    /// of 100k keys costs no more than 100k values (and 8 bytes a key). The
+    /// hasher is seeded per process, so collisions cannot be crafted; one
+    /// costs a scan of that mapping.
+    keys: Vec<HashSet<u64>>,
+    hasher: RandomState,
     root: Option<Node>,
     nodes: usize,
     documents: usize,
@@ -186,14 +196,22 @@ impl Builder {
             });
         }
         self.stack.push((node, None));
+        self.keys.push(HashSet::new());
         Ok(())
     }
 
     fn close(&mut self) -> Result<(), YamlError> {
-        let (node, _) = self
+        let (mut node, _) = self
             .stack
             .pop()
             .expect("parser balances start and end events");
+        self.keys.pop();
+        // a host is a mapping of two or three keys: no room kept for more
+        match &mut node.value {
+            Value::Seq(items) => items.shrink_to_fit(),
+            Value::Map(entries) => entries.shrink_to_fit(),
+            _ => {}
+        }
         self.push_value(node)
     }
 
@@ -215,12 +233,17 @@ impl Builder {
                             message: "mapping keys must be plain strings".into(),
                         });
                     }
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.value == node.value) {
+                    // `"a"` and `a` are the same key: compared by text
+                    let text = node.as_str().unwrap_or_default();
+                    let seen = self.keys.last_mut().expect("in step with the stack");
+                    if !seen.insert(self.hasher.hash_one(text))
+                        && let Some((first, _)) =
+                            entries.iter().find(|(k, _)| k.as_str() == Some(text))
+                    {
                         return Err(YamlError {
                             mark: node.mark,
                             message: format!(
-                                "duplicate key `{}` (first at line {})",
-                                node.as_str().unwrap_or_default(),
+                                "duplicate key `{text}` (first at line {})",
                                 first.mark.line
                             ),
                         });
@@ -271,6 +294,11 @@ mod tests {
         let e = parse("a: 1\na: 2\n").unwrap_err();
         assert_eq!(e.mark.line, 2);
         assert!(e.message.contains("duplicate key `a`"));
+        // a quoted key is the same key as the plain one
+        let e = parse("a: 1\n\"a\": 2\n").unwrap_err();
+        assert_eq!(e.message, "duplicate key `a` (first at line 1)");
+        // keys of nested mappings are their own
+        assert!(parse("a: {x: 1}\nb: {x: 1}\n").is_ok());
         let deep = "[".repeat(100) + &"]".repeat(100);
         assert!(parse(&deep).unwrap_err().message.contains("nested deeper"));
     }
