@@ -4,6 +4,9 @@
 //! Anchors, aliases and tags are refused: a site file has no use for them, and
 //! refusing aliases makes "billion laughs" inputs harmless.
 
+use std::collections::HashSet;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -77,6 +80,9 @@ impl Node {
 pub struct YamlError {
     pub mark: Mark,
     pub message: String,
+    /// For a duplicate key: the line of its first occurrence (callers may
+    /// explain duplicates in their own words).
+    pub duplicate_of: Option<usize>,
 }
 
 /// Parse one YAML document. An empty document is `Value::Null`.
@@ -85,6 +91,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
     let mut builder = Builder::default();
     loop {
         let (event, marker) = parser.next_token().map_err(|e| YamlError {
+            duplicate_of: None,
             mark: Mark::from(*e.marker()),
             message: e.info().to_string(),
         })?;
@@ -96,6 +103,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                 builder.documents += 1;
                 if builder.documents > 1 {
                     return Err(YamlError {
+                        duplicate_of: None,
                         mark,
                         message: "more than one YAML document; a site file is one document".into(),
                     });
@@ -141,6 +149,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
 
 fn unsupported(mark: Mark, what: &str) -> YamlError {
     YamlError {
+        duplicate_of: None,
         mark,
         message: format!("{what} are not supported in stackprov files; write the value out"),
     }
@@ -150,6 +159,13 @@ fn unsupported(mark: Mark, what: &str) -> YamlError {
 struct Builder {
     /// Open collections; for maps, a pending key waiting for its value.
     stack: Vec<(Node, Option<Node>)>,
+    /// For each open collection (in step with `stack`), the hashes of the
+    /// keys seen so far: a duplicate is found in constant time, so a mapping
+    /// of 100k keys costs no more than 100k values (and 8 bytes a key). The
+    /// hasher is seeded per process, so collisions cannot be crafted; one
+    /// costs a scan of that mapping.
+    keys: Vec<HashSet<u64>>,
+    hasher: RandomState,
     root: Option<Node>,
     nodes: usize,
     documents: usize,
@@ -170,6 +186,7 @@ impl Builder {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             return Err(YamlError {
+                duplicate_of: None,
                 mark,
                 message: format!("more than {MAX_NODES} values; this is not a site file"),
             });
@@ -181,19 +198,28 @@ impl Builder {
         self.count(node.mark)?;
         if self.stack.len() >= MAX_DEPTH {
             return Err(YamlError {
+                duplicate_of: None,
                 mark: node.mark,
                 message: format!("nested deeper than {MAX_DEPTH} levels"),
             });
         }
         self.stack.push((node, None));
+        self.keys.push(HashSet::new());
         Ok(())
     }
 
     fn close(&mut self) -> Result<(), YamlError> {
-        let (node, _) = self
+        let (mut node, _) = self
             .stack
             .pop()
             .expect("parser balances start and end events");
+        self.keys.pop();
+        // a host is a mapping of two or three keys: no room kept for more
+        match &mut node.value {
+            Value::Seq(items) => items.shrink_to_fit(),
+            Value::Map(entries) => entries.shrink_to_fit(),
+            _ => {}
+        }
         self.push_value(node)
     }
 
@@ -211,16 +237,23 @@ impl Builder {
                 None => {
                     if !matches!(node.value, Value::Scalar { .. }) {
                         return Err(YamlError {
+                            duplicate_of: None,
                             mark: node.mark,
                             message: "mapping keys must be plain strings".into(),
                         });
                     }
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.value == node.value) {
+                    // `"a"` and `a` are the same key: compared by text
+                    let text = node.as_str().unwrap_or_default();
+                    let seen = self.keys.last_mut().expect("in step with the stack");
+                    if !seen.insert(self.hasher.hash_one(text))
+                        && let Some((first, _)) =
+                            entries.iter().find(|(k, _)| k.as_str() == Some(text))
+                    {
                         return Err(YamlError {
+                            duplicate_of: Some(first.mark.line),
                             mark: node.mark,
                             message: format!(
-                                "duplicate key `{}` (first at line {})",
-                                node.as_str().unwrap_or_default(),
+                                "duplicate key `{text}` (first at line {})",
                                 first.mark.line
                             ),
                         });
@@ -271,6 +304,11 @@ mod tests {
         let e = parse("a: 1\na: 2\n").unwrap_err();
         assert_eq!(e.mark.line, 2);
         assert!(e.message.contains("duplicate key `a`"));
+        // a quoted key is the same key as the plain one
+        let e = parse("a: 1\n\"a\": 2\n").unwrap_err();
+        assert_eq!(e.message, "duplicate key `a` (first at line 1)");
+        // keys of nested mappings are their own
+        assert!(parse("a: {x: 1}\nb: {x: 1}\n").is_ok());
         let deep = "[".repeat(100) + &"]".repeat(100);
         assert!(parse(&deep).unwrap_err().message.contains("nested deeper"));
     }

@@ -192,7 +192,7 @@ fn not_utf8() {
 fn duplicate_key() {
     refused_bytes(
         b"admin: \"aaaaaaaaaa\"\nadmin: \"bbbbbbbbbb\"\n",
-        "./site.secrets.yaml:2:1: invalid YAML: duplicate key `admin` (first at line 1)",
+        "./site.secrets.yaml:2:1: duplicate key `admin` (first at line 1)\n  hint: keep one of the two lines: stackprov cannot tell which value the hosts use",
     );
 }
 

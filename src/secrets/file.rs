@@ -91,8 +91,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>, Diagnostic> {
             .hint("remove it: secret names and values are printable text")
         });
     }
-    let root = yaml::parse(text)
-        .map_err(|e| Diagnostic::new(path, e.mark, "", format!("invalid YAML: {}", e.message)))?;
+    let root = yaml::parse(text).map_err(|e| match e.duplicate_of {
+        Some(_) => Diagnostic::new(path, e.mark, "", e.message)
+            .hint("keep one of the two lines: stackprov cannot tell which value the hosts use"),
+        None => Diagnostic::new(path, e.mark, "", format!("invalid YAML: {}", e.message)),
+    })?;
     let nodes = match root.value {
         Value::Null => Vec::new(),
         Value::Map(entries) => entries,

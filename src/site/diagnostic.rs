@@ -1,6 +1,7 @@
 //! Problems found in an input file, each pointing at a place and saying how to fix it.
 
 use crate::yaml::Mark;
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -32,21 +33,65 @@ impl Diagnostic {
     }
 }
 
+/// Text for a terminal: messages quote values from the file, so control
+/// characters (an escape sequence could rewrite the screen or the title),
+/// line and paragraph separators, bidirectional overrides and invisible
+/// characters are shown as escapes such as `\u{1b}`.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display().to_string();
         if self.line == 0 {
-            write!(f, "{}: ", self.file.display())?;
+            write!(f, "{}: ", Shown(&file))?;
         } else {
-            write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.col)?;
+            write!(f, "{}:{}:{}: ", Shown(&file), self.line, self.col)?;
         }
         if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
+            write!(f, "{}: ", Shown(&self.path))?;
         }
-        write!(f, "{}", self.message)?;
+        write!(f, "{}", Shown(&self.message))?;
         if let Some(h) = &self.hint {
-            write!(f, "\n  hint: {h}")?;
+            write!(f, "\n  hint: {}", Shown(h))?;
         }
         Ok(())
+    }
+}
+
+/// A string with the characters a terminal would act on, or that would hide
+/// or reorder text, written as escapes (`\u{1b}`); the rest as is.
+pub struct Shown<'a>(pub &'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if needs_escape(c) {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061c}' // Arabic letter mark
+            | '\u{180e}' // Mongolian vowel separator
+            | '\u{200b}'..='\u{200f}' // zero-width spaces and joiners, LRM, RLM
+            | '\u{2028}'..='\u{202e}' // line and paragraph separators, embeddings, overrides
+            | '\u{2060}'..='\u{206f}' // word joiner, invisible operators, isolates
+            | '\u{feff}' // byte order mark, zero-width no-break space
+            | '\u{fff9}'..='\u{fffb}' // interlinear annotations
+        )
+}
+
+/// A value from the file as a message quotes it: cut short after 64
+/// characters, so a hostile megabyte-long key is not echoed whole.
+pub fn short(s: &str) -> Cow<'_, str> {
+    match s.char_indices().nth(64) {
+        Some((end, _)) => Cow::Owned(format!("{}…", &s[..end])),
+        None => Cow::Borrowed(s),
     }
 }
 
@@ -56,12 +101,17 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let word_l = word.to_ascii_lowercase();
+    let word_chars = word.chars().count();
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&word_l, &c.to_ascii_lowercase()), c))
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|c| (c, (c.len().max(word.len()) / 3).max(1)))
+        // the distance is at least the difference in length: a word much
+        // longer than every candidate costs nothing
+        .filter(|(c, max)| c.chars().count().abs_diff(word_chars) <= *max)
+        .map(|(c, max)| (edit_distance(&word_l, &c.to_ascii_lowercase()), c, max))
+        .filter(|(d, _, max)| d <= max)
+        .min_by_key(|(d, _, _)| *d)
+        .map(|(_, c, _)| c)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -90,5 +140,20 @@ mod tests {
             Some("keystone")
         );
         assert_eq!(did_you_mean("zzz", ["address", "port"]), None);
+    }
+
+    #[test]
+    fn shows_control_and_invisible_characters_as_escapes() {
+        let d = Diagnostic::new(
+            Path::new("s\u{7}.yaml"),
+            Mark { line: 1, col: 2 },
+            "hosts[0].\u{202e}x",
+            "`\u{1b}]0;owned\u{7}` is not a valid host name",
+        )
+        .hint("\u{9b}2J\u{feff}é");
+        assert_eq!(
+            d.to_string(),
+            "s\\u{7}.yaml:1:2: hosts[0].\\u{202e}x: `\\u{1b}]0;owned\\u{7}` is not a valid host name\n  hint: \\u{9b}2J\\u{feff}é"
+        );
     }
 }

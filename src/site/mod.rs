@@ -64,17 +64,7 @@ pub struct Host {
 impl Site {
     /// Read and validate a site file; `Err` holds every problem found.
     pub fn load(path: &Path) -> Result<Site, Vec<Diagnostic>> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            vec![
-                Diagnostic::new(
-                    path,
-                    yaml::Mark { line: 0, col: 0 },
-                    "",
-                    format!("cannot read: {e}"),
-                )
-                .hint("check the path to the site file"),
-            ]
-        })?;
+        let bytes = read_site_file(path).map_err(|d| vec![d])?;
         Site::from_bytes(path, &bytes)
     }
 
@@ -91,8 +81,12 @@ impl Site {
             .unwrap_or_else(|| PathBuf::from("."))
     }
 
+    /// The host of that name; names compare ignoring ASCII case, as in DNS
+    /// (`validate` refuses two hosts whose names differ only in case).
     pub fn host(&self, name: &str) -> Option<&Host> {
-        self.hosts.iter().find(|h| h.name == name)
+        self.hosts
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
     }
 
     /// How the transport reaches a host.
@@ -109,6 +103,75 @@ impl Site {
             connect_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// The bytes of a site file: a regular file of at most [`MAX_SITE_BYTES`].
+/// The file is opened without blocking (a FIFO would wait for a writer
+/// forever) and its type and size come from the open file itself, so what is
+/// checked is what is read; the read stops one byte past the limit whatever
+/// the file claims (`/proc` files say they are empty).
+fn read_site_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let cannot = |why: String, hint: &str| {
+        Diagnostic::new(
+            path,
+            yaml::Mark { line: 0, col: 0 },
+            "",
+            format!("cannot read: {why}"),
+        )
+        .hint(hint)
+    };
+    let not_found = "check the path to the site file";
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| cannot(e.to_string(), not_found))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| cannot(e.to_string(), not_found))?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(cannot(
+            format!("it is {what}, not a regular file"),
+            "a site file is a regular file; to use generated YAML, write it to a file first",
+        ));
+    }
+    let too_big = |size: String| {
+        Diagnostic::new(
+            path,
+            yaml::Mark { line: 1, col: 1 },
+            "",
+            format!("the file is {size} bytes; site files are limited to {MAX_SITE_BYTES}"),
+        )
+        .hint("is this the right file?")
+    };
+    if meta.len() > MAX_SITE_BYTES as u64 {
+        return Err(too_big(meta.len().to_string()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.take(MAX_SITE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot(e.to_string(), not_found))?;
+    if bytes.len() > MAX_SITE_BYTES {
+        // it grew while being read
+        return Err(too_big(format!("more than {MAX_SITE_BYTES}")));
+    }
+    Ok(bytes)
 }
 
 impl Host {

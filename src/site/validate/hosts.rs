@@ -2,11 +2,12 @@
 //! controller, roles that need each other).
 
 use super::Ctx;
-use super::values::{is_address_char, is_host_char, is_user_char};
-use crate::site::diagnostic::did_you_mean;
+use crate::site::diagnostic::{did_you_mean, short};
 use crate::site::schema::HOST_KEYS;
 use crate::site::{Host, ROLES};
 use crate::yaml::{Mark, Node, Value};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
 
 impl Ctx<'_> {
@@ -29,24 +30,44 @@ impl Ctx<'_> {
             );
             return None;
         }
-        let mut out = Vec::new();
+        let mut out: Vec<(Host, Mark)> = Vec::with_capacity(items.len());
+        // lower-cased name → index in `out`: host names compare as DNS names do
+        let mut seen: HashMap<String, usize> = HashMap::new();
         let mut ok = true;
         for (i, item) in items.iter().enumerate() {
             match self.host(item, &format!("hosts[{i}]"), base) {
                 Some(h) => {
-                    if let Some((_, first)) =
-                        out.iter().find(|(o, _): &&(Host, Mark)| o.name == h.name)
-                    {
-                        self.error(
-                            item.mark,
-                            &format!("hosts[{i}].name"),
-                            format!(
-                                "duplicate host name `{}` (first at line {})",
-                                h.name, first.line
-                            ),
-                            Some("host names must be unique".into()),
-                        );
-                        ok = false;
+                    match seen.entry(h.name.to_ascii_lowercase()) {
+                        Entry::Occupied(e) => {
+                            let (first, mark) = &out[*e.get()];
+                            let (message, hint) = if first.name == h.name {
+                                (
+                                    format!(
+                                        "duplicate host name `{}` (first at line {})",
+                                        h.name, mark.line
+                                    ),
+                                    "host names must be unique",
+                                )
+                            } else {
+                                (
+                                    format!(
+                                        "duplicate host name `{}` (first at line {} as `{}`)",
+                                        h.name, mark.line, first.name
+                                    ),
+                                    "host names must be unique, ignoring case (as in DNS)",
+                                )
+                            };
+                            self.error(
+                                item.mark,
+                                &format!("hosts[{i}].name"),
+                                message,
+                                Some(hint.into()),
+                            );
+                            ok = false;
+                        }
+                        Entry::Vacant(e) => {
+                            e.insert(out.len());
+                        }
                     }
                     out.push((h, item.mark));
                 }
@@ -60,17 +81,17 @@ impl Ctx<'_> {
         let mut f = self.fields(n, path, "a host", HOST_KEYS)?;
         let name = self
             .required(&mut f, "name")
-            .and_then(|v| self.word(v, &format!("{path}.name"), "host name", is_host_char));
+            .and_then(|v| self.host_name(v, &format!("{path}.name")));
         let address = self
             .required(&mut f, "address")
-            .and_then(|v| self.word(v, &format!("{path}.address"), "address", is_address_char));
+            .and_then(|v| self.address(v, &format!("{path}.address")));
         let port = match f.get("port") {
             None => Some(22),
             Some(v) => self.port(v, &format!("{path}.port")),
         };
         let user = match f.get("user") {
             None => Some("root".to_string()),
-            Some(v) => self.word(v, &format!("{path}.user"), "user name", is_user_char),
+            Some(v) => self.user_name(v, &format!("{path}.user")),
         };
         let become_root = match f.get("become") {
             None => Some(false),
@@ -127,7 +148,12 @@ impl Ctx<'_> {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("known roles: {}", ROLES.join(", ")),
                 };
-                self.error(item.mark, &p, format!("unknown role `{r}`"), Some(hint));
+                self.error(
+                    item.mark,
+                    &p,
+                    format!("unknown role `{}`", short(&r)),
+                    Some(hint),
+                );
                 ok = false;
             } else if named.contains(&r) {
                 self.error(item.mark, &p, format!("role `{r}` is listed twice"), None);

@@ -1,7 +1,7 @@
 //! Site YAML tree → [`Site`], collecting every problem with its position.
 
 use super::{MAX_SITE_BYTES, Site};
-use crate::site::diagnostic::{Diagnostic, did_you_mean};
+use crate::site::diagnostic::{Diagnostic, did_you_mean, short};
 use crate::site::schema::{HOST_KEY_POLICIES, Key, SITE_KEYS};
 use crate::transport::HostKeyPolicy;
 use crate::yaml::{self, Mark, Node, Value};
@@ -13,7 +13,9 @@ mod overrides;
 mod release;
 mod values;
 
-use values::{is_host_char, is_name_char};
+use release::RELEASE_CHOICE_KEYS;
+
+use values::is_name_char;
 
 pub(super) fn site_from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Diagnostic>> {
     let start = Mark { line: 1, col: 1 };
@@ -48,6 +50,11 @@ pub(super) fn site_from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Dia
             ]);
         }
     };
+    // editors that write a byte order mark do not show it, so neither do we
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(d) = control_character(path, text) {
+        return Err(vec![d]);
+    }
     let root = yaml::parse(text).map_err(|e| {
         vec![Diagnostic::new(
             path,
@@ -68,6 +75,38 @@ pub(super) fn site_from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Dia
             Err(cx.errors)
         }
     }
+}
+
+/// The first character YAML text may not hold (C0 and C1 controls but tab,
+/// line feed and carriage return; DEL). The YAML reader would take a NUL for
+/// the end of the file and read on past the others, so refuse them all.
+fn control_character(path: &Path, text: &str) -> Option<Diagnostic> {
+    let at = text.find(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))?;
+    let c = text[at..].chars().next()?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    let (message, hint) = if c == '\0' {
+        (
+            "the file holds a NUL byte, which YAML text may not contain".to_string(),
+            "site files are YAML text; is this a binary file?",
+        )
+    } else {
+        (
+            format!(
+                "the file holds the control character {}, which YAML text may not contain",
+                c.escape_unicode()
+            ),
+            "remove it; editors may not show it",
+        )
+    };
+    Some(Diagnostic::new(path, Mark { line, col }, "", message).hint(hint))
 }
 
 struct Ctx<'a> {
@@ -160,8 +199,8 @@ impl Ctx<'_> {
             };
             self.error(
                 k.mark,
-                &f.child(key),
-                format!("unknown key `{key}`"),
+                &f.child(&short(key)),
+                format!("unknown key `{}`", short(key)),
                 Some(hint),
             );
         }
@@ -225,7 +264,7 @@ impl Ctx<'_> {
         };
         let controller = self
             .required(&mut f, "controller")
-            .and_then(|n| self.word(n, "controller", "host name", is_host_char));
+            .and_then(|n| self.host_name(n, "controller"));
         let package_proxy = f
             .get("package_proxy")
             .and_then(|n| self.proxy_url(n, "package_proxy"));
@@ -265,7 +304,7 @@ impl Ctx<'_> {
                         "host_key_policy",
                         format!(
                             "unknown host key policy `{}`",
-                            n.as_str().unwrap_or(n.kind())
+                            short(n.as_str().unwrap_or(n.kind()))
                         ),
                         Some(hint),
                     );
@@ -280,7 +319,17 @@ impl Ctx<'_> {
             Some(n) => self.overrides(n),
             None => Some(BTreeMap::new()),
         };
-        let choices = release.and_then(|r| self.choices(&mut f, r));
+        let choices = match release {
+            Some(r) => self.choices(&mut f, r),
+            None => {
+                // they are checked against the release, which is already
+                // reported: taken here so they are not also "unknown keys"
+                for key in RELEASE_CHOICE_KEYS {
+                    f.get(key);
+                }
+                None
+            }
+        };
         self.finish(f);
 
         if let Some(hosts) = &hosts {

@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::site::Overrides;
+use crate::site::diagnostic::short;
 use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
 
@@ -12,12 +13,12 @@ impl Ctx<'_> {
         let mut ok = true;
         for (k, v) in files.entries {
             let file = k.as_str().unwrap_or_default().to_string();
-            let fpath = format!("overrides.{file}");
+            let fpath = format!("overrides.{}", short(&file));
             if !file.starts_with('/') {
                 self.error(
                     k.mark,
                     &fpath,
-                    format!("`{file}` is not an absolute path"),
+                    format!("`{}` is not an absolute path", short(&file)),
                     Some("name the rendered file, e.g. /etc/keystone/keystone.conf".into()),
                 );
                 ok = false;
@@ -30,12 +31,12 @@ impl Ctx<'_> {
             let mut secs = BTreeMap::new();
             for (sk, sv) in sections.entries {
                 let sname = sk.as_str().unwrap_or_default().to_string();
-                let spath = format!("{fpath}.{sname}");
+                let spath = format!("{fpath}.{}", short(&sname));
                 if sname.is_empty() || sname.contains([']', '[', '\n']) {
                     self.error(
                         sk.mark,
                         &spath,
-                        format!("`{sname}` is not an INI section name"),
+                        format!("`{}` is not an INI section name", short(&sname)),
                         None,
                     );
                     ok = false;
@@ -48,7 +49,7 @@ impl Ctx<'_> {
                 let mut kv = BTreeMap::new();
                 for (kk, kvn) in keys.entries {
                     let key = kk.as_str().unwrap_or_default().to_string();
-                    let kpath = format!("{spath}.{key}");
+                    let kpath = format!("{spath}.{}", short(&key));
                     if key.is_empty()
                         || !key
                             .chars()
@@ -57,7 +58,7 @@ impl Ctx<'_> {
                         self.error(
                             kk.mark,
                             &kpath,
-                            format!("`{key}` is not an INI key"),
+                            format!("`{}` is not an INI key", short(&key)),
                             Some("keys are letters, digits, `_`, `-` and `.`".into()),
                         );
                         ok = false;

@@ -3,8 +3,12 @@
 
 use super::{Ctx, Fields};
 use crate::desired::release::{Choices, IdentityApi, RELEASES, Release, TokenProvider};
-use crate::site::diagnostic::did_you_mean;
+use crate::site::diagnostic::{did_you_mean, short};
 use crate::yaml::Node;
+
+/// The keys [`Ctx::choices`] reads: what they may hold depends on the release.
+pub(super) const RELEASE_CHOICE_KEYS: [&str; 3] =
+    ["token_provider", "identity_api", "glance_registry"];
 
 impl Ctx<'_> {
     pub(super) fn release(&mut self, n: &Node) -> Option<Release> {
@@ -18,7 +22,7 @@ impl Ctx<'_> {
             self.error(
                 n.mark,
                 "release",
-                format!("unknown OpenStack release `{s}`"),
+                format!("unknown OpenStack release `{}`", short(&s)),
                 Some(hint),
             );
         }
@@ -51,7 +55,7 @@ impl Ctx<'_> {
                         "token_provider",
                         format!(
                             "unknown token provider `{}`",
-                            n.as_str().unwrap_or(n.kind())
+                            short(n.as_str().unwrap_or(n.kind()))
                         ),
                         Some(format!("one of: {}", TokenProvider::NAMES.join(", "))),
                     );
@@ -80,7 +84,10 @@ impl Ctx<'_> {
                     self.error(
                         n.mark,
                         "identity_api",
-                        format!("unknown Identity API `{}`", n.as_str().unwrap_or(n.kind())),
+                        format!(
+                            "unknown Identity API `{}`",
+                            short(n.as_str().unwrap_or(n.kind()))
+                        ),
                         Some(format!(
                             "one of: {} (quote `\"v2.0\"` if you like)",
                             IdentityApi::NAMES.join(", ")
