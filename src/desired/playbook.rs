@@ -70,6 +70,7 @@ fn parse_templates() -> Result<tera::Tera, DesiredError> {
     t.add_raw_templates(crate::desired::assets::templates())
         .map_err(|e| DesiredError::Playbook(format!("templates/: {}", tera_error(&e))))?;
     t.register_function("secret", secret_fn);
+    t.register_filter("apt_conf_url", apt_conf_url_filter);
     t.autoescape_on(vec![]);
     Ok(t)
 }
@@ -87,6 +88,15 @@ fn secret_fn(args: &std::collections::HashMap<String, tera::Value>) -> tera::Res
             .map_err(|_| format!("secret(): unknown enc `{e}`"))?,
     };
     Ok(tera::Value::String(placeholder::of(name, enc)))
+}
+
+/// `{{ url | apt_conf_url }}`: a URL as it may stand inside an apt.conf string.
+fn apt_conf_url_filter(
+    v: &tera::Value,
+    _: &std::collections::HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
+    let s = v.as_str().ok_or("apt_conf_url: expected a string")?;
+    Ok(tera::Value::String(crate::quote::apt_conf_url(s)))
 }
 
 fn tera_error(e: &tera::Error) -> String {

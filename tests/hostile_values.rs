@@ -1,0 +1,123 @@
+//! Hostile values that would reach hosts: each is refused by the real binary,
+//! offline (`validate`, or `plan --facts` with the recorded facts of
+//! tests/golden), with its exact message and exit code.
+
+use assert_cmd::Command;
+
+const HOSTS: &str = "hosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n";
+const SECRETS: &str = "admin: \"admin-pass\"\nadmin_token: \"0123456789abcdef0123\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nrabbit_openstack: \"rabbit-pass\"\n";
+
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+/// `stackprov ARGS` in a directory holding `site.yaml` and its 0600 secrets file.
+fn run(site: &str, secrets: &str, args: &[&str]) -> Run {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("site.yaml"), site).unwrap();
+    let s = dir.path().join("site.secrets.yaml");
+    std::fs::write(&s, secrets).unwrap();
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = Command::cargo_bin("stackprov")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8(out.stdout).unwrap(),
+        err: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn site(release: &str, extra: &str) -> String {
+    format!("site: hostile\nrelease: {release}\ncontroller: controller\n{extra}{HOSTS}")
+}
+
+fn validate(site: &str, secrets: &str) -> Run {
+    run(site, secrets, &["validate", "site.yaml"])
+}
+
+/// `plan --facts` with one of the recorded hosts of tests/golden.
+fn plan(site: &str, secrets: &str, os: &str) -> Run {
+    let facts = format!("{}/tests/golden/{os}.json", env!("CARGO_MANIFEST_DIR"));
+    run(site, secrets, &["plan", "site.yaml", "--facts", &facts])
+}
+
+#[track_caller]
+fn refused(r: &Run, code: i32, err: &str) {
+    assert_eq!(r.err, err);
+    assert_eq!((r.code, r.out.as_str()), (code, ""));
+}
+
+// ---- package_proxy ----
+
+#[test]
+fn proxy_that_would_add_an_apt_hook_is_refused() {
+    let r = validate(
+        &site(
+            "zed",
+            "package_proxy: 'http://p:3128\";Dpkg::Pre-Invoke{\"id>/tmp/pwned\";};'\n",
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:4:16: package_proxy: `http://p:3128\";Dpkg::Pre-Invoke{\"id>/tmp/pwned\";};` has `\"`, which a package proxy URL cannot contain\n  hint: write it as http://HOST:PORT or http://USER:PASSWORD@HOST:PORT/, with %XX for any other character\n1 error(s)\n",
+    );
+}
+
+#[test]
+fn proxy_with_a_yum_variable_is_refused() {
+    let r = validate(
+        &site("caracal", "package_proxy: http://p:3128/$releasever\n"),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:4:16: package_proxy: `http://p:3128/$releasever` has `$`, which a package proxy URL cannot contain\n  hint: write it as http://HOST:PORT or http://USER:PASSWORD@HOST:PORT/, with %XX for any other character\n1 error(s)\n",
+    );
+}
+
+#[test]
+fn proxy_with_a_carriage_return_is_refused_and_shown_escaped() {
+    let r = validate(
+        &site("zed", "package_proxy: \"http://p:3128\\rx\"\n"),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:4:16: package_proxy: `http://p:3128\\rx` is not an http(s) URL\n  hint: write it as http://HOST:PORT\n1 error(s)\n",
+    );
+}
+
+#[test]
+fn proxy_reaches_dnf_conf_on_rocky() {
+    let r = plan(
+        &site("caracal", "package_proxy: http://10.0.0.1:3128\n"),
+        SECRETS,
+        "rocky9",
+    );
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out.contains(
+            "~ ini:/etc/dnf/dnf.conf                          keys differ: [main] proxy\n"
+        ),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out.contains("+proxy = http://10.0.0.1:3128\n"),
+        "{}",
+        r.out
+    );
+}
