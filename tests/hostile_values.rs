@@ -121,3 +121,70 @@ fn proxy_reaches_dnf_conf_on_rocky() {
         r.out
     );
 }
+
+// ---- overrides: values ----
+
+#[test]
+fn override_value_with_a_carriage_return_is_refused() {
+    let r = validate(
+        &site(
+            "zed",
+            "overrides:\n  /etc/keystone/keystone.conf:\n    DEFAULT:\n      debug: \"false\\rinsecure_debug = true\"\n",
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:7:14: overrides./etc/keystone/keystone.conf.DEFAULT.debug: the value has `\\r`, a control character; an override value is one line of text\n  hint: INI readers such as oslo.config end a line at `\\r`, so the rest would be read as a key of its own\n1 error(s)\n",
+    );
+}
+
+#[test]
+fn override_section_with_a_carriage_return_is_refused() {
+    let r = validate(
+        &site(
+            "zed",
+            "overrides:\n  /etc/keystone/keystone.conf:\n    \"DEFAULT]\\rdebug = true\\r[x\":\n      a: b\n",
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:6:5: overrides./etc/keystone/keystone.conf.DEFAULT]\rdebug = true\r[x: `DEFAULT]\\rdebug = true\\r[x` is not an INI section name\n1 error(s)\n",
+    );
+}
+
+#[test]
+fn override_value_with_the_admin_password_placeholder_is_refused() {
+    let r = validate(
+        &site(
+            "zed",
+            "overrides:\n  /etc/keystone/keystone.conf:\n    DEFAULT:\n      admin_token: \"((secret:admin))\"\n",
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:7:20: overrides./etc/keystone/keystone.conf.DEFAULT.admin_token: the value has a `((secret:...))` placeholder; overrides are written as they are and never hold secrets\n  hint: secrets reach files only through stackprov's own templates; remove the placeholder\n1 error(s)\n",
+    );
+}
+
+#[test]
+fn override_value_with_an_unknown_secret_placeholder_is_refused_before_any_is_generated() {
+    let r = plan(
+        &site(
+            "caracal",
+            "overrides:\n  /etc/glance/glance-api.conf:\n    DEFAULT:\n      x: \"a((secret:typo|ini))b\"\n",
+        ),
+        SECRETS,
+        "rocky9",
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:7:10: overrides./etc/glance/glance-api.conf.DEFAULT.x: the value has a `((secret:...))` placeholder; overrides are written as they are and never hold secrets\n  hint: secrets reach files only through stackprov's own templates; remove the placeholder\n1 error(s)\n",
+    );
+}

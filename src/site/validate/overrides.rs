@@ -1,6 +1,8 @@
 //! `overrides`: extra INI keys per rendered file (path -> section -> key -> value).
 
 use super::Ctx;
+use super::values::shown;
+use crate::secrets::placeholder;
 use crate::site::Overrides;
 use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
@@ -31,11 +33,15 @@ impl Ctx<'_> {
             for (sk, sv) in sections.entries {
                 let sname = sk.as_str().unwrap_or_default().to_string();
                 let spath = format!("{fpath}.{sname}");
-                if sname.is_empty() || sname.contains([']', '[', '\n']) {
+                if sname.is_empty()
+                    || sname.contains([']', '[', '\n'])
+                    || sname.chars().any(char::is_control)
+                    || placeholder::has_secrets(&sname)
+                {
                     self.error(
                         sk.mark,
                         &spath,
-                        format!("`{sname}` is not an INI section name"),
+                        format!("`{}` is not an INI section name", shown(&sname)),
                         None,
                     );
                     ok = false;
@@ -65,6 +71,12 @@ impl Ctx<'_> {
                     }
                     match &kvn.value {
                         Value::Scalar { text, .. } if !text.contains('\n') => {
+                            if let Some(problem) = value_problem(text) {
+                                let (message, hint) = problem;
+                                self.error(kvn.mark, &kpath, message, Some(hint));
+                                ok = false;
+                                continue;
+                            }
                             kv.insert(key, text.clone());
                         }
                         _ => {
@@ -84,4 +96,28 @@ impl Ctx<'_> {
         }
         ok.then_some(out)
     }
+}
+
+/// Why an override value cannot be written as it is, with a hint. Values are
+/// written into the file verbatim, so a control character (`\r` is a line
+/// break to oslo.config and Python's configparser: the rest of the value would
+/// be read as a key of its own) and a secret placeholder (which stackprov would
+/// fill in with the secret, or generate a new one for) are refused.
+fn value_problem(text: &str) -> Option<(String, String)> {
+    if let Some(c) = text.chars().find(|c| c.is_control() && *c != '\t') {
+        return Some((
+            format!(
+                "the value has `{}`, a control character; an override value is one line of text",
+                shown(&c.to_string())
+            ),
+            "INI readers such as oslo.config end a line at `\\r`, so the rest would be read as a key of its own".into(),
+        ));
+    }
+    if placeholder::has_secrets(text) {
+        return Some((
+            "the value has a `((secret:...))` placeholder; overrides are written as they are and never hold secrets".into(),
+            "secrets reach files only through stackprov's own templates; remove the placeholder".into(),
+        ));
+    }
+    None
 }
