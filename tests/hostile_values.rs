@@ -188,3 +188,89 @@ fn override_value_with_an_unknown_secret_placeholder_is_refused_before_any_is_ge
         "site.yaml:7:10: overrides./etc/glance/glance-api.conf.DEFAULT.x: the value has a `((secret:...))` placeholder; overrides are written as they are and never hold secrets\n  hint: secrets reach files only through stackprov's own templates; remove the placeholder\n1 error(s)\n",
     );
 }
+
+// ---- overrides: which files ----
+
+const ZED_TARGETS: &str = "files that take overrides: /etc/glance/glance-api.conf, /etc/keystone/keystone.conf, /etc/my.cnf.d/openstack.cnf, /etc/mysql/mariadb.conf.d/99-openstack.cnf";
+
+#[test]
+fn override_of_a_misspelt_file_is_refused_with_a_suggestion() {
+    let r = validate(
+        &site(
+            "zed",
+            "overrides:\n  /etc/keystone/keystone.cnf:\n    DEFAULT:\n      debug: \"true\"\n",
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        &format!(
+            "site.yaml:5:3: overrides./etc/keystone/keystone.cnf: no role of this site writes `/etc/keystone/keystone.cnf`, so these keys would never be set\n  hint: did you mean `/etc/keystone/keystone.conf`? {ZED_TARGETS}\n1 error(s)\n"
+        ),
+    );
+}
+
+#[test]
+fn override_of_a_file_no_role_writes_is_refused() {
+    let r = validate(
+        &site(
+            "zed",
+            "overrides:\n  /etc/shadow:\n    x:\n      root: \"$6$x\"\n",
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        &format!(
+            "site.yaml:5:3: overrides./etc/shadow: no role of this site writes `/etc/shadow`, so these keys would never be set\n  hint: {ZED_TARGETS}\n1 error(s)\n"
+        ),
+    );
+}
+
+#[test]
+fn override_of_the_shell_sourced_openrc_is_refused() {
+    let r = validate(
+        &site(
+            "zed",
+            "overrides:\n  /root/admin-openrc:\n    DEFAULT:\n      OS_PASSWORD: \"$(id)\"\n",
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        &format!(
+            "site.yaml:5:3: overrides./root/admin-openrc: `/root/admin-openrc` is not an INI file (the openrc role writes it whole), and overrides set INI keys\n  hint: {ZED_TARGETS}\n1 error(s)\n"
+        ),
+    );
+}
+
+#[test]
+fn override_of_a_file_of_a_role_the_site_does_not_have_is_refused() {
+    let one = "hosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, keystone]\n";
+    let r = validate(
+        &format!(
+            "site: hostile\nrelease: zed\ncontroller: controller\noverrides:\n  /etc/glance/glance-api.conf:\n    DEFAULT:\n      debug: \"true\"\n{one}"
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:5:3: overrides./etc/glance/glance-api.conf: no role of this site writes `/etc/glance/glance-api.conf`, so these keys would never be set\n  hint: files that take overrides: /etc/keystone/keystone.conf, /etc/my.cnf.d/openstack.cnf, /etc/mysql/mariadb.conf.d/99-openstack.cnf\n1 error(s)\n",
+    );
+}
+
+#[test]
+fn override_of_a_legacy_paste_file_is_taken() {
+    let r = validate(
+        &site(
+            "havana",
+            "overrides:\n  /etc/glance/glance-api-paste.ini:\n    \"filter:authtoken\":\n      delay_auth_decision: \"true\"\n",
+        ),
+        SECRETS,
+    );
+    assert_eq!((r.code, r.err.as_str()), (0, ""), "{}", r.out);
+}

@@ -3,7 +3,8 @@
 use super::Ctx;
 use super::values::shown;
 use crate::secrets::placeholder;
-use crate::site::Overrides;
+use crate::site::diagnostic::did_you_mean;
+use crate::site::{Overrides, Site};
 use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
 
@@ -95,6 +96,58 @@ impl Ctx<'_> {
             out.insert(file, secs);
         }
         ok.then_some(out)
+    }
+}
+
+impl Ctx<'_> {
+    /// Each file `overrides` names must be an INI file some role of the site
+    /// writes: anything else would be ignored (a typo, `/etc/shadow`), or be
+    /// edited as INI although it is not (the shell-sourced openrc).
+    pub(super) fn override_targets(&mut self, site: &Site, n: &Node) {
+        let Value::Map(entries) = &n.value else {
+            return;
+        };
+        let targets = crate::desired::playbook::override_targets(site);
+        if targets.is_empty() {
+            return; // no OS has packages for the release: reported when planning
+        }
+        let ini: Vec<&str> = targets
+            .iter()
+            .filter(|(_, t)| t.ini)
+            .map(|(p, _)| p.as_str())
+            .collect();
+        let list = format!("files that take overrides: {}", ini.join(", "));
+        for (k, _) in entries {
+            let file = k.as_str().unwrap_or_default();
+            let fpath = format!("overrides.{file}");
+            match targets.get(file) {
+                Some(t) if t.ini => {}
+                Some(t) => self.error(
+                    k.mark,
+                    &fpath,
+                    format!(
+                        "`{file}` is not an INI file (the {} role writes it whole), and overrides set INI keys",
+                        t.role
+                    ),
+                    Some(list.clone()),
+                ),
+                None => {
+                    let hint = match did_you_mean(file, ini.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`? {list}"),
+                        None => list.clone(),
+                    };
+                    self.error(
+                        k.mark,
+                        &fpath,
+                        format!(
+                            "no role of this site writes `{}`, so these keys would never be set",
+                            shown(file)
+                        ),
+                        Some(hint),
+                    );
+                }
+            }
+        }
     }
 }
 
