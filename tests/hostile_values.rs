@@ -274,3 +274,126 @@ fn override_of_a_legacy_paste_file_is_taken() {
     );
     assert_eq!((r.code, r.err.as_str()), (0, ""), "{}", r.out);
 }
+
+// ---- secrets where they land: the guide's era (paste.deploy, SQLAlchemy 0.7) ----
+
+fn with(secrets: &str, extra: &str) -> String {
+    format!("{secrets}{extra}")
+}
+
+const SA07: &str = "which cannot be written into a database URL for SQLAlchemy 0.7/0.8 in /etc/keystone/keystone.conf: Havana to Juno allowed SQLAlchemy 0.7 and 0.8, whose URL parser ends the password at `/` and reads `+` as a space (0.9 fixed both); choose a value without it\n";
+
+#[test]
+fn legacy_db_password_with_a_slash_is_refused() {
+    let secrets = SECRETS.replace("keystone-db-pass", "keystone/db");
+    let r = validate(&site("havana", ""), &secrets);
+    refused(
+        &r,
+        1,
+        &format!("./site.secrets.yaml: secret `keystone_db` contains `/`, {SA07}"),
+    );
+}
+
+#[test]
+fn legacy_db_password_with_a_plus_is_refused_when_planning() {
+    let secrets = SECRETS.replace("keystone-db-pass", "keystone+db");
+    let r = plan(&site("havana", ""), &secrets, "centos6");
+    refused(
+        &r,
+        1,
+        &format!("error: ./site.secrets.yaml: secret `keystone_db` contains `+`, {SA07}"),
+    );
+}
+
+#[test]
+fn modern_db_password_with_a_slash_and_a_plus_is_fine() {
+    let secrets = SECRETS.replace("keystone-db-pass", "key/stone+db");
+    let r = validate(&site("zed", ""), &secrets);
+    assert_eq!((r.code, r.err.as_str()), (0, ""), "{}", r.out);
+}
+
+#[test]
+fn legacy_paste_password_with_an_interpolation_is_refused() {
+    let secrets = SECRETS.replace("glance-user-pass", "50%(here)s");
+    let r = validate(&site("havana", ""), &secrets);
+    refused(
+        &r,
+        1,
+        "./site.secrets.yaml: secret `glance_user` contains `%(`, which cannot be written into a paste.deploy value in ini:/etc/glance/glance-api-paste.ini: Python 2's ConfigParser, which paste.deploy reads the file with, takes `%(` as an interpolation and has no escape for it; choose a value without it\n",
+    );
+}
+
+#[test]
+fn legacy_paste_password_with_an_inline_comment_is_refused() {
+    let secrets = SECRETS.replace("glance-user-pass", "glance ;user");
+    let r = validate(&site("havana", ""), &secrets);
+    refused(
+        &r,
+        1,
+        "./site.secrets.yaml: secret `glance_user` contains white space before a `;`, which cannot be written into a paste.deploy value in ini:/etc/glance/glance-api-paste.ini: Python 2's ConfigParser, which paste.deploy reads the file with, cuts the value there (an inline comment); choose a value without it\n",
+    );
+}
+
+#[test]
+fn legacy_paste_files_get_the_paste_encoding_not_oslo_configs() {
+    // oslo.config would need `$$` for `$`; paste.deploy keeps `$$` as it is
+    let secrets = SECRETS.replace("glance-user-pass", "glance$user");
+    let site = site("havana", "");
+    assert_eq!(validate(&site, &secrets).code, 0);
+    let facts = format!("{}/tests/golden/centos6.json", env!("CARGO_MANIFEST_DIR"));
+    let r = run(
+        &site,
+        &secrets,
+        &["--format", "json", "plan", "site.yaml", "--facts", &facts],
+    );
+    assert_eq!(r.code, 0, "{}", r.err);
+    let v: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    let mut paste = Vec::new();
+    for c in v["plan"]["hosts"][0]["changes"].as_array().unwrap() {
+        for op in c["ops"].as_array().unwrap() {
+            if op["op"] == "ini_edit" && op["path"].as_str().unwrap().ends_with("-paste.ini") {
+                for s in op["settings"].as_array().unwrap() {
+                    if s["key"] == "admin_password" {
+                        paste.push(s["value"].as_str().unwrap().to_string());
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        paste,
+        [
+            "((secret:glance_user|paste))",
+            "((secret:glance_user|paste))"
+        ]
+    );
+}
+
+// ---- secrets where they land: any release ----
+
+#[test]
+fn db_password_with_a_carriage_return_is_refused() {
+    let r = validate(
+        &site("zed", ""),
+        &with(
+            &SECRETS.replace("keystone_db: \"keystone-db-pass\"\n", ""),
+            "keystone_db: \"db\\rpass\"\n",
+        ),
+    );
+    refused(
+        &r,
+        1,
+        "./site.secrets.yaml: secret `keystone_db` contains `\\r`, which cannot be written into a database URL in /etc/keystone/keystone.conf: INI readers (oslo.config, Python's configparser) end a line at `\\n` and `\\r`, so the rest would be read as a key of its own; choose a value without it\n",
+    );
+}
+
+#[test]
+fn db_password_with_a_percent_keeps_its_message() {
+    let secrets = SECRETS.replace("keystone-db-pass", "50%off");
+    let r = validate(&site("zed", ""), &secrets);
+    refused(
+        &r,
+        1,
+        "./site.secrets.yaml: secret `keystone_db` contains `%`, but it goes into a database URL in /etc/keystone/keystone.conf that OpenStack's db_sync (alembic, through Python's configparser) cannot read with `%` or `@` in any encoding; choose a value without `%` and `@` (quotes, `$`, `#`, `/`, `:`, `;` and spaces are fine)\n",
+    );
+}
