@@ -109,20 +109,27 @@ impl Encoding {
                 .find(|c| matches!(c, '\n' | '\r'))
                 .map(|c| Unencodable::char(c, reader))
         };
+        let oslo = || {
+            line_break(INI_LINES).or_else(|| {
+                value
+                    .contains("\\$")
+                    .then(|| Unencodable::text("`\\$`", OSLO_BACKSLASH_DOLLAR))
+            })
+        };
         let found = match self {
             Encoding::Plain | Encoding::Url | Encoding::Sql => None,
             Encoding::DbUrl => value
                 .chars()
                 .find(|c| matches!(c, '%' | '@'))
                 .map(|c| Unencodable::char(c, DB_URL_PERCENT_AT))
-                .or_else(|| line_break(INI_LINES)),
+                .or_else(oslo),
             Encoding::DbUrlSqla07 => Encoding::DbUrl.check(value).err().or_else(|| {
                 value
                     .chars()
                     .find(|c| matches!(c, '/' | '+'))
                     .map(|c| Unencodable::char(c, SQLA07))
             }),
-            Encoding::Ini => line_break(INI_LINES),
+            Encoding::Ini => oslo(),
             Encoding::Paste => paste_problem(value),
             Encoding::Shell => value.contains('\0').then(|| {
                 Unencodable::char('\0', "a shell word or variable cannot hold a NUL byte")
@@ -193,6 +200,8 @@ pub(crate) fn shown(c: char) -> String {
 /// Why `%` and `@` cannot be in a database URL (see [`db_url_password`]).
 pub const DB_URL_PERCENT_AT: &str = "alembic reads the URL through Python's configparser, which rejects `%`, and `@` ends the password";
 const INI_LINES: &str = "INI readers (oslo.config, Python's configparser) end a line at `\\n` and `\\r`, so the rest would be read as a key of its own";
+/// oslo.config commit 6c38839 ("Fix for parsing error with Dollar Sign"), first in 1.3.0.
+const OSLO_BACKSLASH_DOLLAR: &str = "oslo.config reads `\\$` as an escaped `$` since 1.3.0 (Icehouse) and as it is before (Havana), so no one spelling of it reads back in every release";
 const SQLA07: &str = "Havana to Juno allowed SQLAlchemy 0.7 and 0.8, whose URL parser ends the password at `/` and reads `+` as a space (0.9 fixed both)";
 /// The longest `cnf_value` a `password="..."` line can hold: MySQL reads option
 /// file lines into a 4096-byte buffer (`fgets` of 4095, the line break included).
@@ -298,7 +307,7 @@ pub fn sql_string(value: &str) -> String {
 /// pair of matching quotes (a value that is one quote character is such a
 /// pair to it), and interpolates `$name`; so `$` is doubled and a value that
 /// white space or quote stripping would change is wrapped in double quotes.
-/// Line breaks cannot be carried ([`Encoding::check`]).
+/// Line breaks and `\$` cannot be carried ([`Encoding::check`]).
 pub fn ini_value(value: &str) -> String {
     let v = value.replace('$', "$$");
     let edge_space = value.starts_with(is_python_space) || value.ends_with(is_python_space);
@@ -392,6 +401,9 @@ mod tests {
             (Encoding::DbUrlSqla07, "a%b", Some("`%`")),
             (Encoding::DbUrlSqla07, "a b$#;:'\"?", None),
             (Encoding::Ini, "a\nb", Some("`\\n`")),
+            (Encoding::Ini, "a\\$b", Some("`\\$`")),
+            (Encoding::DbUrl, "a\\$b", Some("`\\$`")),
+            (Encoding::Ini, "a\\ $b\\", None),
             (Encoding::Ini, " '$%(x)s\0 ", None),
             (Encoding::Paste, "50%(x)s", Some("`%(`")),
             (
