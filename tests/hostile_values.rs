@@ -397,3 +397,30 @@ fn db_password_with_a_percent_keeps_its_message() {
         "./site.secrets.yaml: secret `keystone_db` contains `%`, but it goes into a database URL in /etc/keystone/keystone.conf that OpenStack's db_sync (alembic, through Python's configparser) cannot read with `%` or `@` in any encoding; choose a value without `%` and `@` (quotes, `$`, `#`, `/`, `:`, `;` and spaces are fine)\n",
     );
 }
+
+#[test]
+fn ini_password_with_a_backslash_before_a_dollar_is_refused() {
+    let secrets = SECRETS.replace("glance-user-pass", "glance\\\\$user");
+    let r = validate(&site("zed", ""), &secrets);
+    refused(
+        &r,
+        1,
+        "./site.secrets.yaml: secret `glance_user` contains `\\$`, which cannot be written into an oslo.config value in /etc/glance/glance-api.conf: oslo.config reads `\\$` as an escaped `$` since 1.3.0 (Icehouse) and as it is before (Havana), so no one spelling of it reads back in every release; choose a value without it\n",
+    );
+}
+
+#[test]
+fn db_password_with_a_nul_byte_is_refused_for_the_login_check() {
+    let r = validate(
+        &site("zed", ""),
+        &with(
+            &SECRETS.replace("glance_db: \"glance-db-pass\"\n", ""),
+            "glance_db: \"glance\\0db\"\n",
+        ),
+    );
+    refused(
+        &r,
+        1,
+        "./site.secrets.yaml: secret `glance_db` contains `\\0`, which cannot be written into a MySQL option file in sql_user:glance: MySQL option files are C strings: the value would end there; choose a value without it\n",
+    );
+}
