@@ -7,6 +7,9 @@
 mod common;
 
 const ROLES: &str = "base, mariadb, messaging, keystone, glance, openrc";
+/// The RHEL goldens go through a package proxy: yum and dnf take it from
+/// [main] in their own configuration file.
+const PROXY: &str = "package_proxy: http://10.0.0.1:3128\n";
 const SECRETS: &str = "admin: \"admin-pass\"\nadmin_token: \"0123456789abcdef0123\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\n";
 
 fn run(args: &[&str]) -> (i32, String, String) {
@@ -100,9 +103,10 @@ fn golden(name: &str, release: &str, extra: &str) -> (String, String) {
 
 #[test]
 fn centos6_havana_the_guides_own_era() {
-    let (plan, files) = golden("centos6", "havana", "");
+    let (plan, files) = golden("centos6", "havana", PROXY);
     // the guide's steps, in its order
     let order = [
+        "set keys in /etc/yum.conf",
         "yum install -y -q epel-release",
         "openstack-havana/rdo-release-havana.rpm",
         "chkconfig qpidd on",
@@ -154,7 +158,7 @@ fn centos6_havana_the_guides_own_era() {
 
 #[test]
 fn centos7_icehouse_legacy_on_systemd() {
-    let (plan, files) = golden("centos7", "icehouse", "");
+    let (plan, files) = golden("centos7", "icehouse", PROXY);
     assert!(
         plan.contains("systemctl enable openstack-keystone"),
         "{plan}"
@@ -165,14 +169,23 @@ fn centos7_icehouse_legacy_on_systemd() {
         "{files}"
     );
     assert!(!plan.contains("glance-api-paste.ini"), "{plan}");
+    assert!(
+        files.contains("==> /etc/yum.conf (keys set in the package's file)\n[main] proxy = http://10.0.0.1:3128\n"),
+        "{files}"
+    );
     insta::assert_snapshot!("centos7_icehouse_plan", plan);
     insta::assert_snapshot!("centos7_icehouse_files", files);
 }
 
 #[test]
 fn rocky9_caracal_modern() {
-    let (plan, files) = golden("rocky9", "caracal", "");
+    let (plan, files) = golden("rocky9", "caracal", PROXY);
+    assert!(
+        files.contains("==> /etc/dnf/dnf.conf (keys set in the package's file)\n[main] proxy = http://10.0.0.1:3128\n"),
+        "{files}"
+    );
     for step in [
+        "set keys in /etc/dnf/dnf.conf",
         "dnf install -y -q centos-release-openstack-caracal",
         "dnf install -y -q openstack-keystone",
         "dnf install -y -q httpd python3-mod_wsgi",

@@ -3,6 +3,7 @@
 use super::{Io, load_site};
 use crate::cli::Format;
 use crate::desired::DesiredError;
+use crate::desired::STAND_INS;
 use crate::error::{Error, Status};
 use crate::facts::OsFacts;
 use crate::pipeline;
@@ -10,17 +11,6 @@ use crate::secrets::SecretStore;
 use crate::site::Site;
 use crate::site::diagnostic::Diagnostic;
 use std::path::Path;
-
-/// os-release of one host per supported OS family, newest first: `validate`
-/// renders the roles' files as they would be on the first of these that has
-/// packages for the site's release (enough to see where each secret lands).
-const STAND_INS: &[&str] = &[
-    "ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nSTACKPROV_INIT=systemd\n",
-    "ID=rocky\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=9.4\nPRETTY_NAME=\"Rocky Linux 9.4\"\nSTACKPROV_INIT=systemd\n",
-    "ID=rocky\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=8.10\nPRETTY_NAME=\"Rocky Linux 8.10\"\nSTACKPROV_INIT=systemd\n",
-    "ID=centos\nID_LIKE=\"rhel fedora\"\nVERSION_ID=7\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\nSTACKPROV_INIT=systemd\n",
-    "ID=centos\nVERSION_ID=6.10\nPRETTY_NAME=\"CentOS release 6.10 (Final)\"\nSTACKPROV_INIT=sysv\n",
-];
 
 pub fn run(path: &Path, format: Format, io: &mut Io<'_>) -> Result<Status, Error> {
     let site = load_site(path)?;

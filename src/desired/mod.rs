@@ -43,3 +43,24 @@ impl From<&str> for DesiredError {
         DesiredError::Playbook(message.to_string())
     }
 }
+
+/// os-release of one host per supported OS family, newest first: `validate`
+/// renders the roles' files as they would be on these (the first of them that
+/// has packages for the site's release, for where each secret lands; all of
+/// them, for which files `overrides` may name).
+pub const STAND_INS: &[&str] = &[
+    "ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nSTACKPROV_INIT=systemd\n",
+    "ID=rocky\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=9.4\nPRETTY_NAME=\"Rocky Linux 9.4\"\nSTACKPROV_INIT=systemd\n",
+    "ID=rocky\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=8.10\nPRETTY_NAME=\"Rocky Linux 8.10\"\nSTACKPROV_INIT=systemd\n",
+    "ID=centos\nID_LIKE=\"rhel fedora\"\nVERSION_ID=7\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\nSTACKPROV_INIT=systemd\n",
+    "ID=centos\nVERSION_ID=6.10\nPRETTY_NAME=\"CentOS release 6.10 (Final)\"\nSTACKPROV_INIT=sysv\n",
+];
+
+/// The stand-in OSes ([`STAND_INS`]) that have packages for a release, newest first.
+pub fn stand_ins(release: release::Release) -> Vec<crate::facts::OsFacts> {
+    STAND_INS
+        .iter()
+        .filter_map(|t| crate::facts::parse_os(t).ok())
+        .filter(|os| profile::for_host(os, release).is_ok())
+        .collect()
+}

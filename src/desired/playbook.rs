@@ -70,6 +70,7 @@ fn parse_templates() -> Result<tera::Tera, DesiredError> {
     t.add_raw_templates(crate::desired::assets::templates())
         .map_err(|e| DesiredError::Playbook(format!("templates/: {}", tera_error(&e))))?;
     t.register_function("secret", secret_fn);
+    t.register_filter("apt_conf_url", apt_conf_url_filter);
     t.autoescape_on(vec![]);
     Ok(t)
 }
@@ -87,6 +88,15 @@ fn secret_fn(args: &std::collections::HashMap<String, tera::Value>) -> tera::Res
             .map_err(|_| format!("secret(): unknown enc `{e}`"))?,
     };
     Ok(tera::Value::String(placeholder::of(name, enc)))
+}
+
+/// `{{ url | apt_conf_url }}`: a URL as it may stand inside an apt.conf string.
+fn apt_conf_url_filter(
+    v: &tera::Value,
+    _: &std::collections::HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
+    let s = v.as_str().ok_or("apt_conf_url: expected a string")?;
+    Ok(tera::Value::String(crate::quote::apt_conf_url(s)))
 }
 
 fn tera_error(e: &tera::Error) -> String {
@@ -202,10 +212,24 @@ const KINDS: &[&str] = &[
     "keystone_endpoints",
 ];
 
-/// The resources of every role of a host, in role order.
+/// The resources of every role of a host, in role order, with the site's
+/// `overrides` set in the INI files among them.
 pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Desired, DesiredError> {
+    let (mut resources, ini_files) = roles(site, host, os)?;
+    apply_overrides(site, &ini_files, &mut resources)?;
+    Ok(Desired { resources })
+}
+
+/// The resources of a host's roles, and the paths of the INI files among them
+/// (`file`s marked `format: ini`, and every `ini`), the only ones overrides edit.
+fn roles(
+    site: &Site,
+    host: &Host,
+    os: &OsFacts,
+) -> Result<(Vec<Resource>, BTreeSet<String>), DesiredError> {
     let cx = context(site, host, os)?;
     let mut resources = Vec::new();
+    let mut ini_files = BTreeSet::new();
     for role in &host.roles {
         let file = format!("playbooks/{role}.yaml");
         let text = crate::desired::assets::text(&file)?;
@@ -224,16 +248,24 @@ pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Desired, Desire
             return Err(format!("{file}: expected a list of resources").into());
         };
         for item in items {
-            if let Some(r) = resource(&mut l, role, item)? {
+            if let Some((r, ini)) = resource(&mut l, role, item)? {
+                if ini && let Kind::File { path, .. } | Kind::IniEdit { path, .. } = &r.kind {
+                    ini_files.insert(path.clone());
+                }
                 resources.push(r);
             }
         }
     }
-    apply_overrides(site, &mut resources)?;
-    Ok(Desired { resources })
+    Ok((resources, ini_files))
 }
 
-fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resource>, DesiredError> {
+/// One playbook entry: its resource (none when its `when` is false), and
+/// whether it is an INI file (`ini`, or a `file` with `format: ini`).
+fn resource(
+    l: &mut Loader<'_>,
+    role: &str,
+    item: &Node,
+) -> Result<Option<(Resource, bool)>, DesiredError> {
     let Value::Map(entries) = &item.value else {
         return Err(l.err(item, "expected a resource (a mapping)"));
     };
@@ -284,6 +316,17 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
         b.get("notify")
             .map(|n| l.words(n))
             .unwrap_or(Ok(Vec::new()))
+    };
+    let ini = match kind_name {
+        "ini" => true,
+        "file" => match opt(l, "format")?.as_deref() {
+            None | Some("text") => false,
+            Some("ini") => true,
+            Some(other) => {
+                return Err(l.err(body, format!("file format `{other}`: one of ini, text")));
+            }
+        },
+        _ => false,
     };
     let kind = match kind_name {
         "packages" => Kind::Packages {
@@ -480,11 +523,14 @@ fn resource(l: &mut Loader<'_>, role: &str, item: &Node) -> Result<Option<Resour
         },
         other => return Err(l.err(body, format!("unknown resource kind `{other}`"))),
     };
-    Ok(Some(Resource {
-        role: role.to_string(),
-        source: l.at(item),
-        kind,
-    }))
+    Ok(Some((
+        Resource {
+            role: role.to_string(),
+            source: l.at(item),
+            kind,
+        },
+        ini,
+    )))
 }
 
 /// SQL names are spliced into statements, so only safe characters are allowed.
@@ -498,9 +544,20 @@ fn sql_ident(l: &Loader<'_>, n: &Node, s: String) -> Result<String, DesiredError
     Ok(s)
 }
 
-/// Site `overrides`: extra INI keys set in rendered files.
-fn apply_overrides(site: &Site, resources: &mut [Resource]) -> Result<(), DesiredError> {
+/// Site `overrides`: extra INI keys set in the host's INI files. A path that
+/// is not one of them on this host is left alone here: it may be another
+/// host's or another OS's file, and `validate` (see [`override_targets`])
+/// refuses a path no host of the site writes, or writes as something other
+/// than INI (the shell-sourced openrc, apt.conf).
+fn apply_overrides(
+    site: &Site,
+    ini_files: &BTreeSet<String>,
+    resources: &mut [Resource],
+) -> Result<(), DesiredError> {
     for (path, sections) in &site.overrides {
+        if !ini_files.contains(path) {
+            continue;
+        }
         let settings: Vec<IniSetting> = sections
             .iter()
             .flat_map(|(s, kv)| {
@@ -528,14 +585,39 @@ fn apply_overrides(site: &Site, resources: &mut [Resource]) -> Result<(), Desire
     Ok(())
 }
 
-/// Paths of every INI file a site's roles render or edit on some host, for
-/// checking `overrides` keys (needs an OS; any supported one gives the same paths).
-pub fn managed_paths(resources: &[Resource]) -> BTreeSet<String> {
-    resources
-        .iter()
-        .filter_map(|r| match &r.kind {
-            Kind::File { path, .. } | Kind::IniEdit { path, .. } => Some(path.clone()),
-            _ => None,
-        })
-        .collect()
+/// A file a site's roles write on some host: whether overrides can edit it
+/// (it is an INI file) and the role that writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideTarget {
+    pub ini: bool,
+    pub role: String,
+}
+
+/// Every file the site's roles write (`file`) or edit (`ini`), on any host,
+/// on every OS that has packages for the site's release (see
+/// [`crate::desired::STAND_INS`]): what `overrides` may name.
+pub fn override_targets(site: &Site) -> std::collections::BTreeMap<String, OverrideTarget> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut seen: BTreeSet<&Vec<String>> = BTreeSet::new();
+    for host in &site.hosts {
+        if !seen.insert(&host.roles) {
+            continue;
+        }
+        for os in crate::desired::stand_ins(site.release) {
+            let Ok((resources, ini_files)) = roles(site, host, &os) else {
+                continue;
+            };
+            for r in resources {
+                if let Kind::File { path, .. } | Kind::IniEdit { path, .. } = r.kind {
+                    let ini = ini_files.contains(&path);
+                    let t = out.entry(path).or_insert(OverrideTarget {
+                        ini,
+                        role: r.role.clone(),
+                    });
+                    t.ini &= ini;
+                }
+            }
+        }
+    }
+    out
 }

@@ -29,6 +29,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The marker that starts each section of the batched facts output.
 const MARK: &str = "@@stackprov";
 
+/// What the facts script says when it has no private directory for the
+/// database login checks' option files.
+const MKTEMP_FAILED: &str = "mktemp -d failed, so there is no private directory for the database login checks (is /tmp full or read-only?)";
+
 /// Where the restart journal lives on the host.
 pub const JOURNAL: &str = "/var/lib/stackprov/pending-restarts";
 
@@ -291,8 +295,14 @@ pub fn script(os: &OsFacts, q: &FactQuery) -> (String, Option<String>) {
         s.push_str("if mysql -N -B -e 'SELECT 1' >/dev/null; then\n");
         s.push_str("echo ok\nmysql -N -B -e \"SELECT CONCAT('db ', SCHEMA_NAME) FROM information_schema.SCHEMATA; SELECT CONCAT('user ', User, '@', Host) FROM mysql.user; SELECT CONCAT('grant ', User, '@', Host, '@', Db) FROM mysql.db WHERE Select_priv='Y' AND Insert_priv='Y' AND Update_priv='Y' AND Delete_priv='Y' AND Create_priv='Y' AND Drop_priv='Y' AND Alter_priv='Y' AND Index_priv='Y'\"\n");
         if !q.sql_logins.is_empty() {
-            // each stdin line is a base64 client option file; it only ever lands in a 0700 temp dir
-            s.push_str("d=$(mktemp -d) && chmod 700 \"$d\"\n");
+            // each stdin line is a base64 client option file; it only ever lands in a
+            // private temp dir (umask 077, removed on any exit). Without that dir the
+            // script stops with an error section: the files are never written elsewhere.
+            s.push_str("umask 077\n");
+            s.push_str(&format!(
+                "d=$(mktemp -d) && [ -d \"$d\" ] && chmod 700 \"$d\" || {{ echo '{MARK} error 0'; echo '{MKTEMP_FAILED}'; exit 1; }}\n"
+            ));
+            s.push_str("trap 'rm -rf \"$d\"' EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM\n");
             for (user, secret) in &q.sql_logins {
                 s.push_str(&format!(
                     "IFS= read -r l; printf '%s' \"$l\" | base64 -d > \"$d/c\"; mysql --defaults-extra-file=\"$d/c\" -h localhost -N -B -e 'SELECT 1' >/dev/null && echo 'login {user} ok' || echo 'login {user} bad'\n"
@@ -305,7 +315,7 @@ pub fn script(os: &OsFacts, q: &FactQuery) -> (String, Option<String>) {
                 stdin.push_str(&cnf);
                 stdin.push('\u{0}');
             }
-            s.push_str("rm -rf \"$d\"\n");
+            s.push_str("rm -rf \"$d\"; trap - EXIT HUP INT TERM\n");
         }
         s.push_str("fi\n");
     }
@@ -455,6 +465,13 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
                 }
                 facts.sql = Some(sql);
             }
+            // the script stopped on the host before it could answer (see [`script`])
+            "error" => {
+                let why = lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+                return Err(FactsError(format!(
+                    "the facts script stopped on the host: {why}"
+                )));
+            }
             "journal" => {
                 facts.pending_restarts = lines
                     .iter()
@@ -507,6 +524,103 @@ mod tests {
         let r9 = parse_os("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\nSTACKPROV_INIT=systemd\n").unwrap();
         assert_eq!(r9.package_manager, PackageManager::Dnf);
         assert!(parse_os("ID=alpine\n").unwrap_err().0.contains("alpine"));
+    }
+
+    /// The login checks' part of the facts script, run for real with `sh`; a
+    /// `mysql` stand-in on PATH records the mode of its option file and of the
+    /// directory holding it.
+    fn run_login_checks(mktemp_fails: bool) -> (String, FactQuery, String, tempfile::TempDir) {
+        use std::os::unix::fs::PermissionsExt;
+        let mut q = FactQuery {
+            sql: true,
+            ..FactQuery::default()
+        };
+        q.sql_logins.insert("keystone".into(), "keystone_db".into());
+        let (script, stdin) = script(&debian_os(), &q);
+        // before anything runs: a script that could write the option files
+        // outside a private directory (`/c` when `$d` is empty) must not run here
+        let umask = script.find("umask 077\n").expect("umask 077 before mktemp");
+        let mktemp = script.find("d=$(mktemp -d)").expect("mktemp -d");
+        assert!(umask < mktemp, "{script}");
+        assert!(
+            script.contains("[ -d \"$d\" ] && chmod 700 \"$d\" || {"),
+            "{script}"
+        );
+        assert!(script.contains("trap 'rm -rf \"$d\"' EXIT"), "{script}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(&tmp).unwrap();
+        let log = dir.path().join("modes");
+        let tools = [
+            (
+                "mysql",
+                format!(
+                    "#!/bin/sh\nfor a; do case \"$a\" in --defaults-extra-file=*) f=\"${{a#*=}}\"; stat -c %a \"$f\" \"${{f%/*}}\" >> '{}';; esac; done\nexit 0\n",
+                    log.display()
+                ),
+            ),
+            (
+                "mktemp",
+                if mktemp_fails {
+                    "#!/bin/sh\nexit 1\n".to_string()
+                } else {
+                    format!(
+                        "#!/bin/sh\nexec /usr/bin/mktemp -p '{}' \"$@\"\n",
+                        tmp.display()
+                    )
+                },
+            ),
+        ];
+        for (name, text) in tools {
+            let p = bin.join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let resolved = stdin
+            .unwrap()
+            .replace("((secret:keystone_db|cnf))", "k-db-pass");
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&encode_login_stdin(&resolved))
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let modes = std::fs::read_to_string(&log).unwrap_or_default();
+        (String::from_utf8(out.stdout).unwrap(), q, modes, dir)
+    }
+
+    #[test]
+    fn a_failed_mktemp_stops_the_facts_script_before_any_option_file_is_written() {
+        let (out, q, modes, _dir) = run_login_checks(true);
+        assert!(!out.contains("login keystone"), "{out}");
+        assert_eq!(modes, "", "mysql ran with an option file");
+        assert_eq!(
+            parse(debian_os(), &q, &out).unwrap_err().to_string(),
+            "the facts script stopped on the host: mktemp -d failed, so there is no private directory for the database login checks (is /tmp full or read-only?)"
+        );
+    }
+
+    #[test]
+    fn login_option_files_are_private_and_removed_afterwards() {
+        let (out, q, modes, dir) = run_login_checks(false);
+        assert!(out.contains("login keystone ok"), "{out}");
+        assert_eq!(modes, "600\n700\n");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("tmp")).unwrap().collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+        assert!(parse(debian_os(), &q, &out).unwrap().sql.unwrap().logins["keystone"]);
     }
 
     #[test]

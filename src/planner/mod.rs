@@ -27,9 +27,10 @@ use crate::desired::resource::{Kind, Perms, Resource};
 use crate::facts::Facts;
 use crate::plan::catalog::Admin;
 use crate::plan::{Action, Change, HostPlan, NoOp, Op};
-use crate::secrets::Masker;
 use crate::secrets::SecretStore;
+use crate::secrets::encoding::Unencodable;
 use crate::secrets::placeholder;
+use crate::secrets::{Encoding, Masker};
 use std::collections::BTreeSet;
 
 /// Why a host cannot be planned: the site asks for something the host (or the
@@ -65,9 +66,26 @@ pub enum PlanError {
         ch: char,
         file: String,
     },
+    /// A secret value that cannot be written into a place it goes (see
+    /// [`crate::secrets::Encoding::check`]); `file` as for `UnencodableSecret`.
+    #[error("{0}")]
+    CannotEncode(Box<CannotEncode>),
     /// Placeholders that do not resolve (a secret missing from the secrets file).
     #[error("{0}")]
     Placeholder(#[from] crate::secrets::PlaceholderError),
+}
+
+/// A secret value that cannot be written into a place it goes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "secret `{name}` contains {what}, which cannot be written into {place} in {file}: {why}; choose a value without it"
+)]
+pub struct CannotEncode {
+    pub name: String,
+    pub what: String,
+    pub place: &'static str,
+    pub why: &'static str,
+    pub file: String,
 }
 
 /// What the planner needs besides resources and facts.
@@ -161,28 +179,81 @@ pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
     out
 }
 
-/// Refuse secret values that no encoding can carry to where they land.
-/// Keystone and Glance hand their `[database] connection` URL to alembic, whose
-/// configparser interpolation rejects `%`; and `@` would have to be written `%40`.
+/// Refuse secret values that no encoding can carry to where they land: each
+/// placeholder in a file or INI edit is checked in its encoding
+/// ([`Encoding::check`]), a SQL user's password as an SQL string and in the
+/// MySQL option file the login check uses, and a command's stdin as the line
+/// `read -r` reads. Keystone and Glance hand their `[database] connection`
+/// URL to alembic, whose configparser interpolation rejects `%`; and `@` would
+/// have to be written `%40`: those keep their own message.
 pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Result<(), PlanError> {
+    let value = |name: &str| secrets.get(name).map(|v| v.expose().to_string());
     for r in resources {
-        let texts: Vec<&str> = match &r.kind {
-            Kind::File { content, .. } => vec![content],
-            Kind::IniEdit { settings, .. } => settings.iter().map(|s| s.value.as_str()).collect(),
-            _ => vec![],
+        let file = r.id().trim_start_matches("file:").to_string();
+        let refuse = |name: &str, enc: Encoding, u: Unencodable| match (enc, u.ch) {
+            (Encoding::DbUrl | Encoding::DbUrlSqla07, Some(ch @ ('%' | '@'))) => {
+                PlanError::UnencodableSecret {
+                    name: name.to_string(),
+                    ch,
+                    file: file.clone(),
+                }
+            }
+            _ => PlanError::CannotEncode(Box::new(CannotEncode {
+                name: name.to_string(),
+                what: u.what,
+                place: enc.place(),
+                why: u.why,
+                file: file.clone(),
+            })),
+        };
+        let (texts, stdin): (Vec<&str>, Vec<&str>) = match &r.kind {
+            Kind::File { content, .. } => (vec![content], vec![]),
+            Kind::IniEdit { settings, .. } => {
+                (settings.iter().map(|s| s.value.as_str()).collect(), vec![])
+            }
+            Kind::Command {
+                stdin,
+                unless_stdin,
+                ..
+            } => (
+                vec![],
+                stdin
+                    .iter()
+                    .chain(unless_stdin)
+                    .map(String::as_str)
+                    .collect(),
+            ),
+            Kind::SqlUser { password, .. } => {
+                if let Some(v) = value(password) {
+                    for enc in [Encoding::Sql, Encoding::Cnf] {
+                        enc.check(&v).map_err(|u| refuse(password, enc, u))?;
+                    }
+                }
+                (vec![], vec![])
+            }
+            _ => (vec![], vec![]),
         };
         for t in texts {
-            for name in placeholder::secret_names_with_encoding(t, crate::secrets::Encoding::DbUrl)
-            {
-                let Some(v) = secrets.get(&name) else {
-                    continue;
-                };
-                if let Some(c) = v.expose().chars().find(|c| matches!(c, '%' | '@')) {
-                    return Err(PlanError::UnencodableSecret {
+            for enc in Encoding::ALL {
+                for name in placeholder::secret_names_with_encoding(t, enc) {
+                    if let Some(v) = value(&name) {
+                        enc.check(&v).map_err(|u| refuse(&name, enc, u))?;
+                    }
+                }
+            }
+        }
+        for t in stdin {
+            for name in placeholder::secret_names(t) {
+                if let Some(v) = value(&name)
+                    && let Some(c) = v.chars().find(|c| matches!(c, '\n' | '\0'))
+                {
+                    return Err(PlanError::CannotEncode(Box::new(CannotEncode {
                         name,
-                        ch: c,
-                        file: r.id().trim_start_matches("file:").to_string(),
-                    });
+                        what: format!("`{}`", crate::secrets::encoding::shown(c)),
+                        place: "a line of a command's stdin",
+                        why: "the command reads one line with `read -r`, and a shell variable cannot hold a NUL byte",
+                        file,
+                    })));
                 }
             }
         }

@@ -152,6 +152,72 @@ fn secrets_that_no_database_url_can_carry_are_refused() {
 }
 
 #[test]
+fn every_place_a_secret_lands_is_checked_in_its_encoding() {
+    let store = |v: &str| SecretStore::from_values([("s".into(), v.into())]);
+    let refused = |r: Resource, v: &str| match check_secret_values(&[r], &store(v)) {
+        Ok(()) => "ok".to_string(),
+        Err(e) => e.to_string(),
+    };
+    let paste = res(Kind::IniEdit {
+        path: "/etc/glance/glance-api-paste.ini".into(),
+        settings: vec![IniSetting {
+            section: "filter:authtoken".into(),
+            key: "admin_password".into(),
+            value: "((secret:s|paste))".into(),
+        }],
+        perms: perms("root", "glance", 0o640),
+        notify: vec![],
+    });
+    assert_eq!(
+        refused(paste.clone(), "50%(x)s"),
+        "secret `s` contains `%(`, which cannot be written into a paste.deploy value in ini:/etc/glance/glance-api-paste.ini: Python 2's ConfigParser, which paste.deploy reads the file with, takes `%(` as an interpolation and has no escape for it; choose a value without it"
+    );
+    assert_eq!(refused(paste, "a$$b%c"), "ok");
+    let legacy =
+        keystone_conf("connection = mysql://keystone:((secret:s|dburl-sqla07))@c/keystone\n");
+    assert_eq!(
+        refused(legacy.clone(), "a/b"),
+        "secret `s` contains `/`, which cannot be written into a database URL for SQLAlchemy 0.7/0.8 in /etc/keystone/keystone.conf: Havana to Juno allowed SQLAlchemy 0.7 and 0.8, whose URL parser ends the password at `/` and reads `+` as a space (0.9 fixed both); choose a value without it"
+    );
+    // `%` and `@` keep the message they had
+    assert_eq!(
+        check_secret_values(&[legacy], &store("a@b")),
+        Err(PlanError::UnencodableSecret {
+            name: "s".into(),
+            ch: '@',
+            file: "/etc/keystone/keystone.conf".into()
+        })
+    );
+    let user = res(Kind::SqlUser {
+        name: "keystone".into(),
+        password: "s".into(),
+        syntax: SqlUserSyntax::Create,
+    });
+    assert_eq!(
+        refused(user.clone(), "a\0b"),
+        "secret `s` contains `\\0`, which cannot be written into a MySQL option file in sql_user:keystone: MySQL option files are C strings: the value would end there; choose a value without it"
+    );
+    assert_eq!(refused(user, "a'\\\"\r#"), "ok");
+    let stdin = res(Kind::Command {
+        name: "bootstrap".into(),
+        run: "read -r pw".into(),
+        user: None,
+        stdin: Some("((secret:s))\n".into()),
+        creates: None,
+        unless: Some("true".into()),
+        unless_stdin: None,
+        explain: None,
+        notify: vec![],
+        timeout_secs: 600,
+    });
+    assert_eq!(
+        refused(stdin.clone(), "a\0b"),
+        "secret `s` contains `\\0`, which cannot be written into a line of a command's stdin in command:bootstrap: the command reads one line with `read -r`, and a shell variable cannot hold a NUL byte; choose a value without it"
+    );
+    assert_eq!(refused(stdin, "a\rb $'\""), "ok");
+}
+
+#[test]
 fn a_host_plan_holds_the_changes_and_the_noops_in_order() {
     let mut a = res(Kind::Packages {
         names: vec!["httpd".into()],

@@ -40,7 +40,7 @@ pub const SITE_KEYS: &[Key] = &[
     Key {
         name: "package_proxy",
         required: None,
-        schema: || json!({"type": "string", "pattern": "^https?://", "description": "HTTP proxy for the package manager."}),
+        schema: || json!({"type": "string", "pattern": "^https?://[A-Za-z0-9._~:/@%\\[\\]-]+$", "description": "HTTP proxy for the package manager (apt.conf, yum.conf or dnf.conf): http(s)://[USER:PASSWORD@]HOST[:PORT][/PATH], %XX for other characters."}),
     },
     Key {
         name: "secrets_file",
@@ -71,7 +71,7 @@ pub const SITE_KEYS: &[Key] = &[
         schema: || {
             json!({
                 "type": "object",
-                "description": "Extra INI keys per rendered file: path -> section -> key -> value.",
+                "description": "Extra INI keys per INI file the site's roles write: path -> section -> key -> value (one line of text; no secret placeholders).",
                 "additionalProperties": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}}
             })
         },

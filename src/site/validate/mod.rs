@@ -315,7 +315,8 @@ impl Ctx<'_> {
         let hosts = self
             .required(&mut f, "hosts")
             .and_then(|n| self.hosts(n, &base));
-        let overrides = match f.get("overrides") {
+        let overrides_node = f.get("overrides");
+        let overrides = match overrides_node {
             Some(n) => self.overrides(n),
             None => Some(BTreeMap::new()),
         };
@@ -335,7 +336,7 @@ impl Ctx<'_> {
         if let Some(hosts) = &hosts {
             self.cross_checks(hosts);
         }
-        Some(Site {
+        let site = Site {
             path: path.to_path_buf(),
             name: name?,
             release: release?,
@@ -348,6 +349,11 @@ impl Ctx<'_> {
             host_key_policy: host_key_policy?,
             hosts: hosts.map(|h| h.into_iter().map(|(h, _)| h).collect())?,
             overrides: overrides?,
-        })
+        };
+        // which files overrides may name depends on the whole site (roles, release)
+        if let Some(n) = overrides_node {
+            self.override_targets(&site, n);
+        }
+        Some(site)
     }
 }

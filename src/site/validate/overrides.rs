@@ -1,8 +1,9 @@
 //! `overrides`: extra INI keys per rendered file (path -> section -> key -> value).
 
 use super::Ctx;
-use crate::site::Overrides;
-use crate::site::diagnostic::short;
+use crate::secrets::placeholder;
+use crate::site::diagnostic::{did_you_mean, short};
+use crate::site::{Overrides, Site};
 use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
 
@@ -32,7 +33,11 @@ impl Ctx<'_> {
             for (sk, sv) in sections.entries {
                 let sname = sk.as_str().unwrap_or_default().to_string();
                 let spath = format!("{fpath}.{}", short(&sname));
-                if sname.is_empty() || sname.contains([']', '[', '\n']) {
+                if sname.is_empty()
+                    || sname.contains([']', '[', '\n'])
+                    || sname.chars().any(char::is_control)
+                    || placeholder::has_secrets(&sname)
+                {
                     self.error(
                         sk.mark,
                         &spath,
@@ -66,6 +71,12 @@ impl Ctx<'_> {
                     }
                     match &kvn.value {
                         Value::Scalar { text, .. } if !text.contains('\n') => {
+                            if let Some(problem) = value_problem(text) {
+                                let (message, hint) = problem;
+                                self.error(kvn.mark, &kpath, message, Some(hint));
+                                ok = false;
+                                continue;
+                            }
                             kv.insert(key, text.clone());
                         }
                         _ => {
@@ -85,4 +96,80 @@ impl Ctx<'_> {
         }
         ok.then_some(out)
     }
+}
+
+impl Ctx<'_> {
+    /// Each file `overrides` names must be an INI file some role of the site
+    /// writes: anything else would be ignored (a typo, `/etc/shadow`), or be
+    /// edited as INI although it is not (the shell-sourced openrc).
+    pub(super) fn override_targets(&mut self, site: &Site, n: &Node) {
+        let Value::Map(entries) = &n.value else {
+            return;
+        };
+        let targets = crate::desired::playbook::override_targets(site);
+        if targets.is_empty() {
+            return; // no OS has packages for the release: reported when planning
+        }
+        let ini: Vec<&str> = targets
+            .iter()
+            .filter(|(_, t)| t.ini)
+            .map(|(p, _)| p.as_str())
+            .collect();
+        let list = format!("files that take overrides: {}", ini.join(", "));
+        for (k, _) in entries {
+            let file = k.as_str().unwrap_or_default();
+            let fpath = format!("overrides.{file}");
+            match targets.get(file) {
+                Some(t) if t.ini => {}
+                Some(t) => self.error(
+                    k.mark,
+                    &fpath,
+                    format!(
+                        "`{file}` is not an INI file (the {} role writes it whole), and overrides set INI keys",
+                        t.role
+                    ),
+                    Some(list.clone()),
+                ),
+                None => {
+                    let hint = match did_you_mean(file, ini.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`? {list}"),
+                        None => list.clone(),
+                    };
+                    self.error(
+                        k.mark,
+                        &fpath,
+                        format!(
+                            "no role of this site writes `{}`, so these keys would never be set",
+                            short(file)
+                        ),
+                        Some(hint),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Why an override value cannot be written as it is, with a hint. Values are
+/// written into the file verbatim, so a control character (`\r` is a line
+/// break to oslo.config and Python's configparser: the rest of the value would
+/// be read as a key of its own) and a secret placeholder (which stackprov would
+/// fill in with the secret, or generate a new one for) are refused.
+fn value_problem(text: &str) -> Option<(String, String)> {
+    if let Some(c) = text.chars().find(|c| c.is_control() && *c != '\t') {
+        return Some((
+            format!(
+                "the value has `{}`, a control character; an override value is one line of text",
+                crate::secrets::encoding::shown(c)
+            ),
+            "INI readers such as oslo.config end a line at `\\r`, so the rest would be read as a key of its own".into(),
+        ));
+    }
+    if placeholder::has_secrets(text) {
+        return Some((
+            "the value has a `((secret:...))` placeholder; overrides are written as they are and never hold secrets".into(),
+            "secrets reach files only through stackprov's own templates; remove the placeholder".into(),
+        ));
+    }
+    None
 }

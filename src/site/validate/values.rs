@@ -171,7 +171,7 @@ impl Ctx<'_> {
         None
     }
 
-    /// An http:// or https:// proxy URL without whitespace.
+    /// An http:// or https:// proxy URL, strictly: see [`proxy_url_problem`].
     pub(super) fn proxy_url(&mut self, n: &Node, path: &str) -> Option<String> {
         let s = self.string(n, path)?;
         if !(s.starts_with("http://") || s.starts_with("https://"))
@@ -182,6 +182,18 @@ impl Ctx<'_> {
                 path,
                 format!("`{}` is not an http(s) URL", short(&s)),
                 Some("write it as http://HOST:PORT".into()),
+            );
+            return None;
+        }
+        if let Some(problem) = proxy_url_problem(&s) {
+            self.error(
+                n.mark,
+                path,
+                format!("`{}` {problem}", short(&s)),
+                Some(
+                    "write it as http://HOST:PORT or http://USER:PASSWORD@HOST:PORT/, with %XX for any other character"
+                        .into(),
+                ),
             );
             return None;
         }
@@ -207,6 +219,93 @@ fn resolve(base: &Path, s: &str) -> PathBuf {
         PathBuf::from(s)
     };
     if p.is_absolute() { p } else { base.join(p) }
+}
+
+/// What is wrong with an http(s) proxy URL, if anything. stackprov writes it
+/// into apt.conf (`Acquire::http::Proxy "URL";`, where a quoted value has no
+/// escape at all, and `"`, `;`, `{` and `}` end or open statements) and into
+/// yum.conf/dnf.conf (`proxy = URL`, where `$` starts a variable and a line
+/// break a new key), so only a URL of URL-safe characters is accepted:
+/// `http(s)://[USER[:PASSWORD]@]HOST[:PORT][/PATH]` of letters, digits,
+/// `-._~` and `%XX` escapes, with `:`, `@`, `/`, `[` and `]` only where the
+/// URL syntax puts them.
+pub(crate) fn proxy_url_problem(s: &str) -> Option<String> {
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))?;
+    let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+    if let Some(c) = rest
+        .chars()
+        .find(|c| !(unreserved(*c) || ":/@%[]".contains(*c)))
+    {
+        return Some(format!(
+            "has `{}`, which a package proxy URL cannot contain",
+            crate::secrets::encoding::shown(c)
+        ));
+    }
+    let b = rest.as_bytes();
+    for (i, _) in rest.match_indices('%') {
+        if i + 2 >= b.len() || !b[i + 1].is_ascii_hexdigit() || !b[i + 2].is_ascii_hexdigit() {
+            return Some("has a `%` that does not start a %XX escape".into());
+        }
+    }
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if path.contains(['@', '[', ']']) {
+        return Some("has `@`, `[` or `]` after the host".into());
+    }
+    let hostport = match authority.rsplit_once('@') {
+        Some((userinfo, hostport)) => {
+            if userinfo.is_empty() || userinfo.contains(['@', '[', ']']) {
+                return Some("has a malformed `USER:PASSWORD@` part".into());
+            }
+            hostport
+        }
+        None => authority,
+    };
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let Some((addr, after)) = v6.split_once(']') else {
+            return Some("has a `[` without its `]`".into());
+        };
+        if addr.is_empty()
+            || !addr
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
+            return Some(format!("has `[{addr}]`, which is not an IPv6 address"));
+        }
+        match after {
+            "" => (addr, None),
+            _ => match after.strip_prefix(':') {
+                Some(p) => (addr, Some(p)),
+                None => return Some("has something other than `:PORT` after `]`".into()),
+            },
+        }
+    } else {
+        if hostport.contains(['[', ']']) {
+            return Some("has `[` or `]` outside an IPv6 address".into());
+        }
+        match hostport.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == ':')
+    {
+        return Some("has no host name or address".into());
+    }
+    if let Some(p) = port
+        && !(p.len() <= 5
+            && p.bytes().all(|d| d.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n)))
+    {
+        return Some(format!(
+            "has `{p}` as its port; a port is a number from 1 to 65535"
+        ));
+    }
+    None
 }
 
 pub(super) fn is_name_char(c: char) -> bool {
@@ -265,5 +364,62 @@ fn word_hint(what: &str) -> String {
         "address" => "an IP address or DNS name".into(),
         "user name" => "use letters, digits, `-`, `_` and `.`".into(),
         _ => "use letters, digits, `-` and `_`".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::proxy_url_problem;
+
+    #[test]
+    fn proxy_urls_are_url_safe_characters_in_url_syntax() {
+        for ok in [
+            "http://10.0.0.1:3128",
+            "https://proxy.example.com/",
+            "http://user:p%40ss@proxy:8080/apt/",
+            "http://[fd00::1]:3142",
+        ] {
+            assert_eq!(proxy_url_problem(ok), None, "{ok}");
+        }
+        for (bad, problem) in [
+            (
+                "http://p:3128\";Dpkg::Pre-Invoke{\"id\";};",
+                "has `\"`, which a package proxy URL cannot contain",
+            ),
+            (
+                "http://p:3128/$releasever",
+                "has `$`, which a package proxy URL cannot contain",
+            ),
+            (
+                "http://p:3128\r",
+                "has `\\r`, which a package proxy URL cannot contain",
+            ),
+            (
+                "http://p:3128/%zz",
+                "has a `%` that does not start a %XX escape",
+            ),
+            (
+                "http://p:3128/%4",
+                "has a `%` that does not start a %XX escape",
+            ),
+            ("http://:3128", "has no host name or address"),
+            (
+                "http://p:0",
+                "has `0` as its port; a port is a number from 1 to 65535",
+            ),
+            (
+                "http://p:99999",
+                "has `99999` as its port; a port is a number from 1 to 65535",
+            ),
+            (
+                "http://p:31:28",
+                "has `31:28` as its port; a port is a number from 1 to 65535",
+            ),
+            ("http://@p", "has a malformed `USER:PASSWORD@` part"),
+            ("http://p/a@b", "has `@`, `[` or `]` after the host"),
+            ("http://[zz]:1", "has `[zz]`, which is not an IPv6 address"),
+        ] {
+            assert_eq!(proxy_url_problem(bad).as_deref(), Some(problem), "{bad}");
+        }
     }
 }
