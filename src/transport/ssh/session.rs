@@ -201,7 +201,7 @@ impl Setup<'_> {
     }
 
     fn prefer_known_key_types(&self, sess: &Session, ep: &Endpoint) {
-        let known = hostkey::known_types(sess, self.kh_files, &ep.host, ep.port);
+        let known = hostkey::known_types(self.kh_files, &ep.host, ep.port);
         if known.is_empty() {
             return;
         }
@@ -245,33 +245,68 @@ impl Setup<'_> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        match hostkey::check(sess, self.kh_files, &ep.host, ep.port, blob) {
+        let at = |k: &hostkey::KnownKey| {
+            format!(
+                "{} {} at {}:{}",
+                hostkey::short_type(&k.key_type),
+                k.fingerprint,
+                k.file.display(),
+                k.line
+            )
+        };
+        match hostkey::check(self.kh_files, &ep.host, ep.port, blob) {
             hostkey::Verdict::Known => Ok(()),
-            hostkey::Verdict::Mismatch {
-                file,
-                line,
-                expected,
-            } => Err(TransportError::new(
-                Kind::HostKey,
-                format!(
-                    "{name}: HOST KEY MISMATCH for {pattern}: the host offered {short} key {fp}, \
-                     but {}:{line} expects {expected}. Someone may be intercepting the connection, \
-                     or the host was reinstalled. Verify the new key out of band; if it is right, \
-                     remove the stale entry with `ssh-keygen -R '{pattern}' -f {}` and connect again \
-                     (host_key_policy: accept-new records the new key). This is never accepted \
-                     automatically.",
-                    file.display(),
-                    file.display()
-                ),
-            )),
+            hostkey::Verdict::Mismatch { known } => {
+                let listed = known.iter().map(at).collect::<Vec<_>>().join("; ");
+                let mut types: Vec<String> = Vec::new();
+                for k in &known {
+                    let t = hostkey::short_type(&k.key_type);
+                    if !types.contains(&t) {
+                        types.push(t);
+                    }
+                }
+                let other_type = if known.iter().any(|k| k.key_type == ktype) {
+                    String::new()
+                } else {
+                    format!(
+                        " ({pattern} is known only by {} and now offers {short}; a host does \
+                         not change its key type by itself)",
+                        types.join(" and ")
+                    )
+                };
+                let mut files: Vec<&Path> = Vec::new();
+                for k in &known {
+                    if !files.contains(&k.file.as_path()) {
+                        files.push(&k.file);
+                    }
+                }
+                let remove = files
+                    .iter()
+                    .map(|f| format!("`ssh-keygen -R '{pattern}' -f {}`", f.display()))
+                    .collect::<Vec<_>>()
+                    .join(" and ");
+                Err(TransportError::new(
+                    Kind::HostKey,
+                    format!(
+                        "{name}: HOST KEY MISMATCH: the host key for {pattern} has changed: the host \
+                         offered {short} key {fp}, but known_hosts records {listed}{other_type}. \
+                         Someone may be intercepting the connection, or the host was reinstalled. \
+                         Verify the new key out of band; if the change is expected, remove the old \
+                         entries with {remove} and connect again (host_key_policy: accept-new records \
+                         the new key). This is never accepted automatically."
+                    ),
+                ))
+            }
             hostkey::Verdict::Revoked { file, line } => Err(TransportError::new(
                 Kind::HostKey,
                 format!(
-                    "{name}: the {short} host key {fp} of {pattern} is marked @revoked at {}:{line}",
+                    "{name}: REVOKED HOST KEY for {pattern}: the {short} key {fp} it offered is \
+                     marked @revoked at {}:{line}. A stolen key may be in use to impersonate the \
+                     host; it is refused whatever the host_key_policy.",
                     file.display()
                 ),
             )),
-            hostkey::Verdict::Unknown => match self.target.host_key_policy {
+            hostkey::Verdict::Unknown { port22 } => match self.target.host_key_policy {
                 HostKeyPolicy::Strict => {
                     let dest = self
                         .kh_files
@@ -279,11 +314,23 @@ impl Setup<'_> {
                         .map(|p| p.display().to_string())
                         .unwrap_or_else(|| "~/.ssh/known_hosts".into());
                     let kt = short.to_ascii_lowercase();
+                    let port22 = if port22.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " known_hosts has only port 22's entries for {} ({}), and none holds \
+                             this key: entries for port {} are written {pattern}.",
+                            hostkey::host_pattern(&ep.host, 22),
+                            port22.iter().map(at).collect::<Vec<_>>().join("; "),
+                            ep.port
+                        )
+                    };
                     Err(TransportError::new(
                         Kind::HostKey,
                         format!(
-                            "{name}: host key of {pattern} is not known: it offered {short} key {fp}, \
-                             found in none of [{}]. Verify that fingerprint out of band (on the host: \
+                            "{name}: no {short} host key is known for {pattern} and host_key_policy \
+                             is strict: it offered {short} key {fp}, found in none of [{}].{port22} \
+                             Verify that fingerprint out of band (on the host: \
                              `ssh-keygen -lf /etc/ssh/ssh_host_{kt}_key.pub`), then record it with \
                              `ssh-keyscan -p {} -t {kt} {} >> {dest}`, or set `host_key_policy: accept-new` \
                              for this host to record it on first connect.",
