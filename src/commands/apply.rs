@@ -33,7 +33,7 @@ pub fn run(
         (Some(p), None) => PathBuf::from(&p.site_file),
         (None, None) => target.to_path_buf(),
     };
-    let site = load_site(&site_path)?;
+    let site = load_site(&site_path, io)?;
     let mut hosts = pipeline::select_hosts(&site, only)?;
     if let Some(p) = &saved {
         hosts.retain(|h| p.hosts.iter().any(|hp| hp.host == h.name));

@@ -18,7 +18,7 @@ pub fn run(
     connect: &Connector<'_>,
     io: &mut Io<'_>,
 ) -> Result<Status, Error> {
-    let site = load_site(path)?;
+    let site = load_site(path, io)?;
     let hosts = pipeline::select_hosts(&site, only)?;
     let (works, dropped, secrets) = pipeline::prepare_with_secrets(&site, hosts, connect)?;
     super::warn_weak(&secrets, io);

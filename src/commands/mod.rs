@@ -153,8 +153,13 @@ fn warn_weak(secrets: &SecretStore, io: &mut Io<'_>) {
     }
 }
 
-fn load_site(path: &Path) -> Result<Site, Error> {
-    Site::load(path).map_err(Error::Site)
+/// The site file, its warnings told on stderr.
+fn load_site(path: &Path, io: &mut Io<'_>) -> Result<Site, Error> {
+    let site = Site::load(path).map_err(Error::Site)?;
+    for w in &site.warnings {
+        let _ = writeln!(io.err, "warning: {w}");
+    }
+    Ok(site)
 }
 
 /// Write an output file (`plan --out`, `facts --save`) only its owner can

@@ -30,7 +30,7 @@ pub fn run(
     connect: &Connector<'_>,
     io: &mut Io<'_>,
 ) -> Result<Status, Error> {
-    let site = load_site(args.site)?;
+    let site = load_site(args.site, io)?;
     let hosts = pipeline::select_hosts(&site, args.only)?;
     let (plans, dropped, masker) = match args.saved_facts {
         Some(file) => {

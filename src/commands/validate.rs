@@ -13,7 +13,7 @@ use crate::site::diagnostic::Diagnostic;
 use std::path::Path;
 
 pub fn run(path: &Path, format: Format, io: &mut Io<'_>) -> Result<Status, Error> {
-    let site = load_site(path)?;
+    let site = load_site(path, io)?;
     let store = SecretStore::load(&site.secrets_file).map_err(|d| Error::Site(vec![d]))?;
     super::warn_weak(&store, io);
     let stand_in = stand_in_os(&site)?;
@@ -45,7 +45,11 @@ pub fn run(path: &Path, format: Format, io: &mut Io<'_>) -> Result<Status, Error
         let _ = writeln!(
             io.out,
             "{}",
-            serde_json::json!({"valid": true, "hosts": site.hosts.len()})
+            if site.warnings.is_empty() {
+                serde_json::json!({"valid": true, "hosts": site.hosts.len()})
+            } else {
+                serde_json::json!({"valid": true, "hosts": site.hosts.len(), "warnings": site.warnings})
+            }
         );
     } else {
         let _ = writeln!(

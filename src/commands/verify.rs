@@ -15,7 +15,7 @@ pub fn run(
     connect: &Connector<'_>,
     io: &mut Io<'_>,
 ) -> Result<Status, Error> {
-    let site = load_site(path)?;
+    let site = load_site(path, io)?;
     let mut hosts = pipeline::select_hosts(&site, only)?;
     hosts.retain(|h| h.has_role("keystone"));
     if hosts.is_empty() {

@@ -44,6 +44,9 @@ pub struct Site {
     pub hosts: Vec<Host>,
     /// Extra INI keys per rendered file: path → section → key → value.
     pub overrides: Overrides,
+    /// What is fine in the file but not yet around it (an identity file that
+    /// does not exist yet): told, not refused.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Extra INI keys per rendered file: path → section → key → value.

@@ -99,9 +99,15 @@ impl Ctx<'_> {
         };
         let identity_file = f.get("identity_file").and_then(|v| {
             let p = self.local_path(v, &format!("{path}.identity_file"), base)?;
-            if !p.is_file() {
-                self.error(v.mark, &format!("{path}.identity_file"), format!("identity file {} does not exist", p.display()), Some("paths are relative to the site file; remove the key to use ssh-agent and ~/.ssh".into()));
+            let at = format!("{path}.identity_file");
+            if p.is_dir() {
+                self.error(v.mark, &at, format!("identity file {} is a directory", p.display()), Some("name the private key file in it, e.g. `id_ed25519`".into()));
                 return None;
+            }
+            // a key made after the site file is written (vagrant/README.md's
+            // step 1): told now, fatal only when a connection needs it
+            if !p.exists() {
+                self.warning(v.mark, &at, format!("identity file {} does not exist (yet): connecting to this host fails until it does", p.display()), "paths are relative to the site file; create the key (ssh-keygen -f PATH), or remove the key to use ssh-agent and ~/.ssh");
             }
             Some(p)
         });

@@ -66,10 +66,14 @@ pub(super) fn site_from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Dia
     let mut cx = Ctx {
         file: path,
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     let site = cx.site(path, &root);
     match site {
-        Some(site) if cx.errors.is_empty() => Ok(site),
+        Some(mut site) if cx.errors.is_empty() => {
+            site.warnings = cx.warnings;
+            Ok(site)
+        }
         _ => {
             cx.errors.sort_by_key(|d| (d.line, d.col));
             Err(cx.errors)
@@ -112,6 +116,7 @@ fn control_character(path: &Path, text: &str) -> Option<Diagnostic> {
 struct Ctx<'a> {
     file: &'a Path,
     errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
 
 /// A mapping being read: keys taken are marked used; the rest are unknown.
@@ -149,6 +154,11 @@ impl<'n> Fields<'n> {
 }
 
 impl Ctx<'_> {
+    fn warning(&mut self, mark: Mark, path: &str, message: impl Into<String>, hint: &str) {
+        self.warnings
+            .push(Diagnostic::new(self.file, mark, path, message).hint(hint));
+    }
+
     fn error(&mut self, mark: Mark, path: &str, message: impl Into<String>, hint: Option<String>) {
         let mut d = Diagnostic::new(self.file, mark, path, message);
         d.hint = hint;
@@ -349,6 +359,7 @@ impl Ctx<'_> {
             host_key_policy: host_key_policy?,
             hosts: hosts.map(|h| h.into_iter().map(|(h, _)| h).collect())?,
             overrides: overrides?,
+            warnings: Vec::new(),
         };
         // which files overrides may name depends on the whole site (roles, release)
         if let Some(n) = overrides_node {
