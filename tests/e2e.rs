@@ -649,6 +649,155 @@ fn two_hosts_in_parallel_a_failing_one_stops_alone_and_ctrl_c_stops_gracefully()
     let (code, out, _, _) = stackprov(&["plan", s2, "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
 
+    // node2's next package install hangs (an apt-get that sleeps first), so
+    // that a run can be caught in the middle of a step
+    let hang_apt = || {
+        testbed(&[
+            "ssh",
+            "node2",
+            "apt-get remove -y -q chrony >/dev/null 2>&1; printf '#!/bin/sh\\nsleep 120\\nexec /usr/bin/apt-get \"$@\"\\n' > /usr/local/sbin/apt-get && chmod 755 /usr/local/sbin/apt-get",
+        ]);
+    };
+    let unhang_apt = || {
+        testbed(&[
+            "ssh",
+            "node2",
+            "rm -f /usr/local/sbin/apt-get; pkill -f 'sleep 12[0]' || true",
+        ]);
+    };
+    let spawn_apply = |site: &str| {
+        Command::new(env!("CARGO_BIN_EXE_stackprov"))
+            .args(["apply", site, "-y"])
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let wait_for_hang = |child: &mut std::process::Child| {
+        let t0 = Instant::now();
+        while testbed(&["ssh", "node2", "pgrep -f 'sleep 12[0]' || true"])
+            .trim()
+            .is_empty()
+        {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "apply ended before the install"
+            );
+            assert!(t0.elapsed().as_secs() < 60, "the install never began");
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    };
+    let output = |mut child: std::process::Child| {
+        let mut out = String::new();
+        let mut err = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        (child.wait().unwrap(), out, err)
+    };
+
+    // a second Ctrl-C kills at once, as the first one says
+    hang_apt();
+    let mut child = spawn_apply(s);
+    wait_for_hang(&mut child);
+    for _ in 0..2 {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let (status, out, err) = output(child);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGINT),
+        "killed by the second Ctrl-C: {out}{err}"
+    );
+    assert!(err.contains("Ctrl-C again kills"), "{err}");
+    unhang_apt();
+    let (code, out, err, _) = stackprov(&["apply", s, "-y"]);
+    assert_eq!(code, 0, "the next run finishes the job: {out}{err}");
+
+    // the host vanishes mid-apply (its network cut: no reset is sent): the run
+    // says unreachable (exit 4) within a minute, not when the step times out
+    hang_apt();
+    let mut child = spawn_apply(s);
+    wait_for_hang(&mut child);
+    let cut = Instant::now();
+    let link = |state: &str| {
+        let ok = Command::new("ip")
+            .args(["link", "set", "tbh-node2", state])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ip link set tbh-node2 {state}");
+    };
+    link("down");
+    let (status, out, err) = output(child);
+    let lost_secs = cut.elapsed().as_secs_f64();
+    link("up");
+    eprintln!("figure: a host cut off mid-apply was reported unreachable after {lost_secs:.1}s");
+    assert_eq!(status.code(), Some(4), "{out}{err}");
+    assert!(lost_secs < 90.0, "{lost_secs}");
+    let node2 = out
+        .lines()
+        .find(|l| l.starts_with("node2 ") && l.contains("ok="))
+        .unwrap_or_default();
+    assert!(node2.contains("unreachable"), "{out}");
+    // the network back: the next run converges it
+    let t0 = Instant::now();
+    let answers = || {
+        Command::new(repo().join("scripts/testbed"))
+            .args(["ssh", "node2", "true"])
+            .stdin(Stdio::null())
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    while !answers() {
+        assert!(t0.elapsed().as_secs() < 60, "node2 did not come back");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    unhang_apt();
+    let (code, out, err, _) = stackprov(&["apply", s, "-y"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _, _) = stackprov(&["plan", s, "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+
+    // a non-root user with passwordless sudo (`become: true`): node2 converges
+    // through sudo, secrets on stdin, and a second run changes nothing
+    testbed(&[
+        "ssh",
+        "node2",
+        "id ops >/dev/null 2>&1 || useradd -m -s /bin/sh ops; install -d -m 700 -o ops -g ops /home/ops/.ssh; install -m 600 -o ops -g ops /root/.ssh/authorized_keys /home/ops/.ssh/authorized_keys; echo 'ops ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/ops; chmod 440 /etc/sudoers.d/ops; apt-get remove -y -q chrony >/dev/null 2>&1; rm -f /etc/mysql/mariadb.conf.d/99-openstack.cnf",
+    ]);
+    let site3 = dir.join("e2e-two-site-become.yaml");
+    let text = std::fs::read_to_string(&site2).unwrap();
+    let at = text.find("  - name: node2").unwrap();
+    let node2 = text[at..].replace("user: root", "user: ops\n    become: true");
+    std::fs::write(&site3, format!("{}{node2}", &text[..at])).unwrap();
+    let s3 = site3.to_str().unwrap();
+    let (code, out, err, _) = stackprov(&["apply", s3, "-y"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("node2: + packages:chrony"), "{out}");
+    assert!(
+        out.contains("node2: + file:/etc/mysql/mariadb.conf.d/99-openstack.cnf"),
+        "{out}"
+    );
+    let (code, out, _, _) = stackprov(&["plan", s3, "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+
     if std::env::var_os("STACKPROV_KEEP_TESTBED").is_none() {
         testbed(&["down"]);
     }
