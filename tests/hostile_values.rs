@@ -427,3 +427,16 @@ fn db_password_with_a_nul_byte_is_refused_for_the_login_check() {
         "./site.secrets.yaml:6:12: glance_db: the value holds an invisible character (U+0000)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one\n1 error(s)\n",
     );
 }
+
+/// Found on the test host: keystone's db_sync could not log in with `ü` in its
+/// password (PyMySQL sends passwords as Latin-1, MariaDB hashed the UTF-8 bytes).
+#[test]
+fn db_password_outside_ascii_is_refused() {
+    let secrets = SECRETS.replace("keystone-db-pass", "keystone-dbü-pass");
+    let r = validate(&site("zed", ""), &secrets);
+    refused(
+        &r,
+        1,
+        "./site.secrets.yaml: secret `keystone_db` contains `ü`, which cannot be written into a database URL in /etc/keystone/keystone.conf: OpenStack's MySQL driver (PyMySQL) sends a password as Latin-1 bytes while MariaDB hashed its UTF-8 bytes, so a password with a character outside ASCII never logs in; choose a value without it\n",
+    );
+}

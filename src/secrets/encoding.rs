@@ -122,6 +122,12 @@ impl Encoding {
                 .chars()
                 .find(|c| matches!(c, '%' | '@'))
                 .map(|c| Unencodable::char(c, DB_URL_PERCENT_AT))
+                .or_else(|| {
+                    value
+                        .chars()
+                        .find(|c| !c.is_ascii())
+                        .map(|c| Unencodable::char(c, PYMYSQL_LATIN1))
+                })
                 .or_else(oslo),
             Encoding::DbUrlSqla07 => Encoding::DbUrl.check(value).err().or_else(|| {
                 value
@@ -202,6 +208,10 @@ pub const DB_URL_PERCENT_AT: &str = "alembic reads the URL through Python's conf
 const INI_LINES: &str = "INI readers (oslo.config, Python's configparser) end a line at `\\n` and `\\r`, so the rest would be read as a key of its own";
 /// oslo.config commit 6c38839 ("Fix for parsing error with Dollar Sign"), first in 1.3.0.
 const OSLO_BACKSLASH_DOLLAR: &str = "oslo.config reads `\\$` as an escaped `$` since 1.3.0 (Icehouse) and as it is before (Havana), so no one spelling of it reads back in every release";
+/// Found on the test host (keystone db_sync failed to log in): PyMySQL encodes
+/// the password as Latin-1 (connections.py), MariaDB hashed the UTF-8 bytes of
+/// the SQL that set it.
+const PYMYSQL_LATIN1: &str = "OpenStack's MySQL driver (PyMySQL) sends a password as Latin-1 bytes while MariaDB hashed its UTF-8 bytes, so a password with a character outside ASCII never logs in";
 const SQLA07: &str = "Havana to Juno allowed SQLAlchemy 0.7 and 0.8, whose URL parser ends the password at `/` and reads `+` as a space (0.9 fixed both)";
 /// The longest `cnf_value` a `password="..."` line can hold: MySQL reads option
 /// file lines into a 4096-byte buffer (`fgets` of 4095, the line break included).
