@@ -2,6 +2,7 @@
 //! transport. A failure stops this host only and is reported with the command,
 //! its exit status and the last lines of stderr, secrets masked.
 
+use crate::host_commands;
 use crate::openstack::http::HttpStats;
 use crate::openstack::keystone::TokenCache;
 use crate::plan::{Change, HostPlan, Op};
@@ -41,6 +42,9 @@ pub enum Event<'a> {
     Start(&'a Change),
     Done(&'a Change, Duration),
     Failed(&'a Change, &'a Failure),
+    /// The change's next step waits for a lock another process holds: its
+    /// pid and command line (masked).
+    Waiting(&'a Change, String),
 }
 
 /// How many stderr lines a failure shows.
@@ -68,7 +72,7 @@ pub fn apply_host(
         }
         on_event(Event::Start(c));
         let t0 = Instant::now();
-        match run_change(t, c, secrets, masker, &mut http, &mut tokens) {
+        match run_change(t, c, secrets, masker, &mut http, &mut tokens, on_event) {
             Ok(()) => {
                 changed += 1;
                 on_event(Event::Done(c, t0.elapsed()));
@@ -121,6 +125,7 @@ fn run_change(
     masker: &Masker,
     http: &mut HttpStats,
     tokens: &mut TokenCache,
+    on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), Failure> {
     for op in &c.ops {
         let fail = |status: Option<i32>, stderr: &str| Failure {
@@ -190,6 +195,19 @@ fn run_change(
                 let new = crate::ini::apply(&old, &resolved);
                 t.write_file(&spec(path, perms), new.as_bytes())
                     .map_err(lost)?;
+            }
+            // only information: a failed look is no failure of the change
+            Op::LockHolder { path } => {
+                let script = host_commands::lock_holder(path);
+                let req = ExecRequest::new(&script).timeout(Duration::from_secs(30));
+                match t.exec(&req) {
+                    Ok(out) if out.success() && !out.stdout_str().trim().is_empty() => {
+                        on_event(Event::Waiting(c, masker.mask(out.stdout_str().trim())));
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind == TransportErrorKind::Unreachable => return Err(lost(e)),
+                    Err(e) => tracing::debug!(error = %e, "could not see who holds {path}"),
+                }
             }
             Op::Keystone { admin, call } => {
                 crate::openstack::keystone::execute(t, admin, call, secrets, http, tokens)

@@ -5,6 +5,27 @@ use crate::desired::resource::Perms;
 use crate::facts::{Init, JOURNAL, OsFacts, PackageManager};
 use crate::quote::shell_word as w;
 
+/// The lock another package manager holds while it works (apt and dpkg take
+/// it); `None` where stackprov does not look (yum and dnf wait on their own).
+pub fn package_lock(os: &OsFacts) -> Option<&'static str> {
+    match os.package_manager {
+        PackageManager::Apt => Some("/var/lib/dpkg/lock-frontend"),
+        PackageManager::Yum | PackageManager::Dnf => None,
+    }
+}
+
+/// Prints `PID COMMAND LINE` of the process holding the lock on `path`, or
+/// nothing: read-only, from /proc/locks (no fuser or lsof on a minimal host).
+pub fn lock_holder(path: &str) -> String {
+    let p = w(path);
+    format!(
+        "ino=$(stat -c %i {p} 2>/dev/null) || exit 0\n\
+         pid=$(awk -v ino=\"$ino\" '$2 != \"->\" {{ n = split($6, a, \":\"); if (a[n] == ino) {{ print $5; exit }} }}' /proc/locks)\n\
+         [ -n \"$pid\" ] && [ -r /proc/$pid/cmdline ] && printf '%s %s\\n' \"$pid\" \"$(tr '\\0' ' ' < /proc/$pid/cmdline)\"\n\
+         exit 0\n"
+    )
+}
+
 /// How long an install waits for another apt/dpkg to release its lock.
 pub const APT_LOCK_WAIT_SECS: u64 = 300;
 

@@ -278,6 +278,10 @@ fn a_fresh_host_becomes_a_working_controller() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(!out.contains("Could not get lock"), "{out}");
     assert!(
+        out.contains("controller: packages:keystone waits for the package manager: pid "),
+        "says whom it waits for: {out}"
+    );
+    assert!(
         cmdlines.contains("keystone-manage"),
         "the watcher saw the apply's processes"
     );

@@ -71,6 +71,10 @@ fn apply_runs_exactly_the_planned_operations() {
                 "exec" => expected.push(op["script"].as_str().unwrap().to_string()),
                 // API calls leave no host log; their effect is checked below
                 "keystone" => api_calls.push(op["call"].as_str().unwrap().to_string()),
+                // a read-only look at who holds the package manager's lock
+                "lock_holder" => expected.push(stackprov::host_commands::lock_holder(
+                    op["path"].as_str().unwrap(),
+                )),
                 _ => expected.push(format!("write {}", op["path"].as_str().unwrap())),
             }
         }
@@ -984,4 +988,30 @@ fn a_connection_lost_during_a_keystone_call_exits_unreachable() {
     fake.lock().lost = false;
     assert_eq!(run(&fake, &["apply", s, "-y"]).code, 0);
     assert_eq!(run(&fake, &["plan", s, "--detailed-exitcode"]).code, 0);
+}
+
+/// Another apt holds dpkg's lock (an install left running by a killed run):
+/// apply says whom it waits for, by pid and command line, then goes on.
+#[test]
+fn apply_says_which_process_it_waits_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_file(dir.path(), "base");
+    let s = site.to_str().unwrap();
+    let fake = SharedFake::new(FakeHost::debian_controller());
+    fake.lock().lock_holder = Some("1609 apt-get install -y -q keystone".into());
+    let r = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out.contains(
+            "controller: packages:chrony waits for the package manager: pid 1609 (apt-get install -y -q keystone)"
+        ),
+        "{}",
+        r.out
+    );
+    // nobody holds it: nothing is said
+    fake.lock().lock_holder = None;
+    fake.lock().packages.remove("chrony");
+    let r = run(&fake, &["apply", s, "-y"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(!r.out.contains("waits for"), "{}", r.out);
 }

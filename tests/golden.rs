@@ -90,6 +90,7 @@ fn golden(name: &str, release: &str, extra: &str) -> (String, String) {
                         serde_json::from_value(op["admin"].clone()).unwrap();
                     format!("keystone :{} {}", admin.port, call.summary_for(&admin))
                 }
+                "lock_holder" => format!("who holds {}", op["path"].as_str().unwrap()),
                 other => panic!("unknown op {other}"),
             };
             ops.push_str(&format!("    {line}\n"));

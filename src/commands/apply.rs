@@ -173,6 +173,21 @@ fn run_jobs(
                     Event::Failed(c, _) => {
                         live.line(&name, &format!("{name}: {} {}", style.red("failed"), c.id))
                     }
+                    Event::Waiting(c, holder) => {
+                        let (pid, cmd) = holder.split_once(' ').unwrap_or((&holder, ""));
+                        let cmd: String = cmd.trim().chars().take(60).collect();
+                        live.line(
+                            &name,
+                            &format!(
+                                "{name}: {} waits for the package manager: pid {pid} ({cmd})",
+                                c.id
+                            ),
+                        );
+                        live.start(
+                            &name,
+                            format!("{} {} (waiting for pid {pid})", c.action.symbol(), c.id),
+                        );
+                    }
                 }
             };
             let outcome = apply::apply_host(

@@ -112,6 +112,10 @@ pub enum Op {
         perms: Perms,
         settings: Vec<IniSetting>,
     },
+    /// Read-only: which process holds this lock file (another package manager
+    /// at work, e.g. an install left running by a killed run). The step after
+    /// it waits for that lock; apply says who it waits for.
+    LockHolder { path: String },
     /// A Keystone API call through the tunnel, as `admin` (password by reference).
     Keystone {
         admin: Admin,
@@ -137,6 +141,7 @@ impl Op {
             ),
             Op::IniEdit { path, settings, .. } => format!("set {} keys in {path}", settings.len()),
             Op::Keystone { admin, call } => call.summary_for(admin),
+            Op::LockHolder { path } => format!("who holds {path}"),
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::{Cx, Decision, PlanError, change, exec, noop};
 use crate::desired::resource::{Kind, Resource};
 use crate::host_commands;
-use crate::plan::Action;
+use crate::plan::{Action, Op};
 
 pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::Packages { names } = &r.kind else {
@@ -18,7 +18,11 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
     if missing.is_empty() {
         return Ok(noop(format!("installed: {}", names.join(" "))));
     }
-    let ops = vec![exec(host_commands::install(&facts.os, &missing))];
+    let mut ops: Vec<Op> = host_commands::package_lock(&facts.os)
+        .map(|path| Op::LockHolder { path: path.into() })
+        .into_iter()
+        .collect();
+    ops.push(exec(host_commands::install(&facts.os, &missing)));
     Ok(change(
         r,
         Action::Create,
@@ -97,6 +101,8 @@ mod tests {
                         Create,
                         "not installed: keystone",
                         &[
+                            // who holds dpkg's lock, so apply can say whom it waits for
+                            "who holds /var/lib/dpkg/lock-frontend",
                             "export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q --no-install-recommends -o Acquire::Retries=3 -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold keystone || { dpkg --configure -a; apt-get update -q -o Acquire::Retries=3 -o DPkg::Lock::Timeout=300 && apt-get install -y -q --no-install-recommends -o Acquire::Retries=3 -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold keystone; }",
                         ],
                     ),

@@ -26,6 +26,14 @@ impl FakeHost {
             self.fail_once = None;
             return fail(100, "E: simulated failure");
         }
+        if script.starts_with("ino=$(stat -c %i ") {
+            // who holds a lock: the process the test says
+            return ok(self
+                .lock_holder
+                .as_ref()
+                .map(|h| format!("{h}\n"))
+                .unwrap_or_default());
+        }
         if script.starts_with("i=0; until") {
             // waiting for a port: the fake's daemons listen as soon as they run
             return ok("");

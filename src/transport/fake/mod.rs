@@ -77,6 +77,9 @@ pub struct FakeHost {
     pub die_after: Option<usize>,
     /// After writing this path, the connection drops (a run killed right after a config write).
     pub die_after_write: Option<String>,
+    /// `PID COMMAND` of a process holding the package manager's lock (another
+    /// apt at work), as the lock-holder look reports it.
+    pub lock_holder: Option<String>,
     /// The connection drops, once, while the API request `METHOD /path` whose
     /// text contains this is answered (the host powered off mid-call); every
     /// later operation finds the host unreachable until `lost` is cleared.
