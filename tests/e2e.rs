@@ -152,9 +152,16 @@ fn assert_no_secret(what: &str, text: &str) {
 fn assert_none_of(secrets: impl IntoIterator<Item = (String, String)>, what: &str, text: &str) {
     for (name, v) in secrets {
         for form in leak_forms(&v) {
+            // where, with the secret itself blanked out
+            let lines: Vec<String> = text
+                .lines()
+                .filter(|l| l.contains(&form))
+                .take(3)
+                .map(|l| l.replace(&form, "<SECRET>"))
+                .collect();
             assert!(
-                !text.contains(&form),
-                "secret {name} leaked into {what} (as {form:?})"
+                lines.is_empty(),
+                "secret {name} leaked into {what} (as {form:?}) in: {lines:#?}"
             );
         }
     }
