@@ -666,7 +666,7 @@ fn two_hosts_in_parallel_a_failing_one_stops_alone_and_ctrl_c_stops_gracefully()
         testbed(&[
             "ssh",
             "node2",
-            "apt-get remove -y -q chrony >/dev/null 2>&1; printf '#!/bin/sh\\nsleep 120\\nexec /usr/bin/apt-get \"$@\"\\n' > /usr/local/sbin/apt-get && chmod 755 /usr/local/sbin/apt-get",
+            "apt-get -o DPkg::Lock::Timeout=120 remove -y -q chrony >/dev/null && printf '#!/bin/sh\\nsleep 120 && exec /usr/bin/apt-get \"$@\"\\n' > /usr/local/sbin/apt-get && chmod 755 /usr/local/sbin/apt-get",
         ]);
     };
     let unhang_apt = || {
@@ -791,7 +791,7 @@ fn two_hosts_in_parallel_a_failing_one_stops_alone_and_ctrl_c_stops_gracefully()
     testbed(&[
         "ssh",
         "node2",
-        "id ops >/dev/null 2>&1 || useradd -m -s /bin/sh ops; install -d -m 700 -o ops -g ops /home/ops/.ssh; install -m 600 -o ops -g ops /root/.ssh/authorized_keys /home/ops/.ssh/authorized_keys; echo 'ops ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/ops; chmod 440 /etc/sudoers.d/ops; apt-get remove -y -q chrony >/dev/null 2>&1; rm -f /etc/mysql/mariadb.conf.d/99-openstack.cnf",
+        "id ops >/dev/null 2>&1 || useradd -m -s /bin/sh ops; install -d -m 700 -o ops -g ops /home/ops/.ssh; install -m 600 -o ops -g ops /root/.ssh/authorized_keys /home/ops/.ssh/authorized_keys; echo 'ops ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/ops; chmod 440 /etc/sudoers.d/ops; apt-get -o DPkg::Lock::Timeout=120 remove -y -q chrony >/dev/null && rm -f /etc/mysql/mariadb.conf.d/99-openstack.cnf",
     ]);
     let site3 = dir.join("e2e-two-site-become.yaml");
     let text = std::fs::read_to_string(&site2).unwrap();
