@@ -47,9 +47,12 @@ pub enum Error {
     /// Nor generated into, nor saved.
     #[error("{0}")]
     SecretsStore(#[from] crate::secrets::StoreError),
-    /// A secret that cannot go where the roles put it (the message names the file).
-    #[error("{0}")]
-    Secrets(String),
+    /// A secret in `file` that cannot go where the roles put it.
+    #[error("{}: {source}", file.display())]
+    Unencodable {
+        file: PathBuf,
+        source: crate::planner::PlanError,
+    },
     #[error("no host `{name}` in {}; {hint}", site.display())]
     NoSuchHost {
         name: String,
@@ -95,7 +98,7 @@ impl Error {
             Error::Site(_) => "site",
             Error::SecretsFile(_) => "secrets_file",
             Error::SecretsStore(_) => "secrets_store",
-            Error::Secrets(_) => "secrets",
+            Error::Unencodable { .. } => "secrets",
             Error::NoSuchHost { .. } => "no_such_host",
             Error::NothingToVerify(_) => "nothing_to_verify",
             Error::NoKeystoneApi(_) => "no_keystone_api",

@@ -209,8 +209,10 @@ pub fn secrets_for(site: &Site, works: &[&[Resource]]) -> Result<SecretStore, Er
         );
     }
     for r in works {
-        crate::planner::check_secret_values(r, &store)
-            .map_err(|e| Error::Secrets(format!("{}: {e}", site.secrets_file.display())))?;
+        crate::planner::check_secret_values(r, &store).map_err(|source| Error::Unencodable {
+            file: site.secrets_file.clone(),
+            source,
+        })?;
     }
     Ok(store)
 }

@@ -195,6 +195,38 @@ fn watching_cmdlines<T>(f: impl FnOnce() -> T) -> (T, String) {
     (r, seen)
 }
 
+/// Start `apply SITE -y`, and SIGKILL it (a dropped connection, a closed
+/// laptop) `grace_secs` after `reached` first holds on the host; `what` names
+/// that moment, which must come within `limit_secs`.
+fn sigkill_apply_when(
+    site: &str,
+    what: &str,
+    limit_secs: u64,
+    reached: impl Fn() -> bool,
+    grace_secs: u64,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackprov"))
+        .args(["apply", site, "-y"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !reached() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apply ended before {what}"
+        );
+        assert!(t0.elapsed().as_secs() < limit_secs, "{what} never came");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(grace_secs));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 fn change_ids(plan_json: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(plan_json).unwrap();
     v["plan"]["hosts"][0]["changes"]
@@ -246,28 +278,13 @@ fn a_fresh_host_becomes_a_working_controller() {
     // client, holding dpkg's lock
     let installing = || on_host("pgrep -f 'apt-get instal[l] .*keystone' || true");
     let t0 = Instant::now();
-    let mut killed = Command::new(env!("CARGO_BIN_EXE_stackprov"))
-        .args(["apply", s, "-y"])
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    while installing().trim().is_empty() {
-        assert!(
-            killed.try_wait().unwrap().is_none(),
-            "apply ended before it installed keystone"
-        );
-        assert!(
-            t0.elapsed().as_secs() < 900,
-            "keystone's install never began"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
-    std::thread::sleep(std::time::Duration::from_secs(3));
-    killed.kill().unwrap();
-    killed.wait().unwrap();
+    sigkill_apply_when(
+        s,
+        "keystone's install",
+        900,
+        || !installing().trim().is_empty(),
+        3,
+    );
     assert!(
         !installing().trim().is_empty(),
         "the install goes on after its client was killed"
@@ -365,28 +382,13 @@ fn a_fresh_host_becomes_a_working_controller() {
     );
     let started = || on_host("/usr/bin/systemctl show -p InvocationID --value keystone");
     let before = started();
-    let mut killed = Command::new(env!("CARGO_BIN_EXE_stackprov"))
-        .args(["apply", s, "-y"])
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while on_host("test -e /run/e2e-restart-reached && echo yes || true").trim() != "yes" {
-        assert!(
-            killed.try_wait().unwrap().is_none(),
-            "apply ended before the restart"
-        );
-        assert!(
-            t0.elapsed().as_secs() < 120,
-            "the restart was never reached"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    killed.kill().unwrap();
-    killed.wait().unwrap();
+    sigkill_apply_when(
+        s,
+        "keystone's restart",
+        120,
+        || on_host("test -e /run/e2e-restart-reached && echo yes || true").trim() == "yes",
+        0,
+    );
     on_host(
         "pkill -f 'sleep 60[0]' || true; rm -f /usr/local/sbin/systemctl /run/e2e-restart-reached",
     );
