@@ -74,6 +74,17 @@ pub enum Command {
         site: PathBuf,
         #[arg(long)]
         host: Option<String>,
+        /// Then run OpenStack's own API tests (Tempest's identity v3 and image
+        /// v2 tests), installing the OS's Tempest package on the host; the
+        /// workspace stays in /var/lib/stackprov/tempest there.
+        #[arg(long)]
+        tempest: bool,
+        /// Tempest's test workers.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=32), requires = "tempest")]
+        tempest_concurrency: u32,
+        /// Run Tempest on this host of the site (default: the controller verified).
+        #[arg(long, requires = "tempest")]
+        tempest_host: Option<String>,
     },
     /// Print the site file's JSON Schema (for editor completion).
     Schema,

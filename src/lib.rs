@@ -17,6 +17,7 @@ pub mod quote;
 pub mod render;
 pub mod secrets;
 pub mod site;
+pub mod tempest;
 pub mod transport;
 pub mod verify;
 pub mod yaml;

@@ -191,7 +191,7 @@ fn override_value_with_an_unknown_secret_placeholder_is_refused_before_any_is_ge
 
 // ---- overrides: which files ----
 
-const ZED_TARGETS: &str = "files that take overrides: /etc/glance/glance-api.conf, /etc/keystone/keystone.conf, /etc/my.cnf.d/openstack.cnf, /etc/mysql/mariadb.conf.d/99-openstack.cnf";
+const ZED_TARGETS: &str = "files that take overrides: /etc/glance/glance-api.conf, /etc/keystone/keystone-uwsgi.ini, /etc/keystone/keystone.conf, /etc/my.cnf.d/openstack.cnf, /etc/mysql/mariadb.conf.d/99-openstack.cnf";
 
 #[test]
 fn override_of_a_misspelt_file_is_refused_with_a_suggestion() {
@@ -259,7 +259,7 @@ fn override_of_a_file_of_a_role_the_site_does_not_have_is_refused() {
     refused(
         &r,
         1,
-        "site.yaml:5:3: overrides./etc/glance/glance-api.conf: no role of this site writes `/etc/glance/glance-api.conf`, so these keys would never be set\n  hint: files that take overrides: /etc/keystone/keystone.conf, /etc/my.cnf.d/openstack.cnf, /etc/mysql/mariadb.conf.d/99-openstack.cnf\n1 error(s)\n",
+        "site.yaml:5:3: overrides./etc/glance/glance-api.conf: no role of this site writes `/etc/glance/glance-api.conf`, so these keys would never be set\n  hint: files that take overrides: /etc/keystone/keystone-uwsgi.ini, /etc/keystone/keystone.conf, /etc/my.cnf.d/openstack.cnf, /etc/mysql/mariadb.conf.d/99-openstack.cnf\n1 error(s)\n",
     );
 }
 

@@ -90,7 +90,19 @@ fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Statu
             connect,
             io,
         ),
-        Command::Verify { site, host } => verify::run(site, host.as_deref(), format, connect, io),
+        Command::Verify {
+            site,
+            host,
+            tempest,
+            tempest_concurrency,
+            tempest_host,
+        } => {
+            let tempest = tempest.then(|| verify::TempestArgs {
+                concurrency: *tempest_concurrency,
+                host: tempest_host.as_deref(),
+            });
+            verify::run(site, host.as_deref(), tempest, format, connect, io)
+        }
         Command::Apply {
             target,
             site,

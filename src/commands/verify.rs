@@ -1,16 +1,29 @@
 //! `stackprov verify SITE`: prove each Keystone host works the way an
-//! operator would (token, users, an image round trip), each check timed.
+//! operator would (token, users, an image round trip), each check timed;
+//! with `--tempest`, then OpenStack's own API tests (src/tempest.rs).
 
 use super::{Io, load_site};
 use crate::cli::Format;
 use crate::desired::resource::Kind;
 use crate::error::{Error, Status};
-use crate::pipeline::{self, Connector};
+use crate::pipeline::{self, Connector, Work};
+use crate::plan::catalog::Admin;
+use crate::secrets::{Masker, SecretStore};
+use crate::site::Site;
+use crate::tempest::{self, TempestError};
 use std::path::Path;
+
+/// What `--tempest` asked for.
+pub struct TempestArgs<'a> {
+    pub concurrency: u32,
+    /// The site host to run it on (default: the first controller verified).
+    pub host: Option<&'a str>,
+}
 
 pub fn run(
     path: &Path,
     only: Option<&str>,
+    tempest_args: Option<TempestArgs<'_>>,
     format: Format,
     connect: &Connector<'_>,
     io: &mut Io<'_>,
@@ -21,18 +34,25 @@ pub fn run(
     if hosts.is_empty() {
         return Err(Error::NothingToVerify(site.path.clone()));
     }
-    let (works, dropped, secrets) = pipeline::prepare_with_secrets(&site, hosts, connect)?;
+    // a Tempest host that is not one of the controllers is connected to as well
+    let runner_name = match tempest_args.as_ref().and_then(|a| a.host) {
+        Some(name) => Some(pipeline::select_hosts(&site, Some(name))?.remove(0)),
+        None => None,
+    };
+    if let Some(r) = &runner_name
+        && !hosts.iter().any(|h| h.name == r.name)
+    {
+        hosts.push(r.clone());
+    }
+    let (mut works, dropped, secrets) = pipeline::prepare_with_secrets(&site, hosts, connect)?;
     super::warn_weak(&secrets, io);
     let masker = secrets.masker();
     pipeline::report_dropped(&dropped, &masker, io.err);
     let mut all_ok = true;
     let mut reports = Vec::new();
-    for mut w in works {
-        let admin = w.resources.iter().find_map(|r| match &r.kind {
-            Kind::KeystoneApi { admin } => Some(admin.clone()),
-            _ => None,
-        });
-        let Some(admin) = admin else {
+    let mut first_admin = None;
+    for w in works.iter_mut().filter(|w| w.host.has_role("keystone")) {
+        let Some(admin) = admin_of(w) else {
             return Err(Error::NoKeystoneApi(w.host.name.clone()));
         };
         let (checks, http) = crate::verify::run(
@@ -49,27 +69,131 @@ pub fn run(
             let _ = write!(io.out, "{}", masker.mask(&text));
         }
         reports.push(serde_json::json!({"host": w.host.name, "checks": checks, "http_requests": http.requests, "transport": stats}));
+        first_admin.get_or_insert((w.host.name.clone(), admin));
     }
-    if format == Format::Json {
-        let _ = writeln!(
-            io.out,
-            "{}",
-            masker.mask(
-                &serde_json::json!({
-                    "verify": reports,
-                    "ok": all_ok && dropped.is_empty(),
-                    "unverified": pipeline::dropped_hosts(&dropped, &masker),
-                })
-                .to_string()
-            )
-        );
-    }
-    let checks = if all_ok {
+    let mut status = if all_ok {
         Status::Success
     } else {
         Status::Failed
     };
-    Ok(checks.and(pipeline::status_of_dropped(&dropped)))
+    let mut tempest_json = serde_json::Value::Null;
+    if let (Some(args), Some((controller, admin))) = (tempest_args, first_admin) {
+        let runner = args.host.unwrap_or(&controller).to_string();
+        let outcome = match works.iter_mut().find(|w| w.host.name == runner) {
+            None => None, // unreachable: reported with the dropped hosts
+            Some(_) if !all_ok => Some(Err(TempestError::Unsupported(
+                "not run: verify's own checks failed".into(),
+            ))),
+            Some(w) => Some(run_tempest(
+                &site,
+                w,
+                &admin,
+                &secrets,
+                args.concurrency,
+                format,
+                &masker,
+                io,
+            )),
+        };
+        match outcome {
+            Some(Ok(report)) => {
+                if !report.ok() {
+                    status = status.and(Status::Failed);
+                }
+                tempest_json = serde_json::json!(report);
+            }
+            Some(Err(e)) => {
+                status = status.and(if e.is_unreachable() {
+                    Status::Unreachable
+                } else {
+                    Status::Failed
+                });
+                if format == Format::Human {
+                    let _ = writeln!(
+                        io.out,
+                        "{}",
+                        masker.mask(&crate::render::tempest_error(&runner, &e, io.style))
+                    );
+                }
+                tempest_json = serde_json::json!({"host": runner, "error": e.kind(), "message": masker.mask(&e.to_string())});
+            }
+            None => status = status.and(Status::Unreachable),
+        }
+    }
+    if format == Format::Json {
+        let mut doc = serde_json::json!({
+            "verify": reports,
+            "ok": status == Status::Success && dropped.is_empty(),
+            "unverified": pipeline::dropped_hosts(&dropped, &masker),
+        });
+        if !tempest_json.is_null() {
+            doc["tempest"] = tempest_json;
+        }
+        let _ = writeln!(io.out, "{}", masker.mask(&doc.to_string()));
+    }
+    Ok(status.and(pipeline::status_of_dropped(&dropped)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_tempest(
+    site: &Site,
+    w: &mut Work,
+    admin: &Admin,
+    secrets: &SecretStore,
+    concurrency: u32,
+    format: Format,
+    masker: &Masker,
+    io: &mut Io<'_>,
+) -> Result<tempest::Report, TempestError> {
+    if admin.is_v2() {
+        return Err(TempestError::Unsupported(format!(
+            "Tempest needs the v3 identity API; release {} uses v2.0 (vagrant/README.md says how to run Tempest by hand there)",
+            site.release.name()
+        )));
+    }
+    let profile = crate::desired::profile::for_host(&w.os, site.release)?;
+    let config = crate::desired::playbook::render_template(
+        site,
+        &w.host,
+        &w.os,
+        "tempest/tempest.conf",
+        &[
+            ("workspace", serde_json::json!(tempest::WORKSPACE)),
+            ("admin", serde_json::json!(admin)),
+        ],
+    )?;
+    let prep = tempest::Prepared {
+        host: w.host.name.clone(),
+        os: w.os.clone(),
+        packages: tempest::packages(&profile),
+        config,
+    };
+    let _ = writeln!(
+        io.err,
+        "{}: running Tempest's identity v3 and image v2 API tests (concurrency {concurrency}); this takes minutes",
+        w.host.name
+    );
+    let report = tempest::run(
+        w.transport.as_mut(),
+        &prep,
+        secrets,
+        tempest::Options { concurrency },
+    )?;
+    if format == Format::Human {
+        let _ = write!(
+            io.out,
+            "{}",
+            masker.mask(&crate::render::tempest_text(&report, io.style))
+        );
+    }
+    Ok(report)
+}
+
+fn admin_of(w: &Work) -> Option<Admin> {
+    w.resources.iter().find_map(|r| match &r.kind {
+        Kind::KeystoneApi { admin } => Some(admin.clone()),
+        _ => None,
+    })
 }
 
 /// The port of the image endpoint the roles register (9292 unless they say otherwise).

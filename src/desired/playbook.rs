@@ -57,6 +57,25 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
     Ok(cx)
 }
 
+/// One template of templates/ rendered for a host outside its roles (Tempest's
+/// configuration), with `extra` values added to the context. Secrets stay
+/// placeholders, as in every template.
+pub fn render_template(
+    site: &Site,
+    host: &Host,
+    os: &OsFacts,
+    name: &str,
+    extra: &[(&str, serde_json::Value)],
+) -> Result<String, DesiredError> {
+    let mut cx = context(site, host, os)?;
+    for (k, v) in extra {
+        cx.insert(*k, v);
+    }
+    tera()?
+        .render(name, &cx)
+        .map_err(|e| DesiredError::Playbook(format!("templates/{name}: {}", tera_error(&e))))
+}
+
 /// The templates, parsed once per process (cloned for each role: rendering
 /// `render_str` adds a one-off template to the instance).
 fn tera() -> Result<tera::Tera, DesiredError> {

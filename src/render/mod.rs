@@ -5,12 +5,14 @@ mod facts;
 mod live;
 mod plan;
 mod recap;
+mod tempest;
 mod verify;
 
 pub use facts::facts_text;
 pub use live::Live;
 pub use plan::{Summary, host_plan, plan_text, summary_line};
 pub use recap::{Recap, recap_text};
+pub use tempest::{tempest_error, tempest_text};
 pub use verify::verify_text;
 
 use crate::plan::Action;

@@ -52,10 +52,16 @@ impl FakeHost {
             "keystone".into(),
             pkg(
                 &["/etc/keystone"],
-                &[(
-                    "/etc/keystone/keystone.conf",
-                    "[DEFAULT]\nlog_dir = /var/log/keystone\n",
-                )],
+                &[
+                    (
+                        "/etc/keystone/keystone.conf",
+                        "[DEFAULT]\nlog_dir = /var/log/keystone\n",
+                    ),
+                    (
+                        "/etc/keystone/keystone-uwsgi.ini",
+                        "[uwsgi]\nrem-header = Content-Length\nprocesses = 8\nthreads = 32\n",
+                    ),
+                ],
                 &["keystone"],
             ),
         );
@@ -98,6 +104,11 @@ impl FakeHost {
                 "glance-manage db_sync".into(),
                 vec![],
                 vec!["glance.images".into()],
+            ),
+            (
+                "glance-manage db_load_metadefs".into(),
+                vec![],
+                vec!["glance.metadef_namespaces".into()],
             ),
             (">> /etc/hosts".into(), vec![], vec!["/etc/hosts".into()]),
         ];
