@@ -903,7 +903,7 @@ fn on_a_converged_host_every_resource_is_a_noop_with_its_reason() {
         "  = service:keystone                                 enabled and running",
         "  = command:keystone fernet_setup                    /etc/keystone/fernet-keys/0 exists",
         "  = command:keystone db_sync                         check passed: mysql -N -B -e 'DESCRIBE keystone.project'",
-        "  = command:keystone bootstrap                       check passed; it runs only when the admin cannot log in with the secrets file's password (or Keystone is not up yet)",
+        "  = command:keystone bootstrap                       `admin` logs in to Keystone; it runs only when the admin cannot log in with the secrets file's password (or Keystone is not up yet)",
         "  = sql_database:keystone                            database exists",
         "  = sql_user:keystone                                user exists at localhost, %; password login works",
         "  = sql_grant:keystone@keystone                      all privileges granted at localhost, %",

@@ -235,6 +235,23 @@ const KINDS: &[&str] = &[
 /// `overrides` set in the INI files among them.
 pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Desired, DesiredError> {
     let (mut resources, ini_files) = roles(site, host, os)?;
+    // an `unless_login` guard reads a login the catalog read makes: one of
+    // this host's keystone_users, or the guard would never pass
+    for r in &resources {
+        if let Kind::Command {
+            name,
+            unless_login: Some(user),
+            ..
+        } = &r.kind
+            && !resources
+                .iter()
+                .any(|k| matches!(&k.kind, Kind::KeystoneUser { name, .. } if name == user))
+        {
+            return Err(DesiredError::Playbook(format!(
+                "command `{name}`: `unless_login: {user}` names no keystone_user of this host's roles"
+            )));
+        }
+    }
     apply_overrides(site, &ini_files, &mut resources)?;
     Ok(Desired { resources })
 }
@@ -411,8 +428,9 @@ fn resource(
         "command" => {
             let creates = opt(l, "creates")?;
             let unless = opt(l, "unless")?;
-            if creates.is_none() && unless.is_none() {
-                return Err(l.err(body, "a command needs a guard (`creates` or `unless`) so that a re-run changes nothing"));
+            let unless_login = opt(l, "unless_login")?;
+            if creates.is_none() && unless.is_none() && unless_login.is_none() {
+                return Err(l.err(body, "a command needs a guard (`creates`, `unless` or `unless_login`) so that a re-run changes nothing"));
             }
             let run = need(l, "run")?;
             if placeholder::has_secrets(&run)
@@ -433,6 +451,7 @@ fn resource(
                 user: opt(l, "user")?,
                 stdin: opt(l, "stdin")?,
                 unless_stdin: opt(l, "unless_stdin")?,
+                unless_login,
                 explain: opt(l, "explain")?,
                 creates,
                 unless,

@@ -97,6 +97,9 @@ pub enum Kind {
         unless: Option<String>,
         /// Sent on the `unless` check's stdin (a password to test, as a placeholder).
         unless_stdin: Option<String>,
+        /// Needs nothing when this Keystone user logged in with its secret while
+        /// the catalog was read (no check of its own runs on the host).
+        unless_login: Option<String>,
         /// What a failed `unless` means, for the plan (default: the check itself).
         explain: Option<String>,
         notify: Vec<String>,

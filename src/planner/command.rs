@@ -14,6 +14,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         stdin,
         creates,
         unless,
+        unless_login,
         notify,
         timeout_secs,
         explain,
@@ -36,11 +37,25 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
             None => format!("check passed: {u}"),
         }));
     }
-    let reason = match (creates, unless) {
-        (Some(c), _) if facts.file(c).is_none() => format!("{c} does not exist"),
-        (_, Some(u)) => explain
+    if let Some(user) = unless_login
+        && facts
+            .catalog
+            .as_ref()
+            .is_some_and(|c| c.logins.get(user) == Some(&true))
+    {
+        return Ok(noop(match explain {
+            Some(e) => format!("`{user}` logs in to Keystone; it runs only when {e}"),
+            None => format!("`{user}` logs in to Keystone with the secrets file's password"),
+        }));
+    }
+    let reason = match (creates, unless, unless_login) {
+        (Some(c), _, _) if facts.file(c).is_none() => format!("{c} does not exist"),
+        (_, Some(u), _) => explain
             .clone()
             .unwrap_or_else(|| format!("check failed: {u}")),
+        (_, _, Some(user)) => explain
+            .clone()
+            .unwrap_or_else(|| format!("`{user}` cannot log in to Keystone")),
         _ => "guard not met".to_string(),
     };
     let mut ops = notify_ops(cx, notify);
@@ -80,6 +95,7 @@ mod tests {
             creates: creates.map(Into::into),
             unless: unless.map(Into::into),
             unless_stdin: None,
+            unless_login: None,
             explain: explain.map(Into::into),
             notify: notify.iter().map(|n| n.to_string()).collect(),
             timeout_secs: 900,
@@ -108,6 +124,14 @@ mod tests {
             Some(EXPLAIN),
             &[],
         )
+    }
+
+    fn bootstrap_by_login() -> Resource {
+        let mut r = command("keystone-manage bootstrap", None, None, Some(EXPLAIN), &[]);
+        if let Kind::Command { unless_login, .. } = &mut r.kind {
+            *unless_login = Some("admin".into());
+        }
+        r
     }
 
     fn check_exits(check: &str, status: i32) -> crate::facts::Facts {
@@ -187,6 +211,42 @@ mod tests {
                     check_exits(LOGIN, 0),
                     noop(
                         "check passed; it runs only when the admin cannot log in with the secrets file's password",
+                    ),
+                ),
+                (
+                    "unless_login: the admin logged in while the catalog was read",
+                    bootstrap_by_login(),
+                    facts(|f| {
+                        f.catalog = catalog(|c| {
+                            c.logins.insert("admin".into(), true);
+                        })
+                    }),
+                    noop(
+                        "`admin` logs in to Keystone; it runs only when the admin cannot log in with the secrets file's password",
+                    ),
+                ),
+                (
+                    "unless_login: Keystone refused the admin's password",
+                    bootstrap_by_login(),
+                    facts(|f| {
+                        f.catalog = catalog(|c| {
+                            c.refused = true;
+                        })
+                    }),
+                    change(
+                        Run,
+                        EXPLAIN,
+                        &["cd / && su -s /bin/sh -c 'keystone-manage bootstrap' keystone"],
+                    ),
+                ),
+                (
+                    "unless_login: Keystone not answering (a bare host): run",
+                    bootstrap_by_login(),
+                    bare(),
+                    change(
+                        Run,
+                        EXPLAIN,
+                        &["cd / && su -s /bin/sh -c 'keystone-manage bootstrap' keystone"],
                     ),
                 ),
                 (

@@ -151,8 +151,14 @@ pub(super) fn gather(
         }
     }
     for (user, secret_name) in logins {
-        let ok = c.users.contains_key(user)
-            && login(t, port, user, secret(secrets, secret_name)?, None, stats)?.is_some();
+        // the admin's token above was got with this very password: no second
+        // login (Keystone's bcrypt makes each one cost a few hundred ms)
+        let ok = if *user == admin.user && *secret_name == admin.password {
+            true
+        } else {
+            c.users.contains_key(user)
+                && login(t, port, user, secret(secrets, secret_name)?, None, stats)?.is_some()
+        };
         c.logins.insert(user.clone(), ok);
     }
     Ok(c)
