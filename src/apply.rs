@@ -35,6 +35,15 @@ pub struct HostOutcome {
     pub failure: Option<Failure>,
     pub seconds: f64,
     pub http_requests: u64,
+    /// How long each change that ran took, in plan order.
+    pub change_seconds: Vec<ChangeTime>,
+}
+
+/// One change's wall time (the JSON recap's `changes`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeTime {
+    pub id: String,
+    pub seconds: f64,
 }
 
 /// Progress events for the live display.
@@ -64,6 +73,7 @@ pub fn apply_host(
     let mut failure = None;
     let mut http = HttpStats::patient();
     let mut tokens = TokenCache::default();
+    let mut change_seconds = Vec::new();
     for (i, c) in plan.changes.iter().enumerate() {
         // interrupted: the step that runs finishes, the next does not start
         if stop.load(Ordering::SeqCst) {
@@ -75,6 +85,10 @@ pub fn apply_host(
         match run_change(t, c, secrets, masker, &mut http, &mut tokens, on_event) {
             Ok(()) => {
                 changed += 1;
+                change_seconds.push(ChangeTime {
+                    id: c.id.clone(),
+                    seconds: t0.elapsed().as_secs_f64(),
+                });
                 on_event(Event::Done(c, t0.elapsed()));
             }
             Err(f) => {
@@ -91,6 +105,7 @@ pub fn apply_host(
         failure,
         seconds: started.elapsed().as_secs_f64(),
         http_requests: http.requests,
+        change_seconds,
     }
 }
 

@@ -17,6 +17,9 @@ pub struct Cli {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
     pub format: Format,
+    /// Hosts worked on at once (default: the site's `forks`, else 32).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub forks: Option<u16>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -16,20 +16,48 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Hosts worked on at once.
-pub const PARALLEL_HOSTS: usize = 8;
+/// Hosts worked on at once unless `--forks` or the site's `forks` says: each
+/// host's SSH session blocks its own thread, which mostly waits on the network.
+pub const DEFAULT_FORKS: usize = 32;
+/// The most `--forks` and `forks` accept.
+pub const MAX_FORKS: usize = 256;
+static FORKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(DEFAULT_FORKS);
+
+/// `--forks`, when given (0: not given).
+static CLI_FORKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// What the command line says (`--forks`), before the site file is read.
+pub fn set_cli_forks(n: Option<usize>) {
+    CLI_FORKS.store(n.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many hosts [`parallel`] works on at once: `--forks`, else the site's
+/// `forks`, else [`DEFAULT_FORKS`].
+pub fn set_forks_for(site: &Site) {
+    let cli = CLI_FORKS.load(std::sync::atomic::Ordering::Relaxed);
+    let n = if cli > 0 {
+        cli
+    } else {
+        site.forks.unwrap_or(DEFAULT_FORKS)
+    };
+    FORKS.store(n.clamp(1, MAX_FORKS), std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn forks() -> usize {
+    FORKS.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// How the commands reach a host; tests pass a fake.
 pub type Connector<'a> =
     dyn Fn(&Site, &Host) -> Result<Box<dyn Transport>, TransportError> + Sync + 'a;
 
-/// Run `f` for each item on up to PARALLEL_HOSTS threads, keeping order.
+/// Run `f` for each item on up to [`forks`] threads, keeping order.
 pub fn parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let n = items.len();
     let queue = Mutex::new(items.into_iter().enumerate().collect::<Vec<_>>());
     let results = Mutex::new((0..n).map(|_| None).collect::<Vec<Option<R>>>());
     std::thread::scope(|s| {
-        for _ in 0..PARALLEL_HOSTS.min(n) {
+        for _ in 0..forks().min(n) {
             s.spawn(|| {
                 loop {
                     let next = queue.lock().ok().and_then(|mut q| q.pop());
@@ -59,6 +87,25 @@ pub struct Work {
     /// HTTP requests spent reading facts (the Keystone catalog).
     pub http_requests: u64,
     pub started: Instant,
+    pub timings: Timings,
+}
+
+/// Where a host's time went, phase by phase, in seconds (the JSON recap's
+/// `timings`; `apply -v` prints them).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Timings {
+    /// SSH connection: TCP, handshake, host key, authentication.
+    pub connect: f64,
+    /// The OS facts round trip and the roles rendered for that OS.
+    pub os: f64,
+    /// The batched facts script.
+    pub facts: f64,
+    /// The Keystone catalog over the tunnel.
+    pub catalog: f64,
+    /// The planner (pure).
+    pub plan: f64,
+    /// The plan's operations.
+    pub apply: f64,
 }
 
 /// A host that dropped out, and why.
@@ -147,16 +194,24 @@ pub fn prepare(
     let results = parallel(hosts, |host| {
         let name = host.name.clone();
         let r = (|| {
+            let started = Instant::now();
             let mut t = connect(site, &host)?;
+            let connected = Instant::now();
             let os = os_facts(t.as_mut())?;
             let resources = desired(site, &host, &os)?;
+            let timings = Timings {
+                connect: (connected - started).as_secs_f64(),
+                os: connected.elapsed().as_secs_f64(),
+                ..Timings::default()
+            };
             Ok::<_, HostError>(Work {
                 host,
                 transport: t,
                 resources,
                 os,
                 http_requests: 0,
-                started: Instant::now(),
+                started,
+                timings,
             })
         })();
         r.map_err(|error| Dropped { host: name, error })
@@ -236,10 +291,22 @@ pub fn make_plans(
     let (works, dropped, secrets) = prepare_with_secrets(site, hosts, connect)?;
     let masker = secrets.masker();
     let results = parallel(works, |mut w| {
-        let r = gather(w.transport.as_mut(), &w.os, &w.resources, &secrets).and_then(|f| {
+        let mut timings = w.timings;
+        let r = gather_timed(
+            w.transport.as_mut(),
+            &w.os,
+            &w.resources,
+            &secrets,
+            &mut timings,
+        )
+        .and_then(|f| {
             w.http_requests = f.http_requests;
-            plan(&w.host.name, &w.resources, &f, &secrets, &masker)
+            let t0 = Instant::now();
+            let p = plan(&w.host.name, &w.resources, &f, &secrets, &masker);
+            timings.plan = t0.elapsed().as_secs_f64();
+            p
         });
+        w.timings = timings;
         match r {
             Ok(p) => Ok((p, w)),
             Err(error) => Err(Dropped {
@@ -313,6 +380,18 @@ pub fn gather(
     resources: &[Resource],
     secrets: &SecretStore,
 ) -> Result<Facts, HostError> {
+    gather_timed(t, os, resources, secrets, &mut Timings::default())
+}
+
+/// [`gather`], adding the script's and the catalog's time to `timings`.
+pub fn gather_timed(
+    t: &mut dyn Transport,
+    os: &OsFacts,
+    resources: &[Resource],
+    secrets: &SecretStore,
+    timings: &mut Timings,
+) -> Result<Facts, HostError> {
+    let t0 = Instant::now();
     let q = planner::query(resources);
     let (script, stdin) = facts::script(os, &q);
     let stdin = match stdin {
@@ -325,7 +404,9 @@ pub fn gather(
             .timeout(Duration::from_secs(120)),
     )?;
     let mut facts = facts::parse(os.clone(), &q, &out.stdout_str())?;
+    timings.facts = t0.elapsed().as_secs_f64();
     if let Some(admin) = &q.catalog {
+        let t1 = Instant::now();
         let mut http = HttpStats::default();
         facts.catalog = Some(crate::openstack::keystone::gather(
             t,
@@ -336,6 +417,7 @@ pub fn gather(
         )?);
         tracing::info!("catalog read with {} HTTP request(s)", http.requests);
         facts.http_requests = http.requests;
+        timings.catalog = t1.elapsed().as_secs_f64();
     }
     Ok(facts)
 }

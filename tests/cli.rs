@@ -578,3 +578,32 @@ fn removed_feature_names_the_release() {
     assert!(stderr.contains("removed in Ocata"), "{stderr}");
     assert_eq!((code, stdout.as_str()), (1, ""));
 }
+
+#[test]
+fn invalid_forks() {
+    for (value, shown) in [
+        ("0", "`0`"),
+        ("\"8\"", "`8`"),
+        ("many", "`many`"),
+        ("257", "`257`"),
+        ("[4]", "a list"),
+    ] {
+        let (code, stdout, stderr) = validate(
+            "forks",
+            format!("site: s\nrelease: zed\ncontroller: c\nforks: {value}\nhosts:\n  - {{name: a, address: 10.0.0.1, roles: [base]}}\n").as_bytes(),
+        );
+        assert_eq!(
+            stderr,
+            format!(
+                "forks.yaml:4:8: forks: {shown} is not a number of hosts to work on at once\n  hint: a number from 1 to 256, e.g. `forks: 32`\n1 error(s)\n"
+            ),
+            "{value}"
+        );
+        assert_eq!((code, stdout.as_str()), (1, ""));
+    }
+    let (code, _, stderr) = validate(
+        "forks",
+        b"site: s\nrelease: zed\ncontroller: c\nforks: 4\nhosts:\n  - {name: a, address: 10.0.0.1, roles: [base]}\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+}

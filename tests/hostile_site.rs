@@ -643,7 +643,7 @@ fn an_escape_sequence_in_a_key_is_shown_escaped() {
     refused(
         "esckey",
         &content,
-        "esckey.yaml:6:1: \\u{1b}[2Jbogus: unknown key `\\u{1b}[2Jbogus`\n  hint: known keys: site, release, region, controller, package_proxy, secrets_file, known_hosts, host_key_policy, hosts, overrides, token_provider, identity_api, glance_registry\n1 error(s)\n",
+        "esckey.yaml:6:1: \\u{1b}[2Jbogus: unknown key `\\u{1b}[2Jbogus`\n  hint: known keys: site, release, region, controller, package_proxy, forks, secrets_file, known_hosts, host_key_policy, hosts, overrides, token_provider, identity_api, glance_registry\n1 error(s)\n",
     );
 }
 

@@ -201,6 +201,10 @@ fn run_jobs(
             let mut recap = Recap::from_outcome(&outcome, n, w.transport.stats());
             recap.http_requests += w.http_requests;
             recap.seconds = w.started.elapsed().as_secs_f64();
+            recap.timings = pipeline::Timings {
+                apply: outcome.seconds,
+                ..w.timings
+            };
             if let Some(f) = &outcome.failure {
                 recap.unreachable = f.unreachable;
             }
@@ -241,6 +245,8 @@ fn recap_ok(w: &Work, resources: usize) -> Recap {
         seconds: w.started.elapsed().as_secs_f64(),
         http_requests: w.http_requests,
         transport: w.transport.stats(),
+        timings: w.timings,
+        changes: Vec::new(),
         failure: None,
         error: None,
     }
@@ -258,6 +264,8 @@ fn recap_dropped(d: &Dropped) -> Recap {
         seconds: 0.0,
         http_requests: 0,
         transport: TransportStats::default(),
+        timings: pipeline::Timings::default(),
+        changes: Vec::new(),
         failure: None,
         error: Some(d.error.to_string()),
     }

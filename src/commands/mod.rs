@@ -53,6 +53,7 @@ pub fn run(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> i32 {
 
 fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Status, Error> {
     let format = cli.format;
+    crate::pipeline::set_cli_forks(cli.forks.map(usize::from));
     match &cli.command {
         Command::Validate { site } => validate::run(site, format, io),
         Command::Schema => {
@@ -168,6 +169,7 @@ fn warn_weak(secrets: &SecretStore, io: &mut Io<'_>) {
 /// The site file, its warnings told on stderr.
 fn load_site(path: &Path, io: &mut Io<'_>) -> Result<Site, Error> {
     let site = Site::load(path).map_err(Error::Site)?;
+    crate::pipeline::set_forks_for(&site);
     for w in &site.warnings {
         let _ = writeln!(io.err, "warning: {w}");
     }

@@ -20,6 +20,10 @@ pub struct Recap {
     pub transport: TransportStats,
     /// Requests to the OpenStack APIs (reading the catalog and changing it).
     pub http_requests: u64,
+    /// Where the time went, phase by phase.
+    pub timings: crate::pipeline::Timings,
+    /// Each change that ran and how long it took.
+    pub changes: Vec<crate::apply::ChangeTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<crate::apply::Failure>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,6 +41,11 @@ impl Recap {
             unreachable: false,
             seconds: o.seconds,
             http_requests: o.http_requests,
+            timings: crate::pipeline::Timings {
+                apply: o.seconds,
+                ..Default::default()
+            },
+            changes: o.change_seconds.clone(),
             transport,
             failure: o.failure.clone(),
             error: None,
@@ -78,6 +87,14 @@ pub fn recap_text(recaps: &[Recap], style: Style) -> String {
             "{:w$} : ok={} {changed} {failed}{unreachable}  ({:.1}s, {} SSH round trips, {} HTTP requests)",
             r.host, r.ok, r.seconds, r.transport.round_trips, r.http_requests
         );
+        if style.verbose && !r.unreachable && r.error.is_none() {
+            let t = &r.timings;
+            let _ = writeln!(
+                out,
+                "{:w$}   connect {:.2}s, os facts {:.2}s, facts {:.2}s, catalog {:.2}s, plan {:.3}s, apply {:.2}s",
+                "", t.connect, t.os, t.facts, t.catalog, t.plan, t.apply
+            );
+        }
         if let Some(f) = &r.failure {
             let status = f
                 .status

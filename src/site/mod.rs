@@ -38,6 +38,8 @@ pub struct Site {
     /// The host name the catalog's endpoints and DB connections use.
     pub controller: String,
     pub package_proxy: Option<String>,
+    /// Hosts worked on at once, when the command line does not say.
+    pub forks: Option<usize>,
     pub secrets_file: PathBuf,
     pub known_hosts: Option<PathBuf>,
     pub host_key_policy: HostKeyPolicy,

@@ -43,6 +43,11 @@ pub const SITE_KEYS: &[Key] = &[
         schema: || json!({"type": "string", "pattern": "^https?://[A-Za-z0-9._~:/@%\\[\\]-]+$", "description": "HTTP proxy for the package manager (apt.conf, yum.conf or dnf.conf): http(s)://[USER:PASSWORD@]HOST[:PORT][/PATH], %XX for other characters."}),
     },
     Key {
+        name: "forks",
+        required: None,
+        schema: || json!({"type": "integer", "minimum": 1, "maximum": crate::pipeline::MAX_FORKS, "default": crate::pipeline::DEFAULT_FORKS, "description": "Hosts worked on at once (`--forks` overrides it)."}),
+    },
+    Key {
         name: "secrets_file",
         required: None,
         schema: || json!({"type": "string", "description": "Secrets file (0600), relative to the site file. Default: <site>.secrets.yaml."}),

@@ -278,6 +278,10 @@ impl Ctx<'_> {
         let package_proxy = f
             .get("package_proxy")
             .and_then(|n| self.proxy_url(n, "package_proxy"));
+        let forks = match f.get("forks") {
+            None => Some(None),
+            Some(n) => self.forks(n).map(Some),
+        };
         let secrets_file = match f.get("secrets_file") {
             Some(n) => self.local_path(n, "secrets_file", &base),
             None => {
@@ -354,6 +358,7 @@ impl Ctx<'_> {
             region: region?,
             controller: controller?,
             package_proxy,
+            forks: forks?,
             secrets_file: secrets_file?,
             known_hosts,
             host_key_policy: host_key_policy?,

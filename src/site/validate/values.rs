@@ -129,6 +129,37 @@ impl Ctx<'_> {
 
     /// A TCP port: an unquoted number from 1 to 65535, written in plain
     /// decimal (no sign, no leading zero: YAML 1.1 readers take `022` for octal).
+    /// `forks`: how many hosts at once, 1 to [`crate::pipeline::MAX_FORKS`].
+    pub(super) fn forks(&mut self, v: &Node) -> Option<usize> {
+        let max = crate::pipeline::MAX_FORKS;
+        let n = match &v.value {
+            Value::Scalar {
+                text,
+                quoted: false,
+            } if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() => {
+                text.parse::<usize>().ok().filter(|n| (1..=max).contains(n))
+            }
+            _ => None,
+        };
+        if n.is_none() {
+            self.error(
+                v.mark,
+                "forks",
+                match v.as_str() {
+                    Some(s) => {
+                        format!("`{}` is not a number of hosts to work on at once", short(s))
+                    }
+                    None => format!("{} is not a number of hosts to work on at once", v.kind()),
+                },
+                Some(format!(
+                    "a number from 1 to {max}, e.g. `forks: {}`",
+                    crate::pipeline::DEFAULT_FORKS
+                )),
+            );
+        }
+        n
+    }
+
     pub(super) fn port(&mut self, v: &Node, path: &str) -> Option<u16> {
         let Value::Scalar { text, quoted } = &v.value else {
             self.error(
