@@ -398,26 +398,64 @@ pub fn gather_timed(
         Some(s) => facts::encode_login_stdin(&crate::secrets::placeholder::resolve(&s, secrets)?),
         None => Vec::new(),
     };
-    let out = t.exec(
-        &ExecRequest::new(&script)
-            .stdin(&stdin)
-            .timeout(Duration::from_secs(120)),
-    )?;
-    let mut facts = facts::parse(os.clone(), &q, &out.stdout_str())?;
-    timings.facts = t0.elapsed().as_secs_f64();
-    if let Some(admin) = &q.catalog {
+    let wants = planner::catalog_wants(resources);
+    // the catalog, over the tunnel, while the facts script runs (on a second
+    // handle of the same connection where the transport has one)
+    let read_catalog = |t: &mut dyn Transport| {
         let t1 = Instant::now();
         let mut http = HttpStats::default();
-        facts.catalog = Some(crate::openstack::keystone::gather(
-            t,
-            admin,
-            &q.catalog_logins,
-            secrets,
-            &mut http,
-        )?);
-        tracing::info!("catalog read with {} HTTP request(s)", http.requests);
-        facts.http_requests = http.requests;
-        timings.catalog = t1.elapsed().as_secs_f64();
+        let c = q
+            .catalog
+            .as_ref()
+            .map(|admin| {
+                crate::openstack::keystone::gather(
+                    t,
+                    admin,
+                    &q.catalog_logins,
+                    &wants,
+                    secrets,
+                    &mut http,
+                )
+            })
+            .transpose();
+        (c, http.requests, t1.elapsed().as_secs_f64())
+    };
+    let run_script = |t: &mut dyn Transport| {
+        let out = t.exec(
+            &ExecRequest::new(&script)
+                .stdin(&stdin)
+                .timeout(Duration::from_secs(120)),
+        );
+        (out, t0.elapsed().as_secs_f64())
+    };
+    let ((out, facts_secs), (catalog, requests, catalog_secs)) =
+        match t.fork().filter(|_| q.catalog.is_some()) {
+            Some(mut sibling) => std::thread::scope(|s| {
+                let reader = s.spawn(move || read_catalog(sibling.as_mut()));
+                let script = run_script(t);
+                let catalog = reader.join().unwrap_or_else(|_| {
+                    (
+                        Err(crate::openstack::error::ApiError::Unexpected(
+                            "the catalog reader panicked".into(),
+                        )),
+                        0,
+                        0.0,
+                    )
+                });
+                (script, catalog)
+            }),
+            None => {
+                let script = run_script(t);
+                (script, read_catalog(t))
+            }
+        };
+    let mut facts = facts::parse(os.clone(), &q, &out?.stdout_str())?;
+    timings.facts = facts_secs;
+    facts.catalog = catalog?;
+    if facts.catalog.is_some() {
+        tracing::info!("catalog read with {requests} HTTP request(s)");
+        facts.http_requests = requests;
+        timings.catalog = catalog_secs;
     }
     Ok(facts)
 }

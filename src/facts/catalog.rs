@@ -13,6 +13,20 @@ pub struct EndpointFact {
     pub url: String,
 }
 
+/// What the roles look for in the catalog: reading it, the listings a
+/// converged catalog does not need are left out (its token and its role
+/// assignments show all of these), and made only when one of these is missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogWants {
+    pub projects: BTreeSet<String>,
+    pub users: BTreeSet<String>,
+    pub roles: BTreeSet<String>,
+    /// Service types.
+    pub services: BTreeSet<String>,
+    /// (service type, interface, region)
+    pub endpoints: BTreeSet<(String, String, String)>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogFacts {
     /// Why the catalog could not be read (API down, admin refused); empty lists then.

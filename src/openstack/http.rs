@@ -108,8 +108,18 @@ pub fn send(
     loop {
         attempt += 1;
         stats.requests += 1;
+        let t0 = std::time::Instant::now();
         match send_once(t, port, req) {
-            Ok(r) => return Ok(r),
+            Ok(r) => {
+                tracing::debug!(
+                    "{} {} -> {} in {:.3}s",
+                    req.method,
+                    req.path,
+                    r.status,
+                    t0.elapsed().as_secs_f64()
+                );
+                return Ok(r);
+            }
             // a refused connection sent nothing, so any request may be tried again
             Err(e)
                 if attempt < 4

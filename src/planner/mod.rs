@@ -95,6 +95,48 @@ pub struct Inputs<'a> {
     pub masker: &'a Masker,
 }
 
+/// The catalog entries the resources look for (see [`CatalogWants`]).
+pub fn catalog_wants(resources: &[Resource]) -> crate::facts::catalog::CatalogWants {
+    let mut w = crate::facts::catalog::CatalogWants::default();
+    for r in resources {
+        match &r.kind {
+            Kind::KeystoneProject { name, .. } => {
+                w.projects.insert(name.clone());
+            }
+            Kind::KeystoneUser { name, .. } => {
+                w.users.insert(name.clone());
+            }
+            Kind::KeystoneRole { name } => {
+                w.roles.insert(name.clone());
+            }
+            Kind::KeystoneAssignment {
+                user,
+                project,
+                role,
+            } => {
+                w.users.insert(user.clone());
+                w.projects.insert(project.clone());
+                w.roles.insert(role.clone());
+            }
+            Kind::KeystoneService { service_type, .. } => {
+                w.services.insert(service_type.clone());
+            }
+            Kind::KeystoneEndpoint {
+                service_type,
+                interface,
+                region,
+                ..
+            } => {
+                w.services.insert(service_type.clone());
+                w.endpoints
+                    .insert((service_type.clone(), interface.clone(), region.clone()));
+            }
+            _ => {}
+        }
+    }
+    w
+}
+
 /// The facts each resource needs (the second, batched round trip).
 pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
     let mut q = crate::facts::FactQuery::default();

@@ -98,6 +98,13 @@ pub trait Transport: Send {
     fn open_tunnel(&mut self, port: u16) -> Result<Box<dyn Tunnel + '_>, TransportError>;
 
     fn stats(&self) -> TransportStats;
+
+    /// A second handle on the same connection, for work another thread does at
+    /// the same time (reading the catalog while the facts script runs); its
+    /// counters are this one's. `None` where the transport cannot share.
+    fn fork(&self) -> Option<Box<dyn Transport>> {
+        None
+    }
 }
 
 /// How to reach one host, from the site file.

@@ -6,7 +6,7 @@
 mod v2;
 mod v3;
 
-use crate::facts::catalog::CatalogFacts;
+use crate::facts::catalog::{CatalogFacts, CatalogWants};
 use crate::openstack::error::ApiError;
 use crate::openstack::http::{self, HttpStats, Request};
 use crate::plan::catalog::{Admin, Call};
@@ -32,13 +32,14 @@ pub fn gather(
     t: &mut dyn Transport,
     admin: &Admin,
     logins: &BTreeMap<String, String>,
+    wants: &CatalogWants,
     secrets: &SecretStore,
     stats: &mut HttpStats,
 ) -> Result<CatalogFacts, ApiError> {
     let r = if admin.is_v2() {
         v2::gather(t, admin, logins, secrets, stats)
     } else {
-        v3::gather(t, admin, logins, secrets, stats)
+        v3::gather(t, admin, logins, wants, secrets, stats)
     };
     match r {
         Ok(c) => Ok(c),

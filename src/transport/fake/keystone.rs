@@ -106,10 +106,36 @@ impl FakeKeystone {
             return if self.users.get(name).map(String::as_str) == Some(pw) {
                 self.logins += 1;
                 let g = self.generation.get(name).copied().unwrap_or(0);
+                // a project-scoped token carries the user's roles there and
+                // the catalog: services that have endpoints, with them
+                let project = body["auth"]["scope"]["project"]["name"].as_str();
+                let mut token = json!({});
+                if let Some(p) = project {
+                    let roles: Vec<Value> = self
+                        .assignments
+                        .iter()
+                        .filter(|(u, pr, _)| u == name && pr == p)
+                        .map(|(_, _, r)| json!({"id": Self::id_of("roles", r), "name": r}))
+                        .collect();
+                    let catalog: Vec<Value> = self
+                        .services
+                        .iter()
+                        .filter_map(|(ty, n)| {
+                            let eps: Vec<Value> = self
+                                .endpoints
+                                .iter()
+                                .filter(|(_, (t, _, _, _))| t == ty)
+                                .map(|(id, (_, i, r, u))| json!({"id": id, "interface": i, "region_id": r, "url": u}))
+                                .collect();
+                            (!eps.is_empty()).then(|| json!({"id": Self::id_of("services", ty), "type": ty, "name": n, "endpoints": eps}))
+                        })
+                        .collect();
+                    token = json!({"roles": roles, "catalog": catalog});
+                }
                 (
                     201,
                     vec![("X-Subject-Token".into(), format!("tok-{name}.{g}"))],
-                    json!({"token": {}}),
+                    json!({ "token": token }),
                 )
             } else {
                 (401, vec![], json!({"error": {"code": 401}}))
@@ -173,7 +199,13 @@ impl FakeKeystone {
                 let list: Vec<Value> = self
                     .assignments
                     .iter()
-                    .map(|(u, p, r)| json!({"user": {"id": Self::id_of("users", u)}, "scope": {"project": {"id": Self::id_of("projects", p)}}, "role": {"id": Self::id_of("roles", r)}}))
+                    .map(|(u, p, r)| {
+                        if q.contains_key("include_names") {
+                            json!({"user": {"id": Self::id_of("users", u), "name": u}, "scope": {"project": {"id": Self::id_of("projects", p), "name": p}}, "role": {"id": Self::id_of("roles", r), "name": r}})
+                        } else {
+                            json!({"user": {"id": Self::id_of("users", u)}, "scope": {"project": {"id": Self::id_of("projects", p)}}, "role": {"id": Self::id_of("roles", r)}})
+                        }
+                    })
                     .collect();
                 (200, vec![], json!({"role_assignments": list}))
             }

@@ -225,6 +225,9 @@ impl Transport for SharedFake {
             },
         }))
     }
+    fn fork(&self) -> Option<Box<dyn Transport>> {
+        Some(Box::new(self.clone()))
+    }
     fn stats(&self) -> TransportStats {
         self.lock().stats
     }

@@ -100,6 +100,8 @@ pub struct SshTransport {
     conn: Conn,
     become_root: bool,
     endpoint: Endpoint,
+    /// The handle that ends the connection when dropped (not a [`Transport::fork`]).
+    owner: bool,
     // Dropped after the session (declaration order): the bastion pump ends when the
     // session's end of the socket pair closes.
     _jump: Option<Pump>,
@@ -139,6 +141,7 @@ pub fn connect_with(
         conn,
         become_root: target.become_root,
         endpoint: ep,
+        owner: true,
         _jump: pump,
     })
 }
@@ -171,6 +174,17 @@ impl Transport for SshTransport {
         self.tunnel(port)
     }
 
+    fn fork(&self) -> Option<Box<dyn Transport>> {
+        Some(Box::new(SshTransport {
+            name: self.name.clone(),
+            conn: self.conn.clone(),
+            become_root: self.become_root,
+            endpoint: self.endpoint.clone(),
+            owner: false,
+            _jump: None,
+        }))
+    }
+
     fn stats(&self) -> TransportStats {
         let s = &self.conn.stats;
         TransportStats {
@@ -183,6 +197,9 @@ impl Transport for SshTransport {
 
 impl Drop for SshTransport {
     fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
         let deadline = Instant::now() + Duration::from_secs(1);
         let _ = self.conn.retry(deadline, || {
             self.conn.sess.disconnect(None, "stackprov done", None)
