@@ -152,7 +152,7 @@ fn run_tempest(
         )));
     }
     let profile = crate::desired::profile::for_host(&w.os, site.release)?;
-    let config = crate::desired::playbook::render_template(
+    let config = crate::desired::templates::render_template(
         site,
         &w.host,
         &w.os,

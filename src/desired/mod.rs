@@ -6,6 +6,7 @@
 //!   service, path names), as data in `playbooks/profiles.yaml`;
 //! - [`playbook`]: roles → ordered [`resource::Resource`]s;
 //! - [`resource`]: the resource kinds the planner knows;
+//! - [`templates`]: the Tera context, the parsed templates, `secret()`;
 //! - [`assets`]: the playbooks and templates built into the binary.
 
 pub mod assets;
@@ -13,6 +14,7 @@ pub mod playbook;
 pub mod profile;
 pub mod release;
 pub mod resource;
+pub mod templates;
 
 /// Why a host's desired state could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

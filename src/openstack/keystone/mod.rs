@@ -5,6 +5,7 @@
 
 mod v2;
 mod v3;
+mod v3_read;
 
 use crate::facts::catalog::{CatalogFacts, CatalogWants};
 use crate::openstack::error::ApiError;
@@ -39,7 +40,7 @@ pub fn gather(
     let r = if admin.is_v2() {
         v2::gather(t, admin, logins, secrets, stats)
     } else {
-        v3::gather(t, admin, logins, wants, secrets, stats)
+        v3_read::gather(t, admin, logins, wants, secrets, stats)
     };
     match r {
         Ok(c) => Ok(c),

@@ -1,18 +1,16 @@
-//! Keystone v3: read the catalog (one request per resource type) and carry out
-//! catalog calls. Calls look up by name before creating, so a retried or
+//! Keystone v3: log in and carry out catalog calls (reading the catalog is
+//! v3_read.rs). Calls look up by name before creating, so a retried or
 //! repeated call changes nothing twice.
 
 use super::{TokenCache, get, s, secret, send_ok};
-use crate::facts::catalog::{CatalogFacts, CatalogWants, EndpointFact};
 use crate::openstack::error::ApiError;
 use crate::openstack::http::{self, HttpStats, Request};
 use crate::plan::catalog::{Admin, Call};
 use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
-fn password_body(user: &str, password: &str, project: Option<&str>) -> Value {
+pub(super) fn password_body(user: &str, password: &str, project: Option<&str>) -> Value {
     let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"name": "Default"}, "password": password}}}});
     if let Some(p) = project {
         auth["scope"] = json!({"project": {"name": p, "domain": {"name": "Default"}}});
@@ -21,7 +19,7 @@ fn password_body(user: &str, password: &str, project: Option<&str>) -> Value {
 }
 
 /// Log in; `Ok(None)` when the password is refused (401).
-fn login(
+pub(super) fn login(
     t: &mut dyn Transport,
     port: u16,
     user: &str,
@@ -69,206 +67,6 @@ pub fn admin_token(
             secret: admin.password.clone(),
         }
     })
-}
-
-/// The admin's login: its token and the token's body (catalog and roles).
-fn admin_login(
-    t: &mut dyn Transport,
-    admin: &Admin,
-    secrets: &SecretStore,
-    stats: &mut HttpStats,
-) -> Result<(String, Value), ApiError> {
-    let pw = secret(secrets, &admin.password)?;
-    let r = http::send(
-        t,
-        admin.port,
-        &Request::json(
-            "POST",
-            "/v3/auth/tokens",
-            &password_body(&admin.user, pw, Some(&admin.project)),
-        ),
-        stats,
-    )?;
-    match r.status {
-        201 => {
-            let token = r
-                .header("X-Subject-Token")
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    ApiError::Malformed("Keystone answered 201 without X-Subject-Token".into())
-                })?;
-            Ok((token, r.json()?))
-        }
-        401 => Err(ApiError::PasswordRefused {
-            user: admin.user.clone(),
-            secret: admin.password.clone(),
-        }),
-        s => Err(ApiError::status_with_body(
-            format!("POST /v3/auth/tokens as {}", admin.user),
-            s,
-            &r.body,
-        )),
-    }
-}
-
-/// Read the catalog in as few requests as it allows: the admin's login (its
-/// token carries the services with their endpoints, and the admin's roles),
-/// the role assignments with their names (the projects, users and roles they
-/// name), then one login per checked user. A listing of projects, users,
-/// roles or services and endpoints is read only when something the roles
-/// want is not among those (converged: three requests).
-pub(super) fn gather(
-    t: &mut dyn Transport,
-    admin: &Admin,
-    logins: &BTreeMap<String, String>,
-    wants: &CatalogWants,
-    secrets: &SecretStore,
-    stats: &mut HttpStats,
-) -> Result<CatalogFacts, ApiError> {
-    let port = admin.port;
-    // the other users' logins need no token: they run beside the admin's
-    // (each login costs Keystone a bcrypt hash), on a second handle of the
-    // connection where the transport has one
-    let others: Vec<(&String, &String)> = logins
-        .iter()
-        .filter(|(u, s)| !(**u == admin.user && **s == admin.password))
-        .collect();
-    let try_logins = |t: &mut dyn Transport, stats: &mut HttpStats| {
-        let mut out = BTreeMap::new();
-        for (user, secret_name) in &others {
-            let ok = login(t, port, user, secret(secrets, secret_name)?, None, stats)?.is_some();
-            out.insert((*user).clone(), ok);
-        }
-        Ok::<_, ApiError>(out)
-    };
-    let (admin_login, logged_in) = match t.fork().filter(|_| !others.is_empty()) {
-        Some(mut sibling) => std::thread::scope(|s| {
-            let side = s.spawn(move || {
-                let mut st = HttpStats::default();
-                let r = try_logins(sibling.as_mut(), &mut st);
-                (r, st.requests)
-            });
-            let a = admin_login(t, admin, secrets, stats);
-            let (r, n) = side.join().unwrap_or_else(|_| {
-                (
-                    Err(ApiError::Unexpected("the login thread panicked".into())),
-                    0,
-                )
-            });
-            stats.requests += n;
-            (a, r)
-        }),
-        None => {
-            let a = admin_login(t, admin, secrets, stats);
-            let r = if a.is_ok() {
-                try_logins(t, stats)
-            } else {
-                Ok(BTreeMap::new())
-            };
-            (a, r)
-        }
-    };
-    let (token, body) = admin_login?;
-    let logged_in = logged_in?;
-    let mut c = CatalogFacts::default();
-    let assignments = get(
-        t,
-        port,
-        &token,
-        "/v3/role_assignments?include_names=true",
-        "role_assignments",
-        stats,
-    )?;
-    for a in &assignments {
-        let (u, p, r) = (&a["user"], &a["scope"]["project"], &a["role"]);
-        let (un, pn, rn) = (s(u, "name"), s(p, "name"), s(r, "name"));
-        // project assignments of users only (not groups, domains or the system)
-        if un.is_empty() || pn.is_empty() || rn.is_empty() {
-            continue;
-        }
-        c.users.insert(un.clone(), s(u, "id"));
-        c.projects.insert(pn.clone(), s(p, "id"));
-        c.roles.insert(rn.clone(), s(r, "id"));
-        c.assignments.insert((un, pn, rn));
-    }
-    for r in body["token"]["roles"].as_array().into_iter().flatten() {
-        c.roles.insert(s(r, "name"), s(r, "id"));
-    }
-    let by_name = |list: &[Value]| {
-        list.iter()
-            .map(|v| (s(v, "name"), s(v, "id")))
-            .collect::<BTreeMap<_, _>>()
-    };
-    if !wants.projects.iter().all(|n| c.projects.contains_key(n)) {
-        c.projects = by_name(&get(t, port, &token, "/v3/projects", "projects", stats)?);
-    }
-    if !wants.users.iter().all(|n| c.users.contains_key(n)) {
-        c.users = by_name(&get(t, port, &token, "/v3/users", "users", stats)?);
-    }
-    if !wants.roles.iter().all(|n| c.roles.contains_key(n)) {
-        c.roles = by_name(&get(t, port, &token, "/v3/roles", "roles", stats)?);
-    }
-    // the token's catalog: enabled services with their enabled endpoints
-    for svc in body["token"]["catalog"].as_array().into_iter().flatten() {
-        let ty = s(svc, "type");
-        c.services.insert(ty.clone(), s(svc, "name"));
-        for e in svc["endpoints"].as_array().into_iter().flatten() {
-            c.endpoints.push(EndpointFact {
-                id: s(e, "id"),
-                service_type: ty.clone(),
-                interface: s(e, "interface"),
-                region: s(e, "region_id"),
-                url: s(e, "url"),
-            });
-        }
-    }
-    let found = |c: &CatalogFacts| {
-        wants.services.iter().all(|t| c.services.contains_key(t))
-            && wants.endpoints.iter().all(|(ty, i, r)| {
-                c.endpoints
-                    .iter()
-                    .any(|e| e.service_type == *ty && e.interface == *i && e.region == *r)
-            })
-    };
-    if !found(&c) {
-        // a service without endpoints, or a disabled one, is not in the token
-        let services = get(t, port, &token, "/v3/services", "services", stats)?;
-        let endpoints = get(t, port, &token, "/v3/endpoints", "endpoints", stats)?;
-        let types: BTreeMap<String, String> = services
-            .iter()
-            .map(|v| (s(v, "id"), s(v, "type")))
-            .collect();
-        c.services = services
-            .iter()
-            .map(|v| (s(v, "type"), s(v, "name")))
-            .collect();
-        c.endpoints = endpoints
-            .iter()
-            .map(|e| EndpointFact {
-                id: s(e, "id"),
-                service_type: types.get(&s(e, "service_id")).cloned().unwrap_or_default(),
-                interface: s(e, "interface"),
-                region: s(e, "region_id"),
-                url: s(e, "url"),
-            })
-            .collect();
-    }
-    c.endpoints.sort_by(|a, b| {
-        (&a.service_type, &a.interface, &a.region, &a.id).cmp(&(
-            &b.service_type,
-            &b.interface,
-            &b.region,
-            &b.id,
-        ))
-    });
-    for user in logins.keys() {
-        // the admin's token above was got with this very password: no second login
-        let ok = logged_in
-            .get(user)
-            .is_none_or(|ok| *ok && c.users.contains_key(user));
-        c.logins.insert(user.clone(), ok);
-    }
-    Ok(c)
 }
 
 fn find_id(

@@ -1,0 +1,118 @@
+//! The Tera side of playbooks and templates: the context a host's roles are
+//! rendered with, the templates parsed once per process, and the `secret()`
+//! function and filters they may call.
+
+use super::DesiredError;
+use crate::facts::OsFacts;
+use crate::secrets::{Encoding, placeholder};
+use crate::site::{Host, Site};
+use serde_json::json;
+
+/// Build the Tera context shared by playbooks and templates.
+pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, DesiredError> {
+    let family = site.release.family();
+    let profile = crate::desired::profile::for_host(os, site.release)?;
+    let mut cx = tera::Context::new();
+    cx.insert(
+        "site",
+        &json!({
+            "name": site.name,
+            "region": site.region,
+            "controller": site.controller,
+            "release": site.release.name(),
+            "family": family,
+            "package_proxy": site.package_proxy,
+            "glance_registry": site.choices.glance_registry,
+            "token_provider": site.choices.token_provider,
+            "identity_api": site.choices.identity_api,
+        }),
+    );
+    let controller_host = site
+        .hosts
+        .iter()
+        .find(|h| h.has_role("keystone"))
+        .unwrap_or(host);
+    cx.insert("controller_address", &controller_host.address);
+    cx.insert(
+        "host",
+        &json!({"name": host.name, "address": host.address, "roles": host.roles}),
+    );
+    cx.insert(
+        "os",
+        &json!({"id": os.id, "version": os.version, "major": os.major(), "family": os.family,
+                "package_manager": os.package_manager, "init": os.init, "container": os.container}),
+    );
+    cx.insert("p", &profile);
+    Ok(cx)
+}
+
+/// One template of templates/ rendered for a host outside its roles (Tempest's
+/// configuration), with `extra` values added to the context. Secrets stay
+/// placeholders, as in every template.
+pub fn render_template(
+    site: &Site,
+    host: &Host,
+    os: &OsFacts,
+    name: &str,
+    extra: &[(&str, serde_json::Value)],
+) -> Result<String, DesiredError> {
+    let mut cx = context(site, host, os)?;
+    for (k, v) in extra {
+        cx.insert(*k, v);
+    }
+    tera()?
+        .render(name, &cx)
+        .map_err(|e| DesiredError::Playbook(format!("templates/{name}: {}", tera_error(&e))))
+}
+
+/// The templates, parsed once per process (cloned for each role: rendering
+/// `render_str` adds a one-off template to the instance).
+pub(super) fn tera() -> Result<tera::Tera, DesiredError> {
+    static PARSED: std::sync::OnceLock<Result<tera::Tera, DesiredError>> =
+        std::sync::OnceLock::new();
+    PARSED.get_or_init(parse_templates).clone()
+}
+
+fn parse_templates() -> Result<tera::Tera, DesiredError> {
+    let mut t = tera::Tera::default();
+    t.add_raw_templates(crate::desired::assets::templates())
+        .map_err(|e| DesiredError::Playbook(format!("templates/: {}", tera_error(&e))))?;
+    t.register_function("secret", secret_fn);
+    t.register_filter("apt_conf_url", apt_conf_url_filter);
+    t.autoescape_on(vec![]);
+    Ok(t)
+}
+
+/// `secret(name="keystone_db", enc="url")`: the placeholder, never the value.
+fn secret_fn(args: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let name = args
+        .get("name")
+        .and_then(|v| v.as_str())
+        .ok_or("secret() needs name=\"...\"")?;
+    let enc = match args.get("enc").and_then(|v| v.as_str()) {
+        None => Encoding::Plain,
+        Some(e) => e
+            .parse()
+            .map_err(|_| format!("secret(): unknown enc `{e}`"))?,
+    };
+    Ok(tera::Value::String(placeholder::of(name, enc)))
+}
+
+/// `{{ url | apt_conf_url }}`: a URL as it may stand inside an apt.conf string.
+fn apt_conf_url_filter(
+    v: &tera::Value,
+    _: &std::collections::HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
+    let s = v.as_str().ok_or("apt_conf_url: expected a string")?;
+    Ok(tera::Value::String(crate::quote::apt_conf_url(s)))
+}
+
+pub(super) fn tera_error(e: &tera::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    msg
+}
