@@ -10,7 +10,7 @@ use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde_json::{Value, json};
 
-pub(super) fn password_body(user: &str, password: &str, project: Option<&str>) -> Value {
+fn password_body(user: &str, password: &str, project: Option<&str>) -> Value {
     let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"name": "Default"}, "password": password}}}});
     if let Some(p) = project {
         auth["scope"] = json!({"project": {"name": p, "domain": {"name": "Default"}}});
@@ -18,15 +18,16 @@ pub(super) fn password_body(user: &str, password: &str, project: Option<&str>) -
     json!({"auth": auth})
 }
 
-/// Log in; `Ok(None)` when the password is refused (401).
-pub(super) fn login(
+/// Log in: the token and the token's body (with a project: its roles and the
+/// catalog); `Ok(None)` when the password is refused (401).
+pub(super) fn login_with_body(
     t: &mut dyn Transport,
     port: u16,
     user: &str,
     password: &str,
     project: Option<&str>,
     stats: &mut HttpStats,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<(String, Value)>, ApiError> {
     let r = http::send(
         t,
         port,
@@ -38,12 +39,15 @@ pub(super) fn login(
         stats,
     )?;
     match r.status {
-        201 => r
-            .header("X-Subject-Token")
-            .map(|s| Some(s.to_string()))
-            .ok_or_else(|| {
-                ApiError::Malformed("Keystone answered 201 without X-Subject-Token".into())
-            }),
+        201 => {
+            let token = r
+                .header("X-Subject-Token")
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ApiError::Malformed("Keystone answered 201 without X-Subject-Token".into())
+                })?;
+            Ok(Some((token, r.json()?)))
+        }
         401 => Ok(None),
         s => Err(ApiError::status_with_body(
             format!("POST /v3/auth/tokens as {user}"),
@@ -53,6 +57,35 @@ pub(super) fn login(
     }
 }
 
+/// Log in; `Ok(None)` when the password is refused (401).
+pub(super) fn login(
+    t: &mut dyn Transport,
+    port: u16,
+    user: &str,
+    password: &str,
+    project: Option<&str>,
+    stats: &mut HttpStats,
+) -> Result<Option<String>, ApiError> {
+    Ok(login_with_body(t, port, user, password, project, stats)?.map(|(token, _)| token))
+}
+
+/// The admin's login, its token and the token's body; a refused password is
+/// [`ApiError::PasswordRefused`].
+pub(super) fn admin_login(
+    t: &mut dyn Transport,
+    admin: &Admin,
+    secrets: &SecretStore,
+    stats: &mut HttpStats,
+) -> Result<(String, Value), ApiError> {
+    let pw = secret(secrets, &admin.password)?;
+    login_with_body(t, admin.port, &admin.user, pw, Some(&admin.project), stats)?.ok_or_else(|| {
+        ApiError::PasswordRefused {
+            user: admin.user.clone(),
+            secret: admin.password.clone(),
+        }
+    })
+}
+
 /// An admin token.
 pub fn admin_token(
     t: &mut dyn Transport,
@@ -60,13 +93,7 @@ pub fn admin_token(
     secrets: &SecretStore,
     stats: &mut HttpStats,
 ) -> Result<String, ApiError> {
-    let pw = secret(secrets, &admin.password)?;
-    login(t, admin.port, &admin.user, pw, Some(&admin.project), stats)?.ok_or_else(|| {
-        ApiError::PasswordRefused {
-            user: admin.user.clone(),
-            secret: admin.password.clone(),
-        }
-    })
+    Ok(admin_login(t, admin, secrets, stats)?.0)
 }
 
 fn find_id(

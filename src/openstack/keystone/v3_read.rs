@@ -1,56 +1,16 @@
 //! Keystone v3: reading the catalog in as few requests as it allows (the
 //! calls that change it are in v3.rs).
 
-use super::v3::{login, password_body};
+use super::v3::{admin_login, login};
 use super::{get, s, secret};
 use crate::facts::catalog::{CatalogFacts, CatalogWants, EndpointFact};
 use crate::openstack::error::ApiError;
-use crate::openstack::http::{self, HttpStats, Request};
+use crate::openstack::http::HttpStats;
 use crate::plan::catalog::Admin;
 use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// The admin's login: its token and the token's body (catalog and roles).
-fn admin_login(
-    t: &mut dyn Transport,
-    admin: &Admin,
-    secrets: &SecretStore,
-    stats: &mut HttpStats,
-) -> Result<(String, Value), ApiError> {
-    let pw = secret(secrets, &admin.password)?;
-    let r = http::send(
-        t,
-        admin.port,
-        &Request::json(
-            "POST",
-            "/v3/auth/tokens",
-            &password_body(&admin.user, pw, Some(&admin.project)),
-        ),
-        stats,
-    )?;
-    match r.status {
-        201 => {
-            let token = r
-                .header("X-Subject-Token")
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    ApiError::Malformed("Keystone answered 201 without X-Subject-Token".into())
-                })?;
-            Ok((token, r.json()?))
-        }
-        401 => Err(ApiError::PasswordRefused {
-            user: admin.user.clone(),
-            secret: admin.password.clone(),
-        }),
-        s => Err(ApiError::status_with_body(
-            format!("POST /v3/auth/tokens as {}", admin.user),
-            s,
-            &r.body,
-        )),
-    }
-}
 
 /// Read the catalog in as few requests as it allows: the admin's login (its
 /// token carries the services with their endpoints, and the admin's roles),
