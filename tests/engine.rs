@@ -626,9 +626,6 @@ fn verify_gets_a_token_lists_users_and_round_trips_an_image() {
 
 #[test]
 fn verify_speaks_identity_v2_on_a_site_of_the_guides_era() {
-    use stackprov::transport::fake::FakeService;
-    use stackprov::transport::fake::glance::FakeGlance;
-    use stackprov::transport::fake::keystone::FakeKeystone;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("site.yaml");
     std::fs::write(&p, "site: old\nrelease: icehouse\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.251.0.2\n    roles: [base, mariadb, keystone, glance, openrc]\n").unwrap();
@@ -637,30 +634,7 @@ fn verify_speaks_identity_v2_on_a_site_of_the_guides_era() {
         "admin: \"admin-pass\"\nadmin_token: \"the-admin-token\"\n",
     );
     // a CentOS 7 controller of the guide's era, its catalog made with the admin token
-    let mut centos7 = FakeHost::debian_controller();
-    centos7.os_release = "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\n".into();
-    let mut k = FakeKeystone {
-        admin_token: Some("the-admin-token".into()),
-        ..Default::default()
-    };
-    k.users.insert("admin".into(), "admin-pass".into());
-    k.users.insert("glance".into(), "glance-pass".into());
-    k.projects.insert("admin".into());
-    k.roles.insert("admin".into());
-    k.assignments
-        .insert(("admin".into(), "admin".into(), "admin".into()));
-    centos7.keystone = Some(k);
-    centos7.glance = Some(FakeGlance::default());
-    for svc in ["openstack-keystone", "openstack-glance-api"] {
-        centos7.services.insert(
-            svc.into(),
-            FakeService {
-                enabled: true,
-                running: true,
-                ..Default::default()
-            },
-        );
-    }
+    let centos7 = FakeHost::centos7_legacy_controller("admin-pass", "the-admin-token");
     let fake = SharedFake::new(centos7);
     let r = run(&fake, &["verify", p.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);

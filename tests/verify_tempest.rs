@@ -135,33 +135,9 @@ fn tempest_flags_are_checked_before_anything_runs() {
 
 #[test]
 fn a_site_of_the_v2_era_is_told_how_to_run_tempest_instead() {
-    use stackprov::transport::fake::FakeService;
-    use stackprov::transport::fake::keystone::FakeKeystone;
     let dir = tempfile::tempdir().unwrap();
     let s = site(dir.path(), "icehouse");
-    let mut centos7 = FakeHost::debian_controller();
-    centos7.os_release = "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\n".into();
-    let mut k = FakeKeystone {
-        admin_token: Some("the-admin-token-1".into()),
-        ..Default::default()
-    };
-    k.users.insert("admin".into(), SECRET.into());
-    k.projects.insert("admin".into());
-    k.roles.insert("admin".into());
-    k.assignments
-        .insert(("admin".into(), "admin".into(), "admin".into()));
-    centos7.keystone = Some(k);
-    centos7.glance = Some(FakeGlance::default());
-    for svc in ["openstack-keystone", "openstack-glance-api"] {
-        centos7.services.insert(
-            svc.into(),
-            FakeService {
-                enabled: true,
-                running: true,
-                ..Default::default()
-            },
-        );
-    }
+    let centos7 = FakeHost::centos7_legacy_controller(SECRET, "the-admin-token-1");
     let fake = SharedFake::new(centos7);
     let r = common::run_cli(
         Some(&fake),

@@ -43,7 +43,18 @@ pub fn gather(
         v3_read::gather(t, admin, logins, wants, secrets, stats)
     };
     match r {
-        Ok(c) => Ok(c),
+        Ok(mut c) => {
+            // one order for plans and saved facts, whichever API read them
+            c.endpoints.sort_by(|a, b| {
+                (&a.service_type, &a.interface, &a.region, &a.id).cmp(&(
+                    &b.service_type,
+                    &b.interface,
+                    &b.region,
+                    &b.id,
+                ))
+            });
+            Ok(c)
+        }
         Err(e) if e.is_unreachable() => Err(e),
         Err(e) => Ok(CatalogFacts {
             refused: e.is_refusal(),

@@ -168,14 +168,6 @@ pub(super) fn gather(
             });
         }
     }
-    c.endpoints.sort_by(|a, b| {
-        (&a.service_type, &a.interface, &a.region, &a.id).cmp(&(
-            &b.service_type,
-            &b.interface,
-            &b.region,
-            &b.id,
-        ))
-    });
     for (uname, uid) in &c.users {
         for (tname, tid) in &c.projects {
             let path = format!("/v2.0/tenants/{tid}/users/{uid}/roles");

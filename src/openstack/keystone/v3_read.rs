@@ -154,14 +154,6 @@ pub(super) fn gather(
             })
             .collect();
     }
-    c.endpoints.sort_by(|a, b| {
-        (&a.service_type, &a.interface, &a.region, &a.id).cmp(&(
-            &b.service_type,
-            &b.interface,
-            &b.region,
-            &b.id,
-        ))
-    });
     for user in logins.keys() {
         // the admin's token above was got with this very password: no second login
         let ok = logged_in

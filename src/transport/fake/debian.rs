@@ -114,4 +114,38 @@ impl FakeHost {
         ];
         h
     }
+
+    /// A CentOS 7 controller of the guide's era, running, its catalog made with
+    /// the admin token: users admin (`admin_password`) and glance, the admin
+    /// role on project admin, Keystone and Glance up.
+    pub fn centos7_legacy_controller(admin_password: &str, admin_token: &str) -> FakeHost {
+        use super::FakeService;
+        use super::glance::FakeGlance;
+        use super::keystone::FakeKeystone;
+        let mut h = FakeHost::debian_controller();
+        h.os_release = "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\n".into();
+        let mut k = FakeKeystone {
+            admin_token: Some(admin_token.into()),
+            ..Default::default()
+        };
+        k.users.insert("admin".into(), admin_password.into());
+        k.users.insert("glance".into(), "glance-pass".into());
+        k.projects.insert("admin".into());
+        k.roles.insert("admin".into());
+        k.assignments
+            .insert(("admin".into(), "admin".into(), "admin".into()));
+        h.keystone = Some(k);
+        h.glance = Some(FakeGlance::default());
+        for svc in ["openstack-keystone", "openstack-glance-api"] {
+            h.services.insert(
+                svc.into(),
+                FakeService {
+                    enabled: true,
+                    running: true,
+                    ..Default::default()
+                },
+            );
+        }
+        h
+    }
 }
