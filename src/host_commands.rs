@@ -29,7 +29,16 @@ pub fn lock_holder(path: &str) -> String {
 /// How long an install waits for another apt/dpkg to release its lock.
 pub const APT_LOCK_WAIT_SECS: u64 = 300;
 
-pub fn install(os: &OsFacts, names: &[String]) -> String {
+/// The policy layer Debian's maintainer scripts ask before they start a
+/// service (invoke-rc.d, deb-systemd-invoke).
+pub const POLICY_RC: &str = "/usr/sbin/policy-rc.d";
+/// The line that marks a policy-rc.d as stackprov's (base.yaml removes one an
+/// install cut short left behind; an operator's own is never touched).
+pub const POLICY_RC_MARKER: &str = "stackprov: held for one install";
+
+/// Install `names`; on apt, without letting the packages start the services
+/// in `hold` (they start once configured, later in the plan).
+pub fn install(os: &OsFacts, names: &[String], hold: &[String]) -> String {
     let list: Vec<String> = names.iter().map(|n| w(n)).collect();
     let list = list.join(" ");
     match os.package_manager {
@@ -45,12 +54,48 @@ pub fn install(os: &OsFacts, names: &[String]) -> String {
             // killed mid-install leaves "dpkg was interrupted"), refresh a stale
             // package index, and try once more
             format!(
-                "export DEBIAN_FRONTEND=noninteractive; {get} || {{ dpkg --configure -a; apt-get update -q -o Acquire::Retries=3 {wait} && {get}; }}"
+                "export DEBIAN_FRONTEND=noninteractive; {}{get} || {{ dpkg --configure -a; apt-get update -q -o Acquire::Retries=3 {wait} && {get}; }}",
+                policy_rc_hold(hold)
             )
         }
         PackageManager::Yum => format!("yum install -y -q {list}"),
         PackageManager::Dnf => format!("dnf install -y -q {list}"),
     }
+}
+
+/// Writes a policy-rc.d that refuses to start `hold` (its first argument that
+/// is not an option is the service, `keystone` or `keystone.service`) and
+/// removes it when the shell exits; nothing when the host has a policy-rc.d
+/// of its own.
+fn policy_rc_hold(hold: &[String]) -> String {
+    let names: Vec<&str> = hold
+        .iter()
+        .map(String::as_str)
+        .filter(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "@._-".contains(c))
+        })
+        .collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    let script = [
+        "#!/bin/sh".to_string(),
+        format!("# {POLICY_RC_MARKER}: the services below start once configured"),
+        "for a; do case $a in -*) ;; *) break ;; esac; done".to_string(),
+        format!(
+            "case ${{a%.service}} in {}) exit 101 ;; esac",
+            names.join("|")
+        ),
+        "exit 0".to_string(),
+    ];
+    let lines: Vec<String> = script.iter().map(|l| w(l)).collect();
+    format!(
+        "if [ ! -e {POLICY_RC} ] || grep -qs {marker} {POLICY_RC}; then printf '%s\\n' {lines} > {POLICY_RC} && chmod 755 {POLICY_RC} && trap 'rm -f {POLICY_RC}' EXIT; fi; ",
+        marker = w(POLICY_RC_MARKER),
+        lines = lines.join(" ")
+    )
 }
 
 pub fn service(os: &OsFacts, name: &str, action: &str) -> String {

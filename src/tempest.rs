@@ -256,7 +256,7 @@ fn install(t: &mut dyn Transport, prep: &Prepared) -> Result<(), TempestError> {
     }
     let script = format!(
         "command -v tempest >/dev/null 2>&1 && exit 0\n{}\n",
-        crate::host_commands::install(&prep.os, &prep.packages)
+        crate::host_commands::install(&prep.os, &prep.packages, &[])
     );
     let out = t.exec(&ExecRequest::new(&script).timeout(Duration::from_secs(900)))?;
     if !out.success() {

@@ -493,6 +493,10 @@ fn plan_v_lists_the_noops_with_their_reasons_and_json_has_them() {
         .filter_map(|l| l.strip_prefix("  = "))
         .map(|l| l.split_once(' ').map(|(id, why)| (id, why.trim())).unwrap())
         .collect();
+    // the roles' later packages go in with the host's first install
+    let (joined, noops): (Vec<_>, Vec<_>) = noops
+        .into_iter()
+        .partition(|(id, _)| id.starts_with("packages:"));
     assert_eq!(
         noops,
         [
@@ -504,6 +508,13 @@ fn plan_v_lists_the_noops_with_their_reasons_and_json_has_them() {
         ],
         "{verbose}"
     );
+    assert_eq!(joined.len(), 5, "{verbose}");
+    for (id, why) in joined {
+        assert!(
+            why.ends_with("packages:chrony,openstack-selinux above installs them (one package transaction for the host)"),
+            "{id}: {why}"
+        );
+    }
     // after the host's changes, before the summary
     let at = verbose.find("  = service:chronyd").unwrap();
     assert!(verbose[..at].contains("+ packages:"), "{verbose}");
@@ -517,13 +528,21 @@ fn plan_v_lists_the_noops_with_their_reasons_and_json_has_them() {
     assert_eq!(plain, without);
 
     let json: serde_json::Value = serde_json::from_str(&plan(&["--format", "json"])).unwrap();
+    let noops = json["plan"]["hosts"][0]["noops"].as_array().unwrap();
+    assert_eq!(noops.len(), 7, "{noops:?}");
     assert_eq!(
-        json["plan"]["hosts"][0]["noops"],
-        serde_json::json!([
-            {"id": "service:chronyd", "role": "base", "reason": "enabled and running"},
-            {"id": "keystone_api:127.0.0.1:5000", "role": "glance",
-             "reason": "same API as before (its wait is planned above)"}
-        ])
+        noops[0],
+        serde_json::json!({"id": "service:chronyd", "role": "base", "reason": "enabled and running"})
+    );
+    assert_eq!(
+        noops[1],
+        serde_json::json!({"id": "packages:mariadb-server,python3-PyMySQL", "role": "mariadb",
+            "reason": "not installed: mariadb-server python3-PyMySQL; packages:chrony,openstack-selinux above installs them (one package transaction for the host)"})
+    );
+    assert_eq!(
+        noops[6],
+        serde_json::json!({"id": "keystone_api:127.0.0.1:5000", "role": "glance",
+             "reason": "same API as before (its wait is planned above)"})
     );
 }
 

@@ -188,8 +188,8 @@ fn rocky9_caracal_modern() {
     for step in [
         "set keys in /etc/dnf/dnf.conf",
         "dnf install -y -q centos-release-openstack-caracal",
-        "dnf install -y -q openstack-keystone",
-        "dnf install -y -q httpd python3-mod_wsgi",
+        // after the repository: every role's packages in one transaction
+        "dnf install -y -q openstack-selinux mariadb-server python3-PyMySQL rabbitmq-server openstack-keystone httpd python3-mod_wsgi openstack-glance",
         "keystone-manage fernet_setup",
         "keystone-manage bootstrap",
         "ln -s /usr/share/keystone/wsgi-keystone.conf /etc/httpd/conf.d/wsgi-keystone.conf",

@@ -457,6 +457,10 @@ fn resource(
             role: role.to_string(),
             source: l.at(item),
             kind,
+            package_source: match e.get("package_source") {
+                Some(n) => l.truthy(n)?,
+                None => false,
+            },
         },
         ini,
     )))

@@ -50,6 +50,10 @@ pub struct Resource {
     /// Where it is written, `playbooks/keystone.yaml:12`, for messages.
     pub source: String,
     pub kind: Kind,
+    /// It changes where packages come from (a proxy, a repository): the
+    /// host's packages install in one transaction after the last of these.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub package_source: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

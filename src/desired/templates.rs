@@ -43,6 +43,10 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
                 "package_manager": os.package_manager, "init": os.init, "container": os.container}),
     );
     cx.insert("p", &profile);
+    cx.insert(
+        "stackprov",
+        &json!({"policy_rc_marker": crate::host_commands::POLICY_RC_MARKER}),
+    );
     Ok(cx)
 }
 

@@ -308,7 +308,7 @@ pub fn plan_host(
     resources: &[Resource],
     facts: &Facts,
 ) -> Result<HostPlan, PlanError> {
-    let mut cx = Cx::new(inp.secrets, inp.masker, facts);
+    let mut cx = Cx::new(inp.secrets, inp.masker, facts, resources);
     let mut changes = Vec::new();
     let mut noops = Vec::new();
     for r in resources {
@@ -357,16 +357,24 @@ struct Cx<'a> {
     notified: BTreeSet<String>,
     /// The Keystone API the catalog resources use, set by the last `keystone_api`.
     api: Option<Admin>,
+    /// The host's package transaction and the services its installs hold back.
+    packages: packages::Batch,
 }
 
 impl<'a> Cx<'a> {
-    fn new(secrets: &'a SecretStore, masker: &'a Masker, facts: &'a Facts) -> Cx<'a> {
+    fn new(
+        secrets: &'a SecretStore,
+        masker: &'a Masker,
+        facts: &'a Facts,
+        resources: &[Resource],
+    ) -> Cx<'a> {
         Cx {
             secrets,
             masker,
             facts,
             notified: facts.pending_restarts.clone(),
             api: None,
+            packages: packages::Batch::new(resources, facts),
         }
     }
 }

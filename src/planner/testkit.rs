@@ -91,6 +91,7 @@ pub fn res(kind: Kind) -> Resource {
         role: "test".into(),
         source: AT.into(),
         kind,
+        package_source: false,
     }
 }
 
@@ -173,7 +174,7 @@ pub fn got(d: &Decision) -> Got {
 pub fn plan(resources: &[Resource], facts: &Facts) -> Result<Vec<Decision>, PlanError> {
     let secrets = secrets();
     let masker = secrets.masker();
-    let mut cx = Cx::new(&secrets, &masker, facts);
+    let mut cx = Cx::new(&secrets, &masker, facts, resources);
     resources.iter().map(|r| plan_one(&mut cx, r)).collect()
 }
 

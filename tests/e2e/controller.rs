@@ -23,10 +23,17 @@ fn a_fresh_host_becomes_a_working_controller() {
         &format!("{}/e2e-plan.json", dir.display()),
     ]);
     assert_eq!(code, 2, "{out}{err}");
+    // every role's packages in one transaction, the host's first install
+    assert!(
+        out.lines().any(|l| l.contains("+ packages:")
+            && l.contains("one package transaction for the host")
+            && l.contains(" rabbitmq-server ")
+            && l.contains(" keystone ")
+            && l.contains(" glance ")),
+        "{out}"
+    );
     for id in [
-        "packages:rabbitmq-server",
         "command:rabbitmq user openstack",
-        "packages:keystone",
         "file:/etc/keystone/keystone.conf",
         "command:keystone bootstrap",
         "keystone_endpoint:image/admin/RegionOne",
@@ -69,7 +76,8 @@ fn a_fresh_host_becomes_a_working_controller() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(!out.contains("Could not get lock"), "{out}");
     assert!(
-        out.contains("controller: packages:keystone waits for the package manager: pid "),
+        out.lines().any(|l| l.starts_with("controller: packages:")
+            && l.contains(" waits for the package manager: pid ")),
         "says whom it waits for: {out}"
     );
     assert!(
@@ -93,6 +101,12 @@ fn a_fresh_host_becomes_a_working_controller() {
         "figure: the apply after the kill {fresh_secs:.1}s, of which package installs {package_secs:.1}s"
     );
 
+    // the installs held the services back with a policy-rc.d of their own
+    // and took it away again, the killed one's included
+    assert_eq!(
+        on_host("test -e /usr/sbin/policy-rc.d && echo left || echo gone").trim(),
+        "gone"
+    );
     let (code, out, err, _) = stackprov(&["verify", s]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("upload a qcow2 image"), "{out}");

@@ -39,7 +39,12 @@ impl FakeHost {
             return ok("");
         }
         if script.contains("apt-get install") {
-            let first = script.split(" || ").next().unwrap_or_default();
+            // a policy-rc.d that holds services back: their packages do not start them
+            let held: Vec<String> = between(script, "'case ${a%.service} in ", ") exit 101")
+                .map(|l| l.split('|').map(str::to_string).collect())
+                .unwrap_or_default();
+            let from = script.find("apt-get install").unwrap_or(0);
+            let first = script[from..].split(" || ").next().unwrap_or_default();
             let names = first.rsplit("--force-confold ").next().unwrap_or_default();
             for n in names.split_whitespace().map(unquote) {
                 let Some(p) = self.catalog.get(&n).cloned() else {
@@ -52,15 +57,16 @@ impl FakeHost {
                     self.add_file(path, content, "root", "root", 0o644);
                 }
                 for s in &p.services {
+                    let running = !held.contains(s);
                     self.services.insert(
                         s.clone(),
                         FakeService {
                             enabled: true,
-                            running: true,
+                            running,
                             ..Default::default()
                         },
                     );
-                    if s == "mariadb" {
+                    if s == "mariadb" && running {
                         self.sql_running = true;
                     }
                 }
@@ -87,6 +93,9 @@ impl FakeHost {
                     s.restarts += 1
                 }
                 _ => {}
+            }
+            if unquote(name) == "mariadb" && s.running {
+                self.sql_running = true;
             }
             return ok("");
         }

@@ -111,8 +111,17 @@ impl FakeHost {
         ok(out)
     }
 
-    /// Guard checks the fake understands: `test -e PATH`, `true`, `false`.
+    /// Guard checks the fake understands: `test -e PATH`, `! grep -qs 'TEXT'
+    /// PATH`, `true`, `false`.
     fn check(&self, check: &str) -> i32 {
+        if let Some(rest) = check.strip_prefix("! grep -qs '")
+            && let Some((text, path)) = rest.split_once("' ")
+        {
+            let found = self
+                .file_text(&unquote(path))
+                .is_some_and(|t| t.contains(text));
+            return if found { 1 } else { 0 };
+        }
         if let Some(p) = check.strip_prefix("test -e ") {
             return if self.files.contains_key(&unquote(p)) {
                 0
