@@ -2,6 +2,7 @@
 //! one round trip, and parsed by pure functions tested on recorded output.
 
 pub mod catalog;
+pub mod os_cache;
 pub mod saved;
 
 /// A host's answer that does not read as the facts script's output (or an

@@ -105,6 +105,13 @@ pub trait Transport: Send {
     fn fork(&self) -> Option<Box<dyn Transport>> {
         None
     }
+
+    /// The fingerprint of the host key this connection verified (`SHA256:…`):
+    /// what lets a run trust what it remembers of the host from the last one.
+    /// `None` where there is no such key.
+    fn host_key(&self) -> Option<String> {
+        None
+    }
 }
 
 /// How to reach one host, from the site file.

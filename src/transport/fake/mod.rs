@@ -94,6 +94,9 @@ pub struct FakeHost {
     pub glance: Option<FakeGlance>,
     /// What running a command does: (substring of the command, files it creates, checks it makes pass).
     pub command_effects: Vec<(String, Vec<String>, Vec<String>)>,
+    /// The host key fingerprint a real connection would have verified; `None`
+    /// (the default) keeps plan and apply from remembering the fake's OS.
+    pub host_key: Option<String>,
     pub stats: TransportStats,
 }
 
@@ -228,6 +231,9 @@ impl Transport for SharedFake {
     fn fork(&self) -> Option<Box<dyn Transport>> {
         Some(Box::new(self.clone()))
     }
+    fn host_key(&self) -> Option<String> {
+        self.lock().host_key.clone()
+    }
     fn stats(&self) -> TransportStats {
         self.lock().stats
     }
@@ -239,11 +245,27 @@ impl Transport for FakeHost {
     }
 
     fn exec(&mut self, req: &ExecRequest<'_>) -> Result<ExecOutput, TransportError> {
+        let probe = format!("{}STACKPROV_INIT=systemd\n", self.os_release);
         if req.script == crate::facts::OS_SCRIPT {
             self.stats.round_trips += 1;
-            return Ok(ok(format!("{}STACKPROV_INIT=systemd\n", self.os_release)));
+            return Ok(ok(probe));
         }
         let stdin = String::from_utf8_lossy(req.stdin).into_owned();
+        // the probe, then the facts script when the probe prints what it expects
+        if let Some(rest) = req
+            .script
+            .strip_prefix(&format!("os=$({}); ", crate::facts::OS_SCRIPT))
+            && let Some((test, script)) = rest.split_once(" ] || exit 0\n")
+            && let Some((_, expected)) = test.split_once("[ \"$os\" = ")
+        {
+            self.stats.round_trips += 1;
+            let probe = probe.trim_end_matches('\n');
+            let mut out = format!("{probe}\n--stackprov-os-probe-end--\n");
+            if unquote(expected) == probe {
+                out.push_str(&self.facts(script, &stdin).stdout_str());
+            }
+            return Ok(ok(out));
+        }
         if req.script.starts_with("exec 2>/dev/null\n") {
             self.stats.round_trips += 1;
             return Ok(self.facts(req.script, &stdin));

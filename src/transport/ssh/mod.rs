@@ -185,6 +185,11 @@ impl Transport for SshTransport {
         }))
     }
 
+    fn host_key(&self) -> Option<String> {
+        let (blob, _) = self.conn.sess.host_key()?;
+        Some(hostkey::fingerprint_sha256(blob))
+    }
+
     fn stats(&self) -> TransportStats {
         let s = &self.conn.stats;
         TransportStats {

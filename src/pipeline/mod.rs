@@ -16,6 +16,8 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub mod guess;
+
 /// Hosts worked on at once unless `--forks` or the site's `forks` says: each
 /// host's SSH session blocks its own thread, which mostly waits on the network.
 pub const DEFAULT_FORKS: usize = 32;
@@ -288,17 +290,21 @@ pub fn make_plans(
     hosts: Vec<Host>,
     connect: &Connector<'_>,
 ) -> Result<Planned, Error> {
-    let (works, dropped, secrets) = prepare_with_secrets(site, hosts, connect)?;
+    // hosts seen before: the OS probe and the facts in one round trip
+    let (works, dropped, secrets) = guess::prepare(site, hosts, connect)?;
     let masker = secrets.masker();
-    let results = parallel(works, |mut w| {
+    let results = parallel(works, |(mut w, known)| {
         let mut timings = w.timings;
-        let r = gather_timed(
-            w.transport.as_mut(),
-            &w.os,
-            &w.resources,
-            &secrets,
-            &mut timings,
-        )
+        let r = match known {
+            Some(f) => Ok(f),
+            None => gather_timed(
+                w.transport.as_mut(),
+                &w.os,
+                &w.resources,
+                &secrets,
+                &mut timings,
+            ),
+        }
         .and_then(|f| {
             w.http_requests = f.http_requests;
             let t0 = Instant::now();
@@ -391,9 +397,38 @@ pub fn gather_timed(
     secrets: &SecretStore,
     timings: &mut Timings,
 ) -> Result<Facts, HostError> {
+    match gather_after(t, os, resources, secrets, timings, None)? {
+        Gathered::Facts(f) => Ok(*f),
+        Gathered::OtherOs(_) => unreachable!("no probe was sent"),
+    }
+}
+
+/// What [`gather_after`] found.
+pub enum Gathered {
+    Facts(Box<Facts>),
+    /// The probe sent before the facts script printed this, not the OS the
+    /// script was made for: it did not run.
+    OtherOs(String),
+}
+
+/// The facts script (and the catalog beside it); with `probe`, the OS probe
+/// first in the same exec, the script running only when the probe prints
+/// exactly `probe` (see [`guess`]).
+pub fn gather_after(
+    t: &mut dyn Transport,
+    os: &OsFacts,
+    resources: &[Resource],
+    secrets: &SecretStore,
+    timings: &mut Timings,
+    probe: Option<&str>,
+) -> Result<Gathered, HostError> {
     let t0 = Instant::now();
     let q = planner::query(resources);
     let (script, stdin) = facts::script(os, &q);
+    let script = match probe {
+        Some(p) => guess::probe_then(p, &script),
+        None => script,
+    };
     let stdin = match stdin {
         Some(s) => facts::encode_login_stdin(&crate::secrets::placeholder::resolve(&s, secrets)?),
         None => Vec::new(),
@@ -449,7 +484,15 @@ pub fn gather_timed(
                 (script, read_catalog(t))
             }
         };
-    let mut facts = facts::parse(os.clone(), &q, &out?.stdout_str())?;
+    let out = out?.stdout_str();
+    let out = match probe {
+        Some(p) => match guess::split_probe(p, &out) {
+            Ok(rest) => rest,
+            Err(seen) => return Ok(Gathered::OtherOs(seen)),
+        },
+        None => out.as_str(),
+    };
+    let mut facts = facts::parse(os.clone(), &q, out)?;
     timings.facts = facts_secs;
     facts.catalog = catalog?;
     if facts.catalog.is_some() {
@@ -457,7 +500,7 @@ pub fn gather_timed(
         facts.http_requests = requests;
         timings.catalog = catalog_secs;
     }
-    Ok(facts)
+    Ok(Gathered::Facts(Box::new(facts)))
 }
 
 pub fn plan(
