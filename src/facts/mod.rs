@@ -84,7 +84,7 @@ impl OsFacts {
 }
 
 /// The script that finds the OS (the first round trip; it decides the profile).
-pub const OS_SCRIPT: &str = "cat /etc/os-release 2>/dev/null || { echo 'ID=centos'; echo \"PRETTY_NAME=\\\"$(cat /etc/redhat-release)\\\"\"; sed -n 's/.*release \\([0-9.]*\\).*/VERSION_ID=\\1/p' /etc/redhat-release; }; [ -d /run/systemd/system ] && echo STACKPROV_INIT=systemd || echo STACKPROV_INIT=sysv; systemd-detect-virt -cq 2>/dev/null && echo STACKPROV_CONTAINER=yes; true";
+pub const OS_SCRIPT: &str = "cat /etc/os-release 2>/dev/null || { echo 'ID=centos'; echo \"PRETTY_NAME=\\\"$(cat /etc/redhat-release)\\\"\"; sed -n 's/.*release \\([0-9.]*\\).*/VERSION_ID=\\1/p' /etc/redhat-release; }; [ -d /run/systemd/system ] && echo STACKPROV_INIT=systemd || echo STACKPROV_INIT=sysv; { [ -s /run/systemd/container ] || systemd-detect-virt -cq 2>/dev/null; } && echo STACKPROV_CONTAINER=yes; true";
 
 pub fn parse_os(out: &str) -> Result<OsFacts, FactsError> {
     let mut kv = BTreeMap::new();
@@ -257,10 +257,13 @@ pub fn script(os: &OsFacts, q: &FactQuery) -> (String, Option<String>) {
     for (i, path) in all.iter().enumerate() {
         mark(&mut s, "file", i);
         let p = w(path);
-        s.push_str(&format!("stat -c '%F|%U|%G|%a|%s' {p} || echo missing\n"));
+        // one stat per file: its size, the last field, decides on the content
+        s.push_str(&format!(
+            "st=$(stat -c '%F|%U|%G|%a|%s' {p}) && echo \"$st\" || echo missing\n"
+        ));
         if q.contents.contains(*path) {
             s.push_str(&format!(
-                "[ -f {p} ] && [ $(stat -c %s {p}) -le {MAX_CONTENT} ] && base64 -w0 {p}; echo\n"
+                "[ -f {p} ] && [ \"${{st##*|}}\" -le {MAX_CONTENT} ] && base64 -w0 {p}; echo\n"
             ));
         }
     }

@@ -28,8 +28,8 @@ impl FakeHost {
                         out.push_str(&format!("{n}\tii \t1.0\n"));
                     }
                 }
-            } else if let Some(rest) = l.strip_prefix("stat -c '%F|%U|%G|%a|%s' ") {
-                let path = unquote(rest.trim_end_matches(" || echo missing"));
+            } else if let Some(rest) = l.strip_prefix("st=$(stat -c '%F|%U|%G|%a|%s' ") {
+                let path = unquote(rest.trim_end_matches(") && echo \"$st\" || echo missing"));
                 match self.files.get(&path) {
                     None => out.push_str("missing\n"),
                     Some(f) => out.push_str(&format!(

@@ -211,6 +211,14 @@ impl Setup<'_> {
                 ),
             ))
         })?;
+        tracing::debug!(
+            host = %name,
+            kex = sess.methods(MethodType::Kex).unwrap_or("?"),
+            host_key = sess.methods(MethodType::HostKey).unwrap_or("?"),
+            cipher = sess.methods(MethodType::CryptCs).unwrap_or("?"),
+            mac = sess.methods(MethodType::MacCs).unwrap_or("?"),
+            "handshake done"
+        );
         self.verify_host_key(&sess, ep)?;
         self.authenticate(&sess, ep)?;
         sess.set_blocking(false);
