@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const SITE: &str = "site: golden\nrelease: caracal\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n";
+const SITE: &str = "site: golden\nrelease: zed\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n";
 /// What the site's roles need, in the order `plan` generates them.
 const NAMES: [&str; 5] = [
     "admin",
@@ -483,7 +483,7 @@ fn a_weak_value_is_named_in_a_warning_and_masked_only_alone() {
         (v.code, v.out.as_str(), v.err.as_str()),
         (
             0,
-            "site.yaml: valid (1 host(s), release caracal)\n",
+            "site.yaml: valid (1 host(s), release zed)\n",
             warning
         )
     );

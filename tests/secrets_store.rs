@@ -236,7 +236,7 @@ fn killed_while_adding_names() {
     assert_eq!(names, ["s.yaml", "s.yaml.lock"]);
 }
 
-const SITE: &str = "site: golden\nrelease: caracal\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n";
+const SITE: &str = "site: golden\nrelease: zed\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n";
 
 fn spawn_plan(dir: &Path, site: &str) -> std::process::Child {
     let facts = format!("{}/tests/golden/debian12.json", env!("CARGO_MANIFEST_DIR"));

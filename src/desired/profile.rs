@@ -89,6 +89,7 @@ fn check_releases(profile: &Json, os: &OsFacts, release: Release) -> Result<(), 
         return Ok(());
     }
     let range = match (first, last) {
+        (Some(f), Some(l)) if f == l => format!("only {f}"),
         (Some(f), Some(l)) => format!("{f} to {l}"),
         (Some(f), None) => format!("{f} and later"),
         (None, Some(l)) => format!("up to {l}"),
@@ -182,6 +183,18 @@ mod tests {
         );
         assert!(for_host(&d, Release::named("icehouse")).is_err());
         assert!(for_host(&d, Release::named("zed")).is_ok());
+        // bookworm's archive has Zed and nothing else: caracal would have
+        // installed Zed's packages under caracal's name
+        let e = for_host(&d, Release::named("caracal")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Debian GNU/Linux 12 (bookworm) has no OpenStack caracal packages; it has only zed (choose another release or another host OS)"
+        );
+        let trixie = os(
+            "ID=debian\nVERSION_ID=\"13\"\nPRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nSTACKPROV_INIT=systemd\n",
+        );
+        assert!(for_host(&trixie, Release::named("zed")).is_err());
+        assert!(for_host(&trixie, Release::named("2025.1")).is_ok());
     }
 
     #[test]
