@@ -147,8 +147,10 @@ pub const MYSQL: &str = "mysql -N -B";
 
 /// Wait until something listens on a local TCP port (`ss` is in iproute2 on
 /// every supported OS; `netstat` for CentOS 6's old iproute).
+/// Wait until something listens on `port`, looking five times a second.
 pub fn wait_for_port(port: u16, timeout_secs: u32) -> String {
+    let tries = timeout_secs * 5;
     format!(
-        "i=0; until {{ ss -ltn 2>/dev/null || netstat -ltn; }} | grep -q ':{port} '; do i=$((i+1)); if [ $i -ge {timeout_secs} ]; then echo 'nothing listens on port {port} after {timeout_secs}s' >&2; exit 1; fi; sleep 1; done"
+        "i=0; until {{ ss -ltn 2>/dev/null || netstat -ltn; }} | grep -q ':{port} '; do i=$((i+1)); if [ $i -ge {tries} ]; then echo 'nothing listens on port {port} after {timeout_secs}s' >&2; exit 1; fi; sleep 0.2; done"
     )
 }

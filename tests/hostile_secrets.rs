@@ -481,11 +481,7 @@ fn a_weak_value_is_named_in_a_warning_and_masked_only_alone() {
     let v = validate(dir.path());
     assert_eq!(
         (v.code, v.out.as_str(), v.err.as_str()),
-        (
-            0,
-            "site.yaml: valid (1 host(s), release zed)\n",
-            warning
-        )
+        (0, "site.yaml: valid (1 host(s), release zed)\n", warning)
     );
     let p = plan(dir.path());
     assert_eq!((p.code, p.err.as_str()), (0, warning));

@@ -77,7 +77,7 @@ mod tests {
     use crate::plan::Action::{Run, Update};
     use crate::planner::testkit::*;
 
-    const WAIT_5000: &str = "i=0; until { ss -ltn 2>/dev/null || netstat -ltn; } | grep -q ':5000 '; do i=$((i+1)); if [ $i -ge 120 ]; then echo 'nothing listens on port 5000 after 120s' >&2; exit 1; fi; sleep 1; done";
+    const WAIT_5000: &str = "i=0; until { ss -ltn 2>/dev/null || netstat -ltn; } | grep -q ':5000 '; do i=$((i+1)); if [ $i -ge 600 ]; then echo 'nothing listens on port 5000 after 120s' >&2; exit 1; fi; sleep 0.2; done";
     const CLEAR_KEYSTONE: &str = "if [ -f /var/lib/stackprov/pending-restarts ]; then sed -i '/^keystone$/d' /var/lib/stackprov/pending-restarts; fi";
 
     fn service(name: &str, enabled: bool, running: bool, port: Option<u16>) -> Resource {

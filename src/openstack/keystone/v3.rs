@@ -206,7 +206,8 @@ fn wait(
                     last: Box::new(e),
                 });
             }
-            Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
+            // not answering yet (starting): look again soon, it answers in seconds
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(250)),
         }
     }
 }
