@@ -98,7 +98,8 @@ pub struct Work {
 pub struct Timings {
     /// SSH connection: TCP, handshake, host key, authentication.
     pub connect: f64,
-    /// The OS facts round trip and the roles rendered for that OS.
+    /// The OS facts round trip and the roles rendered for that OS (0 when the
+    /// host was seen before: the probe then goes with the facts script).
     pub os: f64,
     /// The batched facts script.
     pub facts: f64,
