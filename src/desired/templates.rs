@@ -40,7 +40,8 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
     cx.insert(
         "os",
         &json!({"id": os.id, "version": os.version, "major": os.major(), "family": os.family,
-                "package_manager": os.package_manager, "init": os.init, "container": os.container}),
+                "package_manager": os.package_manager, "init": os.init, "container": os.container,
+                "cpus": os.cpus}),
     );
     cx.insert("p", &profile);
     cx.insert(

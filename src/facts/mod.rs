@@ -71,6 +71,9 @@ pub struct OsFacts {
     /// Running in a container (time sync is then the container host's job).
     #[serde(default)]
     pub container: bool,
+    /// Processors online (`nproc`); 0 when not known (facts saved before).
+    #[serde(default)]
+    pub cpus: u32,
 }
 
 impl OsFacts {
@@ -84,7 +87,7 @@ impl OsFacts {
 }
 
 /// The script that finds the OS (the first round trip; it decides the profile).
-pub const OS_SCRIPT: &str = "cat /etc/os-release 2>/dev/null || { echo 'ID=centos'; echo \"PRETTY_NAME=\\\"$(cat /etc/redhat-release)\\\"\"; sed -n 's/.*release \\([0-9.]*\\).*/VERSION_ID=\\1/p' /etc/redhat-release; }; [ -d /run/systemd/system ] && echo STACKPROV_INIT=systemd || echo STACKPROV_INIT=sysv; { [ -s /run/systemd/container ] || systemd-detect-virt -cq 2>/dev/null; } && echo STACKPROV_CONTAINER=yes; true";
+pub const OS_SCRIPT: &str = "cat /etc/os-release 2>/dev/null || { echo 'ID=centos'; echo \"PRETTY_NAME=\\\"$(cat /etc/redhat-release)\\\"\"; sed -n 's/.*release \\([0-9.]*\\).*/VERSION_ID=\\1/p' /etc/redhat-release; }; [ -d /run/systemd/system ] && echo STACKPROV_INIT=systemd || echo STACKPROV_INIT=sysv; { [ -s /run/systemd/container ] || systemd-detect-virt -cq 2>/dev/null; } && echo STACKPROV_CONTAINER=yes; echo STACKPROV_CPUS=$(nproc 2>/dev/null); true";
 
 pub fn parse_os(out: &str) -> Result<OsFacts, FactsError> {
     let mut kv = BTreeMap::new();
@@ -135,6 +138,10 @@ pub fn parse_os(out: &str) -> Result<OsFacts, FactsError> {
         package_manager,
         init,
         container: kv.get("STACKPROV_CONTAINER").is_some_and(|v| v == "yes"),
+        cpus: kv
+            .get("STACKPROV_CPUS")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
     })
 }
 

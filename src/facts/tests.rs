@@ -149,3 +149,36 @@ fn parses_a_recorded_batch() {
     assert!(sql.grants.contains("keystone@%@keystone"));
     assert!(f.pending_restarts.contains("keystone"));
 }
+
+/// Keystone's uwsgi processes follow the processor count (8 at most, and 8
+/// when it is not known), from `nproc` in the OS probe.
+#[test]
+fn keystone_processes_follow_the_processors() {
+    let site = crate::site::Site::from_bytes(
+        std::path::Path::new("site.yaml"),
+        b"site: t\nrelease: zed\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, keystone]\n",
+    )
+    .unwrap();
+    let processes = |cpus: &str| {
+        let os = parse_os(&format!("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nSTACKPROV_INIT=systemd\n{cpus}")).unwrap();
+        let d = crate::desired::playbook::desired(&site, &site.hosts[0], &os).unwrap();
+        d.resources
+            .iter()
+            .find_map(|r| match &r.kind {
+                crate::desired::resource::Kind::IniEdit { path, settings, .. }
+                    if path == "/etc/keystone/keystone-uwsgi.ini" =>
+                {
+                    settings
+                        .iter()
+                        .find(|s| s.key == "processes")
+                        .map(|s| s.value.clone())
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(processes("STACKPROV_CPUS=2\n"), "2");
+    assert_eq!(processes("STACKPROV_CPUS=64\n"), "8");
+    assert_eq!(processes(""), "8");
+    assert_eq!(processes("STACKPROV_CPUS=\n"), "8");
+}
