@@ -50,7 +50,7 @@ fn probe(t: &mut dyn Transport) -> Result<(OsFacts, String), HostError> {
 }
 
 /// A host the cache knows: its OS then, and its roles for that OS.
-struct Guess {
+pub(super) struct Guess {
     seen: Remembered,
     os: OsFacts,
     resources: Vec<crate::desired::resource::Resource>,
@@ -97,7 +97,9 @@ pub fn prepare(
     Ok((done, dropped, secrets))
 }
 
-fn one(
+/// One host: connect, then its OS (guessed right, with its facts, or
+/// probed) and its roles for that OS.
+pub(super) fn one(
     site: &Site,
     host: Host,
     g: Option<Guess>,

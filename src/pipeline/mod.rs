@@ -188,7 +188,8 @@ pub fn select_hosts(site: &Site, only: Option<&str>) -> Result<Vec<Host>, Error>
     }
 }
 
-/// Connect, find the OS, build the desired state.
+/// Connect, find the OS, build the desired state (the OS probed, as for a
+/// host not seen before: see [`guess`] for what `plan` and `apply` do).
 pub fn prepare(
     site: &Site,
     hosts: Vec<Host>,
@@ -196,28 +197,9 @@ pub fn prepare(
 ) -> (Vec<Work>, Vec<Dropped>) {
     let results = parallel(hosts, |host| {
         let name = host.name.clone();
-        let r = (|| {
-            let started = Instant::now();
-            let mut t = connect(site, &host)?;
-            let connected = Instant::now();
-            let os = os_facts(t.as_mut())?;
-            let resources = desired(site, &host, &os)?;
-            let timings = Timings {
-                connect: (connected - started).as_secs_f64(),
-                os: connected.elapsed().as_secs_f64(),
-                ..Timings::default()
-            };
-            Ok::<_, HostError>(Work {
-                host,
-                transport: t,
-                resources,
-                os,
-                http_requests: 0,
-                started,
-                timings,
-            })
-        })();
-        r.map_err(|error| Dropped { host: name, error })
+        guess::one(site, host, None, None, connect)
+            .map(|(w, _)| w)
+            .map_err(|error| Dropped { host: name, error })
     });
     split(results)
 }
@@ -367,12 +349,6 @@ pub enum HostError {
     Plan(#[from] planner::PlanError),
     #[error("{0}")]
     Secret(#[from] crate::secrets::PlaceholderError),
-}
-
-/// First round trip: which OS (and so which profile) the host runs.
-pub fn os_facts(t: &mut dyn Transport) -> Result<OsFacts, HostError> {
-    let out = t.exec(&ExecRequest::new(facts::OS_SCRIPT).timeout(Duration::from_secs(60)))?;
-    Ok(facts::parse_os(&out.stdout_str())?)
 }
 
 /// The host's desired resources, from its roles.
