@@ -1,7 +1,8 @@
 //! Golden plans: recorded facts of bare hosts (tests/golden/*.json, written by
 //! hand from what a fresh install of each OS has) planned offline with
 //! `plan --facts`, for the guide's era (CentOS 6 and 7, RDO, Keystone v2.0)
-//! and the modern path (Rocky 9, Debian 12). Each snapshot holds the printed
+//! and the modern path (Rocky 9, Debian 12, and Debian 13 recorded from a real
+//! test host). Each snapshot holds the printed
 //! plan, every operation in order, and every file stackprov would write.
 
 mod common;
@@ -212,4 +213,20 @@ fn debian12_zed_modern() {
     assert!(!plan.contains("/v2.0"), "{plan}");
     insta::assert_snapshot!("debian12_zed_plan", plan);
     insta::assert_snapshot!("debian12_zed_files", files);
+}
+
+/// Recorded with `stackprov facts --save` from a fresh Debian 13 test host
+/// (scripts/testbed up --os debian13), not written by hand.
+#[test]
+fn debian13_epoxy_recorded_on_a_real_host() {
+    let (plan, files) = golden("debian13", "2025.1", "");
+    assert!(
+        plan.contains("apt-get install") && plan.contains(" keystone glance"),
+        "{plan}"
+    );
+    // 2025.1 removed the templated catalog (and its option)
+    assert!(!files.contains("template_file"), "{files}");
+    assert!(files.contains("[token]\nprovider = fernet"), "{files}");
+    insta::assert_snapshot!("debian13_epoxy_plan", plan);
+    insta::assert_snapshot!("debian13_epoxy_files", files);
 }

@@ -264,6 +264,23 @@ fn override_of_a_file_of_a_role_the_site_does_not_have_is_refused() {
 }
 
 #[test]
+fn override_of_an_option_the_release_removed_is_refused_naming_the_release() {
+    // oslo.config ignores keys it does not know: these would be written and do nothing
+    let extra = "overrides:\n  /etc/keystone/keystone.conf:\n    catalog:\n      template_file: /etc/keystone/default_catalog.templates\n    DEFAULT:\n      debug: \"true\"\n      policy_file: policy.yaml\n  /etc/glance/glance-api.conf:\n    DEFAULT:\n      enforce_secure_rbac: \"true\"\n";
+    let r = validate(&site("2025.1", extra), SECRETS);
+    refused(
+        &r,
+        1,
+        "site.yaml:7:7: overrides./etc/keystone/keystone.conf.catalog.template_file: `[catalog] template_file` was removed in epoxy: the Keystone of release epoxy would ignore it without a word\n  hint: the templated catalog driver went with it; the catalog lives in the database (`sql`), where stackprov manages it\n\
+site.yaml:10:7: overrides./etc/keystone/keystone.conf.DEFAULT.policy_file: `[DEFAULT] policy_file` was removed in epoxy: the Keystone of release epoxy would ignore it without a word\n  hint: set the same key in [oslo_policy]\n\
+site.yaml:13:7: overrides./etc/glance/glance-api.conf.DEFAULT.enforce_secure_rbac: `[DEFAULT] enforce_secure_rbac` was removed in antelope: the Glance of release epoxy would ignore it without a word\n  hint: use [oslo_policy] enforce_new_defaults and enforce_scope\n3 error(s)\n",
+    );
+    // the same keys are taken by the release that still has them
+    let r = validate(&site("zed", extra), SECRETS);
+    assert_eq!((r.code, r.err.as_str()), (0, ""), "{}", r.out);
+}
+
+#[test]
 fn override_of_a_legacy_paste_file_is_taken() {
     let r = validate(
         &site(

@@ -5,6 +5,7 @@
 //! - [`profile`]: what a release × OS family means concretely (package,
 //!   service, path names), as data in `playbooks/profiles.yaml`;
 //! - [`playbook`]: roles → ordered [`resource::Resource`]s;
+//! - [`removed`]: INI options a later release removed (which `validate` names);
 //! - [`resource`]: the resource kinds the planner knows;
 //! - [`templates`]: the Tera context, the parsed templates, `secret()`;
 //! - [`assets`]: the playbooks and templates built into the binary.
@@ -13,6 +14,7 @@ pub mod assets;
 pub mod playbook;
 pub mod profile;
 pub mod release;
+pub mod removed;
 pub mod resource;
 pub mod templates;
 

@@ -9,8 +9,7 @@ use std::time::Instant;
 fn a_fresh_host_becomes_a_working_controller() {
     let dir = repo().join("target/testbed");
     // a fresh host every run
-    testbed(&["down"]);
-    testbed(&["up"]);
+    fresh_testbed(1);
     let site = write_site(&dir);
     let s = site.as_str();
 

@@ -36,6 +36,19 @@ pub fn stackprov(args: &[&str]) -> (i32, String, String, f64) {
     )
 }
 
+/// The test hosts' OS: `STACKPROV_E2E_OS` (debian12, the default, or
+/// debian13); scripts/test runs the suite once for each.
+pub fn os() -> String {
+    std::env::var("STACKPROV_E2E_OS").unwrap_or_else(|_| "debian12".to_string())
+}
+
+/// A fresh test bed of `hosts` hosts of the suite's OS.
+pub fn fresh_testbed(hosts: u32) {
+    testbed(&["down"]);
+    testbed(&["up", "--hosts", &hosts.to_string(), "--os", &os()]);
+    eprintln!("test bed: {hosts} fresh {} host(s)", os());
+}
+
 pub fn testbed(args: &[&str]) -> String {
     let out = Command::new(repo().join("scripts/testbed"))
         .args(args)

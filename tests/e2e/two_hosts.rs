@@ -9,8 +9,7 @@ use std::time::Instant;
 #[ignore = "needs the test host: scripts/testbed up (scripts/test runs it)"]
 fn two_hosts_in_parallel_a_failing_one_stops_alone_and_ctrl_c_stops_gracefully() {
     let dir = repo().join("target/testbed");
-    testbed(&["down"]);
-    testbed(&["up", "--hosts", "2"]);
+    fresh_testbed(2);
     // the base role on both hosts, over two SSH connections at once
     let site = dir.join("e2e-two-site.yaml");
     std::fs::write(

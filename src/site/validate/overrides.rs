@@ -116,11 +116,11 @@ impl Ctx<'_> {
             .map(|(p, _)| p.as_str())
             .collect();
         let list = format!("files that take overrides: {}", ini.join(", "));
-        for (k, _) in entries {
+        for (k, v) in entries {
             let file = k.as_str().unwrap_or_default();
             let fpath = format!("overrides.{file}");
             match targets.get(file) {
-                Some(t) if t.ini => {}
+                Some(t) if t.ini => self.removed_options(site, file, v),
                 Some(t) => self.error(
                     k.mark,
                     &fpath,
@@ -145,6 +145,40 @@ impl Ctx<'_> {
                         Some(hint),
                     );
                 }
+            }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// An override of an option the site's release removed would be written
+    /// and then ignored by the service (oslo.config skips keys it does not
+    /// know): name the release that removed it and what replaced it.
+    fn removed_options(&mut self, site: &Site, file: &str, sections: &Node) {
+        let Value::Map(sections) = &sections.value else {
+            return;
+        };
+        for (sk, sv) in sections {
+            let (Some(section), Value::Map(keys)) = (sk.as_str(), &sv.value) else {
+                continue;
+            };
+            for (kk, _) in keys {
+                let key = kk.as_str().unwrap_or_default();
+                let Some((removed, instead)) =
+                    crate::desired::removed::removed_option(site.release, file, section, key)
+                else {
+                    continue;
+                };
+                self.error(
+                    kk.mark,
+                    &format!("overrides.{}.{}.{}", short(file), short(section), short(key)),
+                    format!(
+                        "`[{section}] {key}` was removed in {removed}: the {} of release {} would ignore it without a word",
+                        if file.ends_with("keystone.conf") { "Keystone" } else { "Glance" },
+                        site.release,
+                    ),
+                    Some(instead.to_string()),
+                );
             }
         }
     }
