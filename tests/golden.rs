@@ -221,12 +221,16 @@ fn debian12_zed_modern() {
 fn debian13_epoxy_recorded_on_a_real_host() {
     let (plan, files) = golden("debian13", "2025.1", "");
     assert!(
-        plan.contains("apt-get install") && plan.contains(" keystone glance"),
+        plan.contains("apt-get install") && plan.contains(" keystone memcached glance"),
         "{plan}"
     );
     // 2025.1 removed the templated catalog (and its option)
     assert!(!files.contains("template_file"), "{files}");
     assert!(files.contains("[token]\nprovider = fernet"), "{files}");
+    assert!(
+        files.contains("[cache]\nenabled = true\nbackend = oslo_cache.memcache_pool\nmemcache_servers = 127.0.0.1:11211\n"),
+        "{files}"
+    );
     insta::assert_snapshot!("debian13_epoxy_plan", plan);
     insta::assert_snapshot!("debian13_epoxy_files", files);
 }

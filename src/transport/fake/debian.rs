@@ -21,7 +21,8 @@ impl FakeHost {
     }
 
     /// A bare Debian 12 host whose packages behave like Debian's keystone,
-    /// glance and mariadb-server (files, auto-started services, db_sync effects).
+    /// glance, memcached and mariadb-server (files, auto-started services,
+    /// db_sync effects).
     pub fn debian_controller() -> FakeHost {
         let mut h = FakeHost::debian();
         for d in ["/root", "/etc/apt", "/etc/apt/apt.conf.d", "/var/log"] {
@@ -48,6 +49,8 @@ impl FakeHost {
         );
         h.catalog
             .insert("python3-pymysql".into(), pkg(&[], &[], &[]));
+        h.catalog
+            .insert("memcached".into(), pkg(&[], &[], &["memcached"]));
         h.catalog.insert(
             "keystone".into(),
             pkg(
