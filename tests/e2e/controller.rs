@@ -128,7 +128,8 @@ fn a_fresh_host_becomes_a_working_controller() {
     let (code, out, err, _) = stackprov(&["facts", s]);
     assert_eq!(code, 0, "{out}{err}");
     for line in [
-        "packages: 6 of 6 installed",
+        "packages: 7 of 7 installed",
+        "    memcached enabled, running",
         "    keystone enabled, running",
         "password logins: glance ok, keystone ok",
         "    image public RegionOne http://controller:9292",
