@@ -148,9 +148,7 @@ impl Ctx<'_> {
             }
         }
     }
-}
 
-impl Ctx<'_> {
     /// An override of an option the site's release removed would be written
     /// and then ignored by the service (oslo.config skips keys it does not
     /// know): name the release that removed it and what replaced it.
@@ -174,7 +172,7 @@ impl Ctx<'_> {
                     &format!("overrides.{}.{}.{}", short(file), short(section), short(key)),
                     format!(
                         "`[{section}] {key}` was removed in {removed}: the {} of release {} would ignore it without a word",
-                        if file.ends_with("keystone.conf") { "Keystone" } else { "Glance" },
+                        crate::desired::removed::service(file),
                         site.release,
                     ),
                     Some(instead.to_string()),
