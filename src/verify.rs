@@ -201,6 +201,30 @@ pub fn run(
                 },
                 &mut stats,
             );
+            step(
+                &mut checks,
+                "download the image",
+                &mut |s| {
+                    let r = http::send(t, glance_port, &authed(Request::get(&path), &token), s)?;
+                    if r.status != 200 {
+                        return Err(ApiError::status_with_body(
+                            format!("GET {path}"),
+                            r.status,
+                            &r.body,
+                        ));
+                    }
+                    if r.body == image {
+                        Ok(format!("{} bytes, the same as uploaded", r.body.len()))
+                    } else {
+                        Err(ApiError::Unexpected(format!(
+                            "{} bytes came back, not the {} uploaded",
+                            r.body.len(),
+                            image.len()
+                        )))
+                    }
+                },
+                &mut stats,
+            );
         }
         step(
             &mut checks,
@@ -228,4 +252,39 @@ pub fn run(
         );
     }
     (checks, stats)
+}
+
+/// An HA site's Galera cluster as one controller sees it: in the primary
+/// component, synced, and of the site's size.
+pub fn galera(t: &mut dyn Transport, expected: usize) -> Check {
+    let t0 = Instant::now();
+    let script = "mysql -N -B -e \"SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size', 'wsrep_local_state_comment', 'wsrep_cluster_status')\"";
+    let (ok, detail) = match t
+        .exec(&crate::transport::ExecRequest::new(script).timeout(Duration::from_secs(30)))
+    {
+        Err(e) => (false, e.to_string()),
+        Ok(out) if !out.success() => (false, format!("mysql failed: {}", out.stderr_str().trim())),
+        Ok(out) => {
+            let text = out.stdout_str();
+            let get = |k: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+                    .unwrap_or_default()
+            };
+            let size = get("wsrep_cluster_size");
+            let state = get("wsrep_local_state_comment");
+            let status = get("wsrep_cluster_status");
+            let detail = format!("cluster size {size} of {expected}, {state}, {status} component");
+            (
+                size == expected.to_string() && state == "Synced" && status == "Primary",
+                detail,
+            )
+        }
+    };
+    Check {
+        name: "galera cluster".into(),
+        ok,
+        seconds: t0.elapsed().as_secs_f64(),
+        detail,
+    }
 }

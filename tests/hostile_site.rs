@@ -361,7 +361,7 @@ fn a_3_mb_role_name_is_refused_quickly_and_quoted_short() {
         "longrole",
         &content,
         &format!(
-            "longrole.yaml:5:43: hosts[0].roles[0]: unknown role `{}…`\n  hint: known roles: base, mariadb, messaging, keystone, glance, openrc\n1 error(s)\n",
+            "longrole.yaml:5:43: hosts[0].roles[0]: unknown role `{}…`\n  hint: known roles: base, ha, mariadb, messaging, keystone, glance, openrc\n1 error(s)\n",
             "k".repeat(64)
         ),
     );
@@ -643,7 +643,7 @@ fn an_escape_sequence_in_a_key_is_shown_escaped() {
     refused(
         "esckey",
         &content,
-        "esckey.yaml:6:1: \\u{1b}[2Jbogus: unknown key `\\u{1b}[2Jbogus`\n  hint: known keys: site, release, region, controller, package_proxy, forks, secrets_file, known_hosts, host_key_policy, hosts, overrides, token_provider, identity_api, glance_registry\n1 error(s)\n",
+        "esckey.yaml:6:1: \\u{1b}[2Jbogus: unknown key `\\u{1b}[2Jbogus`\n  hint: known keys: site, release, region, controller, package_proxy, forks, secrets_file, known_hosts, host_key_policy, hosts, overrides, token_provider, identity_api, glance_registry, ha\n1 error(s)\n",
     );
 }
 

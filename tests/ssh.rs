@@ -236,6 +236,7 @@ fn target(sshd: &Sshd, key: &ClientKey, known_hosts: &Path) -> HostTarget {
         identity_file: Some(key.private()),
         known_hosts: vec![known_hosts.to_path_buf()],
         host_key_policy: HostKeyPolicy::Strict,
+        service_address: "127.0.0.1".into(),
         connect_timeout: Duration::from_secs(5),
     }
 }
@@ -1245,6 +1246,7 @@ fn proxy_jump_through_one_bastion() {
         identity_file: Some(key.private()),
         known_hosts: vec![kh],
         host_key_policy: HostKeyPolicy::Strict,
+        service_address: "127.0.0.1".into(),
         connect_timeout: Duration::from_secs(5),
     };
     let mut t = connect_with(&tg, &opts).expect("connect through the bastion");

@@ -153,7 +153,7 @@ fn run_jobs(
                 }
             });
         }
-        let recaps = pipeline::parallel(jobs, |(mut w, (hp, n))| {
+        let run = |(i, (mut w, (hp, n))): (usize, (Work, (HostPlan, usize)))| {
             let name = w.host.name.clone();
             let mut on_event = |e: Event<'_>| {
                 if !human {
@@ -208,10 +208,36 @@ fn run_jobs(
             if let Some(f) = &outcome.failure {
                 recap.unreachable = f.unreachable;
             }
-            recap
-        });
+            (i, recap)
+        };
+        // hosts whose plan starts a cluster (Galera's bootstrap) go first; the
+        // others only when all of those succeeded (they would join nothing)
+        let (first, rest): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .enumerate()
+            .partition(|(_, (_, (hp, _)))| hp.first);
+        let mut recaps = pipeline::parallel(first, run);
+        let failed: Vec<&str> = recaps
+            .iter()
+            .filter(|(_, r)| r.failed > 0 || r.skipped > 0 || r.unreachable || r.error.is_some())
+            .map(|(_, r)| r.host.as_str())
+            .collect();
+        if failed.is_empty() {
+            recaps.extend(pipeline::parallel(rest, run));
+        } else {
+            let why = format!(
+                "not applied: {} starts the cluster this host joins, and did not finish",
+                failed.join(", ")
+            );
+            let not_run: Vec<(usize, Recap)> = rest
+                .into_iter()
+                .map(|(i, (w, (hp, n)))| (i, recap_not_run(&w, n, hp.changes.len(), &why)))
+                .collect();
+            recaps.extend(not_run);
+        }
+        recaps.sort_by_key(|(i, _)| *i);
         done.store(true, Ordering::Relaxed);
-        recaps
+        recaps.into_iter().map(|(_, r)| r).collect::<Vec<Recap>>()
     });
     live.finish();
     recaps
@@ -249,6 +275,16 @@ fn recap_ok(w: &Work, resources: usize) -> Recap {
         changes: Vec::new(),
         failure: None,
         error: None,
+    }
+}
+
+/// A host not applied because one it depends on failed: its changes are skipped.
+fn recap_not_run(w: &Work, resources: usize, changes: usize, why: &str) -> Recap {
+    Recap {
+        ok: resources.saturating_sub(changes),
+        skipped: changes,
+        error: Some(why.to_string()),
+        ..recap_ok(w, resources)
     }
 }
 

@@ -51,16 +51,27 @@ pub fn run(
     let mut all_ok = true;
     let mut reports = Vec::new();
     let mut first_admin = None;
+    // an HA site's controllers other than the first declare no keystone_api
+    // (the catalog is made once): each is checked with the first one's
+    let shared_admin = site.ha.as_ref().and_then(|_| {
+        works
+            .iter()
+            .find_map(|w| admin_of(w).map(|a| (a, glance_port(&w.resources))))
+    });
     for w in works.iter_mut().filter(|w| w.host.has_role("keystone")) {
-        let Some(admin) = admin_of(w) else {
+        let Some((admin, glance)) = admin_of(w)
+            .map(|a| (a, glance_port(&w.resources)))
+            .or_else(|| shared_admin.clone())
+        else {
             return Err(Error::NoKeystoneApi(w.host.name.clone()));
         };
-        let (checks, http) = crate::verify::run(
-            w.transport.as_mut(),
-            &admin,
-            glance_port(&w.resources),
-            &secrets,
-        );
+        let (mut checks, http) = crate::verify::run(w.transport.as_mut(), &admin, glance, &secrets);
+        if let Some(ha) = &site.ha {
+            checks.push(crate::verify::galera(
+                w.transport.as_mut(),
+                ha.controllers.len(),
+            ));
+        }
         all_ok &= checks.iter().all(|c| c.ok);
         let stats = w.transport.stats();
         if format == Format::Human {
@@ -70,6 +81,30 @@ pub fn run(
         }
         reports.push(serde_json::json!({"host": w.host.name, "checks": checks, "http_requests": http.requests, "transport": stats}));
         first_admin.get_or_insert((w.host.name.clone(), admin));
+    }
+    // and through the VIP, as clients reach the cloud, from the first
+    // controller that answered (each controller's own checks went to itself)
+    if let (Some(ha), Some((admin, glance))) = (&site.ha, &shared_admin)
+        && let Some(mut t) = works
+            .iter()
+            .filter(|w| w.host.has_role("keystone"))
+            .find_map(|w| w.transport.fork())
+    {
+        t.set_service_address(&ha.vip.to_string());
+        let (checks, http) = crate::verify::run(t.as_mut(), admin, *glance, &secrets);
+        all_ok &= checks.iter().all(|c| c.ok);
+        let name = format!(
+            "{} (the VIP {}, from {})",
+            site.controller,
+            ha.vip,
+            t.name()
+        );
+        let stats = t.stats();
+        if format == Format::Human {
+            let text = crate::render::verify_text(&name, &checks, http.requests, stats, io.style);
+            let _ = write!(io.out, "{}", masker.mask(&text));
+        }
+        reports.push(serde_json::json!({"host": name, "vip": ha.vip.to_string(), "checks": checks, "http_requests": http.requests, "transport": stats}));
     }
     let mut status = if all_ok {
         Status::Success

@@ -34,6 +34,11 @@ pub enum DesiredError {
         release: String,
         range: String,
     },
+    /// An HA site's controller on an OS whose HA roles are not built.
+    #[error(
+        "the HA control plane (`ha:`) is built and proven on Debian 12 and 13 only, not on {os} (docs/ha.md); remove `ha:` or use Debian controllers"
+    )]
+    NoHa { os: String },
 }
 
 impl From<String> for DesiredError {

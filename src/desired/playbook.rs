@@ -155,6 +155,16 @@ fn roles(
     os: &OsFacts,
 ) -> Result<(Vec<Resource>, BTreeSet<String>), DesiredError> {
     let cx = context(site, host, os)?;
+    let ha_built = cx
+        .get("p")
+        .and_then(|p| p.pointer("/options/ha"))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    if site.ha.is_some() && host.has_role("ha") && !ha_built {
+        return Err(DesiredError::NoHa {
+            os: os.pretty_name.clone(),
+        });
+    }
     let mut resources = Vec::new();
     let mut ini_files = BTreeSet::new();
     for role in &host.roles {
@@ -348,6 +358,7 @@ fn resource(
                 unless,
                 notify: notify(l)?,
                 timeout_secs,
+                starts_cluster: opt(l, "starts_cluster")?,
             }
         }
         "sql_database" => {

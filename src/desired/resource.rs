@@ -108,6 +108,11 @@ pub enum Kind {
         explain: Option<String>,
         notify: Vec<String>,
         timeout_secs: u64,
+        /// It starts this service as the first node of a cluster (Galera's
+        /// `galera_new_cluster`): the service's pending restart is done by it,
+        /// and a host whose plan runs it is applied before the site's others.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        starts_cluster: Option<String>,
     },
     SqlDatabase {
         name: String,

@@ -33,6 +33,11 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
         .find(|h| h.has_role("keystone"))
         .unwrap_or(host);
     cx.insert("controller_address", &controller_host.address);
+    cx.insert("ha", &ha_context(site, host));
+    if let Some(ha) = &site.ha {
+        // clients reach the controllers through the VIP
+        cx.insert("controller_address", &ha.vip.to_string());
+    }
     cx.insert(
         "host",
         &json!({"name": host.name, "address": host.address, "roles": host.roles}),
@@ -49,6 +54,29 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
         &json!({"policy_rc_marker": crate::host_commands::POLICY_RC_MARKER}),
     );
     Ok(cx)
+}
+
+/// `ha` in the context: null without `ha:`; else the VIP, the controllers
+/// (name, address) in site-file order, this host's peers, whether it is the
+/// first controller (`primary`: it bootstraps a new cluster and runs what is
+/// done once) and its VRRP priority (the first highest).
+fn ha_context(site: &Site, host: &Host) -> serde_json::Value {
+    let Some(ha) = &site.ha else {
+        return serde_json::Value::Null;
+    };
+    let controllers: Vec<&Host> = ha.controllers.iter().filter_map(|n| site.host(n)).collect();
+    let index = controllers.iter().position(|h| h.name == host.name);
+    json!({
+        "vip": ha.vip.to_string(),
+        "prefix": ha.prefix,
+        "interface": ha.interface,
+        "router_id": ha.router_id,
+        "controllers": controllers.iter().map(|h| json!({"name": h.name, "address": h.address})).collect::<Vec<_>>(),
+        "addresses": controllers.iter().map(|h| h.address.clone()).collect::<Vec<_>>(),
+        "peers": controllers.iter().filter(|h| h.name != host.name).map(|h| h.address.clone()).collect::<Vec<_>>(),
+        "primary": index == Some(0),
+        "priority": 250usize.saturating_sub(10 * index.unwrap_or(0)).max(1),
+    })
 }
 
 /// One template of templates/ rendered for a host outside its roles (Tempest's

@@ -48,6 +48,10 @@ pub struct HostPlan {
     /// there were no-ops load with none.
     #[serde(default)]
     pub noops: Vec<NoOp>,
+    /// It starts a cluster (see `starts_cluster`): apply finishes this host
+    /// before it starts on the site's other hosts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub first: bool,
 }
 
 /// A resource the host already matches: nothing to do, and why.

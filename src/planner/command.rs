@@ -18,6 +18,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         notify,
         timeout_secs,
         explain,
+        starts_cluster,
         ..
     } = &r.kind
     else {
@@ -64,6 +65,14 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         stdin: stdin.clone(),
         timeout_secs: *timeout_secs,
     });
+    if let Some(service) = starts_cluster {
+        // it starts the service with the configuration written above: a
+        // restart after it would leave the cluster it just made
+        if cx.notified.remove(service) {
+            ops.push(super::exec(host_commands::journal_clear(service)));
+        }
+        cx.first = true;
+    }
     Ok(change(r, Action::Run, reason, ops).into())
 }
 
@@ -99,6 +108,7 @@ mod tests {
             explain: explain.map(Into::into),
             notify: notify.iter().map(|n| n.to_string()).collect(),
             timeout_secs: 900,
+            starts_cluster: None,
         })
     }
 

@@ -275,6 +275,22 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
             }
             _ => (vec![], vec![]),
         };
+        for t in texts.iter().copied() {
+            for name in placeholder::secret_names(t) {
+                if crate::secrets::store::is_fernet_key(&name)
+                    && let Some(v) = value(&name)
+                    && !crate::secrets::store::valid_fernet_key(&v)
+                {
+                    return Err(PlanError::CannotEncode(Box::new(CannotEncode {
+                        name,
+                        what: "a value that is not a Keystone key".into(),
+                        place: "a Keystone key file",
+                        why: "Keystone reads 32 bytes in URL-safe base64 (44 characters, as keystone-manage fernet_setup writes them); delete the line and stackprov generates one",
+                        file,
+                    })));
+                }
+            }
+        }
         for t in texts {
             for enc in Encoding::ALL {
                 for name in placeholder::secret_names_with_encoding(t, enc) {
@@ -326,6 +342,7 @@ pub fn plan_host(
         facts_digest: facts.digest(),
         changes,
         noops,
+        first: cx.first,
     })
 }
 
@@ -359,6 +376,8 @@ struct Cx<'a> {
     api: Option<Admin>,
     /// The host's package transaction and the services its installs hold back.
     packages: packages::Batch,
+    /// A `starts_cluster` command runs: the host goes first.
+    first: bool,
 }
 
 impl<'a> Cx<'a> {
@@ -375,6 +394,7 @@ impl<'a> Cx<'a> {
             notified: facts.pending_restarts.clone(),
             api: None,
             packages: packages::Batch::new(resources, facts),
+            first: false,
         }
     }
 }

@@ -54,6 +54,7 @@ fn the_query_asks_for_what_each_kind_compares() {
             explain: None,
             notify: vec![],
             timeout_secs: 600,
+            starts_cluster: None,
         }),
         res(Kind::SqlUser {
             name: "keystone".into(),
@@ -211,6 +212,7 @@ fn every_place_a_secret_lands_is_checked_in_its_encoding() {
         explain: None,
         notify: vec![],
         timeout_secs: 600,
+        starts_cluster: None,
     });
     assert_eq!(
         refused(stdin.clone(), "a\0b"),

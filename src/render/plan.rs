@@ -101,10 +101,34 @@ pub fn summary_line(s: Summary, hosts: usize, unplanned: usize) -> String {
     }
 }
 
+/// When a host starts a cluster the others join, apply's order across hosts.
+pub fn order_line(hosts: &[HostPlan]) -> Option<String> {
+    let (first, rest): (Vec<&HostPlan>, Vec<&HostPlan>) = hosts.iter().partition(|h| h.first);
+    if first.is_empty() || rest.is_empty() {
+        return None;
+    }
+    let names = |v: &[&HostPlan]| {
+        v.iter()
+            .map(|h| h.host.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(format!(
+        "Order: {} first (it starts the Galera cluster), then {} (they join it; not applied if {} fails).",
+        names(&first),
+        names(&rest),
+        names(&first)
+    ))
+}
+
 pub fn plan_text(p: &Plan, style: Style) -> String {
     let mut out = String::new();
     for h in &p.hosts {
         out.push_str(&host_plan(h, style));
+        out.push('\n');
+    }
+    if let Some(order) = order_line(&p.hosts) {
+        out.push_str(&order);
         out.push('\n');
     }
     out.push_str(&summary_line(

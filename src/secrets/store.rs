@@ -180,7 +180,12 @@ impl SecretStore {
         let mut made = Vec::new();
         for name in names {
             if !self.values.contains_key(name) {
-                self.values.insert(name.to_string(), generate()?);
+                let value = if is_fernet_key(name) {
+                    generate_fernet_key()?
+                } else {
+                    generate()?
+                };
+                self.values.insert(name.to_string(), value);
                 self.added.push(name.to_string());
                 made.push(name.to_string());
             }
@@ -382,6 +387,30 @@ fn check_kind(path: &Path, meta: &std::fs::Metadata) -> Result<(), Diagnostic> {
     ))
 }
 
+/// Secrets that are Keystone fernet or credential keys (an HA site's
+/// controllers share them: `keystone_fernet_0`, `keystone_credential_1`, ...):
+/// generated as Keystone does, 32 random bytes in URL-safe base64.
+pub fn is_fernet_key(name: &str) -> bool {
+    name.starts_with("keystone_fernet_") || name.starts_with("keystone_credential_")
+}
+
+/// Whether `value` is a key Keystone's fernet reads: URL-safe base64 of 32 bytes.
+pub fn valid_fernet_key(value: &str) -> bool {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE
+        .decode(value)
+        .is_ok_and(|b| b.len() == 32)
+}
+
+fn generate_fernet_key() -> Result<Secret, StoreError> {
+    use base64::Engine;
+    let mut buf = [0u8; 32];
+    getrandom::fill(&mut buf).map_err(StoreError::Random)?;
+    Ok(Secret::new(
+        base64::engine::general_purpose::URL_SAFE.encode(buf),
+    ))
+}
+
 fn generate() -> Result<Secret, StoreError> {
     let mut out = String::with_capacity(GENERATED_LEN);
     while out.len() < GENERATED_LEN {
@@ -404,6 +433,26 @@ mod tests {
     fn private(path: &Path, text: &str) {
         std::fs::write(path, text).unwrap();
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    #[test]
+    fn fernet_keys_are_generated_as_keystone_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        let (s, _) = SecretStore::load_generating(
+            &path,
+            ["keystone_fernet_0", "keystone_credential_1", "admin"],
+        )
+        .unwrap();
+        for name in ["keystone_fernet_0", "keystone_credential_1"] {
+            let v = s.get(name).unwrap().expose();
+            assert_eq!(v.len(), 44, "{name}");
+            assert!(valid_fernet_key(v), "{name}: {v}");
+        }
+        assert!(!valid_fernet_key(s.get("admin").unwrap().expose()));
+        let (again, made) = SecretStore::load_generating(&path, ["keystone_fernet_0"]).unwrap();
+        assert!(made.is_empty());
+        assert_eq!(again.get("keystone_fernet_0"), s.get("keystone_fernet_0"));
     }
 
     #[test]

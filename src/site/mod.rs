@@ -19,6 +19,7 @@ pub const MAX_SITE_BYTES: usize = 4 * 1024 * 1024;
 /// Roles a host can have, in the order they are applied on a host.
 pub const ROLES: &[&str] = &[
     "base",
+    "ha",
     "mariadb",
     "messaging",
     "keystone",
@@ -46,9 +47,29 @@ pub struct Site {
     pub hosts: Vec<Host>,
     /// Extra INI keys per rendered file: path → section → key → value.
     pub overrides: Overrides,
+    /// A highly available control plane (`ha:`): the controllers, a VIP.
+    pub ha: Option<Ha>,
     /// What is fine in the file but not yet around it (an identity file that
     /// does not exist yet): told, not refused.
     pub warnings: Vec<Diagnostic>,
+}
+
+/// `ha:`: the controllers (every host with role `keystone`, an odd number of
+/// at least 3, in site-file order) share a virtual IP that keepalived moves
+/// and HAProxy listens on; `controller` is the name clients use for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ha {
+    /// An IPv4 address on the controllers' network, held by one at a time.
+    pub vip: std::net::Ipv4Addr,
+    /// Its prefix length on `interface` (32 unless given as `vip: A.B.C.D/N`).
+    pub prefix: u8,
+    /// The network interface the VIP lives on (the same name on every controller).
+    pub interface: String,
+    /// VRRP's virtual_router_id: unique per VIP on the network segment.
+    pub router_id: u8,
+    /// Controller names in site-file order: the first is the one that
+    /// bootstraps a new cluster and runs what is done once (db_sync, the catalog).
+    pub controllers: Vec<String>,
 }
 
 /// Extra INI keys per rendered file: path → section → key → value.
@@ -94,6 +115,16 @@ impl Site {
             .find(|h| h.name.eq_ignore_ascii_case(name))
     }
 
+    /// Where the host's own services listen and stackprov's tunnels reach
+    /// them: its address in an HA site (HAProxy holds the VIP's ports, so each
+    /// service binds its node's address), the loopback otherwise.
+    pub fn service_address(&self, host: &Host) -> String {
+        match &self.ha {
+            Some(ha) if ha.controllers.contains(&host.name) => host.address.clone(),
+            _ => "127.0.0.1".to_string(),
+        }
+    }
+
     /// How the transport reaches a host.
     pub fn target(&self, host: &Host) -> HostTarget {
         HostTarget {
@@ -105,6 +136,7 @@ impl Site {
             identity_file: host.identity_file.clone(),
             known_hosts: self.known_hosts.iter().cloned().collect(),
             host_key_policy: self.host_key_policy,
+            service_address: self.service_address(host),
             connect_timeout: Duration::from_secs(10),
         }
     }

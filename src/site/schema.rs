@@ -96,6 +96,17 @@ pub const SITE_KEYS: &[Key] = &[
         required: None,
         schema: || json!({"type": "boolean", "description": "Run glance-registry. Default: true up to newton, false after; the registry ends with train."}),
     },
+    Key {
+        name: "ha",
+        required: None,
+        schema: || {
+            let mut o = object(HA_KEYS);
+            o["description"] = json!(
+                "A highly available control plane: every host with role keystone (an odd number, at least 3) is a controller; they share a virtual IP (keepalived) that HAProxy listens on. `controller` is the name clients use for it. See docs/ha.md."
+            );
+            o
+        },
+    },
 ];
 
 /// Keys of each entry of `hosts`.
@@ -134,6 +145,25 @@ pub const HOST_KEYS: &[Key] = &[
         name: "roles",
         required: None,
         schema: || json!({"type": "array", "uniqueItems": true, "items": {"enum": super::ROLES}}),
+    },
+];
+
+/// Keys of `ha`.
+pub const HA_KEYS: &[Key] = &[
+    Key {
+        name: "vip",
+        required: Some("192.0.2.100"),
+        schema: || json!({"type": "string", "description": "The virtual IPv4 address, optionally with its prefix length (A.B.C.D/N; /32 when not given)."}),
+    },
+    Key {
+        name: "interface",
+        required: Some("eth0"),
+        schema: || json!({"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,15}$", "description": "The interface the VIP lives on, the same name on every controller."}),
+    },
+    Key {
+        name: "router_id",
+        required: None,
+        schema: || json!({"type": "integer", "minimum": 1, "maximum": 255, "default": 51, "description": "VRRP virtual_router_id: unique per VIP on the network segment."}),
     },
 ];
 

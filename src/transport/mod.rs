@@ -97,6 +97,10 @@ pub trait Transport: Send {
     /// Open a stream to `127.0.0.1:port` on the host (SSH direct-tcpip).
     fn open_tunnel(&mut self, port: u16) -> Result<Box<dyn Tunnel + '_>, TransportError>;
 
+    /// Send later tunnels to this address on the host's side (an HA site's
+    /// VIP, for `verify`); a transport without that choice keeps its own.
+    fn set_service_address(&mut self, _address: &str) {}
+
     fn stats(&self) -> TransportStats;
 
     /// A second handle on the same connection, for work another thread does at
@@ -128,6 +132,10 @@ pub struct HostTarget {
     /// Extra known_hosts files checked before ~/.ssh/known_hosts (the site's own).
     pub known_hosts: Vec<PathBuf>,
     pub host_key_policy: HostKeyPolicy,
+    /// Where [`Transport::open_tunnel`] reaches the host's services: its
+    /// loopback, or in an HA site the node's own address (see
+    /// [`crate::site::Site::service_address`]).
+    pub service_address: String,
     pub connect_timeout: Duration,
 }
 

@@ -178,7 +178,9 @@ impl Ctx<'_> {
         })
     }
 
-    pub(super) fn cross_checks(&mut self, hosts: &[(Host, Mark)]) {
+    /// `ha`: whether the site has an `ha:` block (its own checks are in
+    /// [`Ctx::ha`]); then mariadb, keystone and glance go on every controller.
+    pub(super) fn cross_checks(&mut self, hosts: &[(Host, Mark)], ha: bool) {
         let with = |role: &str| {
             hosts
                 .iter()
@@ -187,6 +189,9 @@ impl Ctx<'_> {
                 .collect::<Vec<_>>()
         };
         for role in ["mariadb", "keystone", "glance"] {
+            if ha {
+                break;
+            }
             let list = with(role);
             if let [(_, (first, _)), (i, (_, mark)), ..] = list.as_slice() {
                 self.error(

@@ -8,6 +8,7 @@ use crate::yaml::{self, Mark, Node, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod ha;
 mod hosts;
 mod overrides;
 mod release;
@@ -334,6 +335,7 @@ impl Ctx<'_> {
             Some(n) => self.overrides(n),
             None => Some(BTreeMap::new()),
         };
+        let ha_node = f.get("ha");
         let choices = match release {
             Some(r) => self.choices(&mut f, r),
             None => {
@@ -348,8 +350,18 @@ impl Ctx<'_> {
         self.finish(f);
 
         if let Some(hosts) = &hosts {
-            self.cross_checks(hosts);
+            self.cross_checks(hosts, ha_node.is_some());
         }
+        let ha = match (ha_node, &hosts) {
+            (None, hosts) => {
+                if let Some(hosts) = hosts {
+                    self.ha_role_without_ha(hosts);
+                }
+                Some(None)
+            }
+            (Some(n), Some(hosts)) => self.ha(n, hosts, choices.as_ref()).map(Some),
+            (Some(_), None) => None,
+        };
         let site = Site {
             path: path.to_path_buf(),
             name: name?,
@@ -364,6 +376,7 @@ impl Ctx<'_> {
             host_key_policy: host_key_policy?,
             hosts: hosts.map(|h| h.into_iter().map(|(h, _)| h).collect())?,
             overrides: overrides?,
+            ha: ha?,
             warnings: Vec::new(),
         };
         // which files overrides may name depends on the whole site (roles, release)

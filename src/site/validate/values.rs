@@ -44,7 +44,7 @@ impl Ctx<'_> {
     }
 
     /// "`VALUE` is not a valid WHAT", with a hint; a long value is cut short.
-    fn invalid(&mut self, node: &Node, path: &str, s: &str, what: &str, hint: &str) {
+    pub(super) fn invalid(&mut self, node: &Node, path: &str, s: &str, what: &str, hint: &str) {
         self.error(
             node.mark,
             path,

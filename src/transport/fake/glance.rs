@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 pub struct FakeGlance {
     /// id → (name, status, bytes uploaded)
     pub images: BTreeMap<String, (String, String, usize)>,
+    /// id → the data uploaded
+    pub data: BTreeMap<String, Vec<u8>>,
     pub created: usize,
     pub deleted: usize,
 }
@@ -47,9 +49,18 @@ impl FakeGlance {
                 // a qcow2 header, or the upload is refused as Glance's format check would
                 Some(rec) if body.starts_with(b"QFI\xfb") => {
                     *rec = (rec.0.clone(), "active".into(), body.len());
+                    self.data.insert(id.to_string(), body.to_vec());
                     (204, vec![], Value::Null)
                 }
                 Some(_) => (400, vec![], json!({"error": "not a qcow2 image"})),
+                None => (404, vec![], Value::Null),
+            },
+            ("GET", ["v2", "images", id, "file"]) => match self.data.get(*id) {
+                Some(d) => (
+                    200,
+                    vec![(super::tunnel::RAW_BODY_HEADER.to_string(), hex::encode(d))],
+                    Value::Null,
+                ),
                 None => (404, vec![], Value::Null),
             },
             ("GET", ["v2", "images", id]) => match self.images.get(*id) {
@@ -62,6 +73,7 @@ impl FakeGlance {
             }
             ("DELETE", ["v2", "images", id]) => match self.images.remove(*id) {
                 Some(_) => {
+                    self.data.remove(*id);
                     self.deleted += 1;
                     (204, vec![], Value::Null)
                 }

@@ -67,6 +67,9 @@ impl FakeHost {
     }
 }
 
+/// A fake server's header whose value (hex) is the answer's body, as bytes.
+pub const RAW_BODY_HEADER: &str = "x-fake-raw-body";
+
 /// The byte stream of one HTTP exchange with a fake server; a server that
 /// answers status 0 breaks the stream instead (a connection reset).
 pub struct FakeHttp<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + Send>
@@ -110,18 +113,24 @@ impl<F: FnMut(&str, &str, &str, &[u8]) -> (u16, Vec<(String, String)>, Value) + 
             if status == 0 {
                 return Err(std::io::ErrorKind::ConnectionReset.into());
             }
-            let body = if json.is_null() {
-                String::new()
-            } else {
-                json.to_string()
+            // a binary body (an image download) comes as hex in this header
+            let raw = headers
+                .iter()
+                .find(|(k, _)| k == RAW_BODY_HEADER)
+                .and_then(|(_, v)| hex::decode(v).ok());
+            let body = match raw {
+                Some(b) => b,
+                None if json.is_null() => Vec::new(),
+                None => json.to_string().into_bytes(),
             };
             let mut resp = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
-            for (k, v) in headers {
+            for (k, v) in headers.iter().filter(|(k, _)| k != RAW_BODY_HEADER) {
                 resp.push_str(&format!("{k}: {v}\r\n"));
             }
             resp.push_str("\r\n");
-            resp.push_str(&body);
-            self.output = Some(Cursor::new(resp.into_bytes()));
+            let mut bytes = resp.into_bytes();
+            bytes.extend_from_slice(&body);
+            self.output = Some(Cursor::new(bytes));
         }
         self.output.as_mut().map_or(Ok(0), |c| c.read(buf))
     }

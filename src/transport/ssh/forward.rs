@@ -30,14 +30,13 @@ impl SshTransport {
         let c = &self.conn;
         c.stats.trip();
         let deadline = Instant::now() + Duration::from_secs(30);
+        let to = self.service_address.as_str();
         let ch = c
-            .open(deadline, || {
-                c.sess.channel_direct_tcpip("127.0.0.1", port, None)
-            })
+            .open(deadline, || c.sess.channel_direct_tcpip(to, port, None))
             .map_err(|f| {
                 self.fail(
                     f,
-                    &format!("tunnel to 127.0.0.1:{port}"),
+                    &format!("tunnel to {to}:{port}"),
                     Duration::from_secs(30),
                 )
             })?;

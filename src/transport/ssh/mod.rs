@@ -100,6 +100,8 @@ pub struct SshTransport {
     conn: Conn,
     become_root: bool,
     endpoint: Endpoint,
+    /// Where tunnels go on the host (see [`HostTarget::service_address`]).
+    service_address: String,
     /// The handle that ends the connection when dropped (not a [`Transport::fork`]).
     owner: bool,
     // Dropped after the session (declaration order): the bastion pump ends when the
@@ -141,6 +143,7 @@ pub fn connect_with(
         conn,
         become_root: target.become_root,
         endpoint: ep,
+        service_address: target.service_address.clone(),
         owner: true,
         _jump: pump,
     })
@@ -174,12 +177,17 @@ impl Transport for SshTransport {
         self.tunnel(port)
     }
 
+    fn set_service_address(&mut self, address: &str) {
+        self.service_address = address.to_string();
+    }
+
     fn fork(&self) -> Option<Box<dyn Transport>> {
         Some(Box::new(SshTransport {
             name: self.name.clone(),
             conn: self.conn.clone(),
             become_root: self.become_root,
             endpoint: self.endpoint.clone(),
+            service_address: self.service_address.clone(),
             owner: false,
             _jump: None,
         }))
