@@ -52,11 +52,17 @@ pub fn run(
     let mut reports = Vec::new();
     let mut first_admin = None;
     // an HA site's controllers other than the first declare no keystone_api
-    // (the catalog is made once): each is checked with the first one's
-    let shared_admin = site.ha.as_ref().and_then(|_| {
-        works
-            .iter()
-            .find_map(|w| admin_of(w).map(|a| (a, glance_port(&w.resources))))
+    // (the catalog is made once): each is checked with the first one's, as
+    // its roles declare it (also when the first controller is down)
+    let shared_admin = site.ha.as_ref().and_then(|ha| {
+        let first = site.host(ha.controllers.first()?)?;
+        let w = works.iter().find(|w| w.host.has_role("keystone"))?;
+        let resources = pipeline::desired(&site, first, &w.os).ok()?;
+        let admin = resources.iter().find_map(|r| match &r.kind {
+            Kind::KeystoneApi { admin } => Some(admin.clone()),
+            _ => None,
+        })?;
+        Some((admin, glance_port(&resources)))
     });
     for w in works.iter_mut().filter(|w| w.host.has_role("keystone")) {
         let Some((admin, glance)) = admin_of(w)

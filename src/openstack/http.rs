@@ -216,7 +216,14 @@ fn send_once(t: &mut dyn Transport, port: u16, req: &Request<'_>) -> Result<Resp
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    let io = |e: std::io::Error| SendError::new(e.to_string(), true, false);
+    // a request that timed out is not sent again (the wait was the limit)
+    let io = |e: std::io::Error| {
+        SendError::new(
+            e.to_string(),
+            e.kind() != std::io::ErrorKind::TimedOut,
+            false,
+        )
+    };
     stream.write_all(head.as_bytes()).map_err(io)?;
     stream.write_all(&req.body).map_err(io)?;
     stream.flush().map_err(io)?;

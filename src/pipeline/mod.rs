@@ -257,6 +257,9 @@ pub fn secrets_for(site: &Site, works: &[&[Resource]]) -> Result<SecretStore, Er
     Ok(store)
 }
 
+/// The longest the facts' catalog read waits for one answer.
+pub const CATALOG_READ_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Plans for every reachable host, plus the hosts that dropped out.
 pub struct Planned {
     /// Each host's plan and how many resources it has.
@@ -443,6 +446,9 @@ pub fn gather_after(
     let ((out, facts_secs), (catalog, requests, catalog_secs)) =
         match t.fork().filter(|_| q.catalog.is_some()) {
             Some(mut sibling) => std::thread::scope(|s| {
+                // a Keystone that does not answer within this is not up (one
+                // waiting for its database holds a request for minutes)
+                sibling.set_tunnel_read_timeout(Some(CATALOG_READ_TIMEOUT));
                 let reader = s.spawn(move || read_catalog(sibling.as_mut()));
                 let script = run_script(t);
                 let catalog = reader.join().unwrap_or_else(|_| {

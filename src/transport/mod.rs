@@ -101,6 +101,11 @@ pub trait Transport: Send {
     /// VIP, for `verify`); a transport without that choice keeps its own.
     fn set_service_address(&mut self, _address: &str) {}
 
+    /// Tunnels opened later fail a read that waits longer than this for an
+    /// answer (reading facts: a Keystone that hangs on its database is one
+    /// that does not answer).
+    fn set_tunnel_read_timeout(&mut self, _max: Option<Duration>) {}
+
     fn stats(&self) -> TransportStats;
 
     /// A second handle on the same connection, for work another thread does at

@@ -40,7 +40,11 @@ impl SshTransport {
                     Duration::from_secs(30),
                 )
             })?;
-        Ok(Box::new(ChannelStream::new(c.clone(), ch)))
+        Ok(Box::new(ChannelStream::new(
+            c.clone(),
+            ch,
+            self.tunnel_read_timeout,
+        )))
     }
 }
 

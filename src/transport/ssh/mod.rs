@@ -102,6 +102,8 @@ pub struct SshTransport {
     endpoint: Endpoint,
     /// Where tunnels go on the host (see [`HostTarget::service_address`]).
     service_address: String,
+    /// See [`Transport::set_tunnel_read_timeout`].
+    tunnel_read_timeout: Option<std::time::Duration>,
     /// The handle that ends the connection when dropped (not a [`Transport::fork`]).
     owner: bool,
     // Dropped after the session (declaration order): the bastion pump ends when the
@@ -144,6 +146,7 @@ pub fn connect_with(
         become_root: target.become_root,
         endpoint: ep,
         service_address: target.service_address.clone(),
+        tunnel_read_timeout: None,
         owner: true,
         _jump: pump,
     })
@@ -177,6 +180,10 @@ impl Transport for SshTransport {
         self.tunnel(port)
     }
 
+    fn set_tunnel_read_timeout(&mut self, max: Option<std::time::Duration>) {
+        self.tunnel_read_timeout = max;
+    }
+
     fn set_service_address(&mut self, address: &str) {
         self.service_address = address.to_string();
     }
@@ -188,6 +195,7 @@ impl Transport for SshTransport {
             become_root: self.become_root,
             endpoint: self.endpoint.clone(),
             service_address: self.service_address.clone(),
+            tunnel_read_timeout: self.tunnel_read_timeout,
             owner: false,
             _jump: None,
         }))

@@ -136,23 +136,40 @@ pub fn poll_fds(fds: &mut [libc::pollfd], max: Duration) {
 pub struct ChannelStream {
     conn: Conn,
     ch: Channel,
+    /// A read that sees nothing for this long fails with `TimedOut`.
+    read_timeout: Option<Duration>,
 }
 
 impl ChannelStream {
-    pub fn new(conn: Conn, ch: Channel) -> Self {
-        ChannelStream { conn, ch }
+    pub fn new(conn: Conn, ch: Channel, read_timeout: Option<Duration>) -> Self {
+        ChannelStream {
+            conn,
+            ch,
+            read_timeout,
+        }
     }
 }
 
 impl Read for ChannelStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let t0 = Instant::now();
         loop {
             match self.ch.read(buf) {
                 Ok(n) => {
                     self.conn.stats.received(n);
                     return Ok(n);
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => self.conn.wait(POLL_CAP),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if let Some(max) = self.read_timeout
+                        && t0.elapsed() > max
+                    {
+                        return Err(io::Error::new(
+                            ErrorKind::TimedOut,
+                            format!("no answer within {} s", max.as_secs()),
+                        ));
+                    }
+                    self.conn.wait(POLL_CAP)
+                }
                 Err(e) => return Err(e),
             }
         }
