@@ -10,7 +10,9 @@ use crate::secrets::placeholder;
 use crate::secrets::{Masker, SecretStore};
 use crate::transport::{ExecRequest, FileSpec, Transport, TransportError, TransportErrorKind};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -59,12 +61,17 @@ pub enum Event<'a> {
 /// How many stderr lines a failure shows.
 pub const STDERR_TAIL: usize = 15;
 
+/// Asked before each change: go (`Ok`, maybe after waiting for other hosts,
+/// see [`ClusterGate`]) or not (`Err`: why this host stops there).
+pub type Gate<'a> = &'a (dyn Fn(&Change) -> Result<(), String> + Sync);
+
 pub fn apply_host(
     t: &mut dyn Transport,
     plan: &HostPlan,
     secrets: &SecretStore,
     masker: &Masker,
     stop: &AtomicBool,
+    gate: Gate<'_>,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> HostOutcome {
     let started = Instant::now();
@@ -78,6 +85,18 @@ pub fn apply_host(
         // interrupted: the step that runs finishes, the next does not start
         if stop.load(Ordering::SeqCst) {
             skipped = plan.changes.len() - i;
+            break;
+        }
+        if let Err(why) = gate(c) {
+            let f = Failure {
+                change: c.id.clone(),
+                command: "(not started)".into(),
+                status: None,
+                stderr: why,
+                unreachable: false,
+            };
+            on_event(Event::Failed(c, &f));
+            failure = Some(f);
             break;
         }
         on_event(Event::Start(c));
@@ -106,6 +125,85 @@ pub fn apply_host(
         seconds: started.elapsed().as_secs_f64(),
         http_requests: http.requests,
         change_seconds,
+    }
+}
+
+/// Hosts joining a cluster start its service only once every host starting
+/// it got past that change: until then they do everything else, and if a
+/// start failed (or its host stopped before it) they stop there.
+pub struct ClusterGate {
+    /// Host → the change that starts the cluster there.
+    starters: BTreeMap<String, String>,
+    /// `service:NAME` of the cluster's service.
+    service_change: Option<String>,
+    state: Mutex<(BTreeSet<String>, Vec<String>)>,
+    cv: Condvar,
+}
+
+impl ClusterGate {
+    pub fn new(plans: &[&HostPlan]) -> ClusterGate {
+        let starters: BTreeMap<String, String> = plans
+            .iter()
+            .filter_map(|p| Some((p.host.clone(), p.starts_cluster.as_ref()?.change.clone())))
+            .collect();
+        let service_change = plans
+            .iter()
+            .find_map(|p| p.starts_cluster.as_ref())
+            .map(|c| format!("service:{}", c.service));
+        ClusterGate {
+            state: Mutex::new((starters.keys().cloned().collect(), Vec::new())),
+            starters,
+            service_change,
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Whether `host` starts the cluster (it goes first where hosts queue).
+    pub fn starts(&self, host: &str) -> bool {
+        self.starters.contains_key(host)
+    }
+
+    /// A change on `host` ended (`ok` or not), or the host ended (`change`
+    /// None): a starter that did not get past its start has failed it.
+    pub fn ended(&self, host: &str, change: Option<&str>, ok: bool) {
+        let Some(start) = self.starters.get(host) else {
+            return;
+        };
+        if change.is_some_and(|c| c != start) {
+            return;
+        }
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        if st.0.remove(host) && !ok {
+            st.1.push(host.to_string());
+        }
+        self.cv.notify_all();
+    }
+
+    /// Before change `c` on `host`.
+    pub fn wait(&self, host: &str, c: &Change) -> Result<(), String> {
+        if self.starts(host) || self.service_change.as_deref() != Some(c.id.as_str()) {
+            return Ok(());
+        }
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| "a host's thread panicked".to_string())?;
+        while !st.0.is_empty() {
+            st = self
+                .cv
+                .wait(st)
+                .map_err(|_| "a host's thread panicked".to_string())?;
+        }
+        if st.1.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "not started: {} did not start the cluster this host joins",
+                st.1.join(", ")
+            ))
+        }
     }
 }
 

@@ -84,6 +84,12 @@ pub enum Error {
     NoTerminal,
     #[error("reading the answer: {0}")]
     Stdin(std::io::Error),
+    /// More than one host's plan would start a new cluster: two clusters.
+    #[error(
+        "{} would each start a new {service} cluster, which would split it in two; nothing was changed. Start it on one of them by hand (docs/ha.md, \"After an outage\") and run stackprov again",
+        hosts.join(" and ")
+    )]
+    TwoClusterStarts { hosts: Vec<String>, service: String },
 }
 
 impl Error {
@@ -109,6 +115,7 @@ impl Error {
             Error::WouldOverwrite { .. } => "would_overwrite",
             Error::NoTerminal => "no_terminal",
             Error::Stdin(_) => "stdin",
+            Error::TwoClusterStarts { .. } => "two_cluster_starts",
         }
     }
 }

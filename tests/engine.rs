@@ -470,8 +470,15 @@ fn v2_catalog_converges_and_corrects_drift() {
         stackprov::pipeline::plan("controller", &resources, &f, &secrets, &masker).unwrap()
     };
     let apply = |t: &mut SharedFake, p: &stackprov::plan::HostPlan| {
-        let o =
-            stackprov::apply::apply_host(t, p, &secrets, &masker, &Default::default(), &mut |_| {});
+        let o = stackprov::apply::apply_host(
+            t,
+            p,
+            &secrets,
+            &masker,
+            &Default::default(),
+            &|_| Ok(()),
+            &mut |_| {},
+        );
         assert!(o.failure.is_none(), "{:?}", o.failure);
     };
 

@@ -144,6 +144,8 @@ fn run_jobs(
     (io.arm_interrupt)();
     let live = render::Live::new(&mut *io.out, style);
     let done = AtomicBool::new(false);
+    let plans: Vec<&HostPlan> = jobs.iter().map(|(_, (hp, _))| hp).collect();
+    let gate = apply::ClusterGate::new(&plans);
     let recaps = std::thread::scope(|s| {
         if human && style.live {
             s.spawn(|| {
@@ -156,6 +158,11 @@ fn run_jobs(
         let run = |(i, (mut w, (hp, n))): (usize, (Work, (HostPlan, usize)))| {
             let name = w.host.name.clone();
             let mut on_event = |e: Event<'_>| {
+                match &e {
+                    Event::Done(c, _) => gate.ended(&name, Some(&c.id), true),
+                    Event::Failed(c, _) => gate.ended(&name, Some(&c.id), false),
+                    _ => {}
+                }
                 if !human {
                     return;
                 }
@@ -196,8 +203,10 @@ fn run_jobs(
                 secrets,
                 masker,
                 stop,
+                &|c| gate.wait(&name, c),
                 &mut on_event,
             );
+            gate.ended(&name, None, false);
             let mut recap = Recap::from_outcome(&outcome, n, w.transport.stats());
             recap.http_requests += w.http_requests;
             recap.seconds = w.started.elapsed().as_secs_f64();
@@ -210,31 +219,13 @@ fn run_jobs(
             }
             (i, recap)
         };
-        // hosts whose plan starts a cluster (Galera's bootstrap) go first; the
-        // others only when all of those succeeded (they would join nothing)
-        let (first, rest): (Vec<_>, Vec<_>) = jobs
-            .into_iter()
-            .enumerate()
-            .partition(|(_, (_, (hp, _)))| hp.first);
-        let mut recaps = pipeline::parallel(first, run);
-        let failed: Vec<&str> = recaps
-            .iter()
-            .filter(|(_, r)| r.failed > 0 || r.skipped > 0 || r.unreachable || r.error.is_some())
-            .map(|(_, r)| r.host.as_str())
-            .collect();
-        if failed.is_empty() {
-            recaps.extend(pipeline::parallel(rest, run));
-        } else {
-            let why = format!(
-                "not applied: {} starts the cluster this host joins, and did not finish",
-                failed.join(", ")
-            );
-            let not_run: Vec<(usize, Recap)> = rest
-                .into_iter()
-                .map(|(i, (w, (hp, n)))| (i, recap_not_run(&w, n, hp.changes.len(), &why)))
-                .collect();
-            recaps.extend(not_run);
-        }
+        // every host at once; those joining a cluster start its service
+        // after those starting it (the gate). `parallel` takes jobs from the
+        // end: the starters go last in the list so that they are never
+        // queued behind joiners waiting for them (whatever --forks is)
+        let mut jobs: Vec<_> = jobs.into_iter().enumerate().collect();
+        jobs.sort_by_key(|(_, (w, _))| gate.starts(&w.host.name));
+        let mut recaps = pipeline::parallel(jobs, run);
         recaps.sort_by_key(|(i, _)| *i);
         done.store(true, Ordering::Relaxed);
         recaps.into_iter().map(|(_, r)| r).collect::<Vec<Recap>>()
@@ -275,16 +266,6 @@ fn recap_ok(w: &Work, resources: usize) -> Recap {
         changes: Vec::new(),
         failure: None,
         error: None,
-    }
-}
-
-/// A host not applied because one it depends on failed: its changes are skipped.
-fn recap_not_run(w: &Work, resources: usize, changes: usize, why: &str) -> Recap {
-    Recap {
-        ok: resources.saturating_sub(changes),
-        skipped: changes,
-        error: Some(why.to_string()),
-        ..recap_ok(w, resources)
     }
 }
 

@@ -316,6 +316,21 @@ pub fn make_plans(
         plans.push((p, w.resources.len()));
         works.push(w);
     }
+    let starts: Vec<&HostPlan> = plans
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.starts_cluster.is_some())
+        .collect();
+    if let [first, _, ..] = starts.as_slice() {
+        return Err(Error::TwoClusterStarts {
+            hosts: starts.iter().map(|p| p.host.clone()).collect(),
+            service: first
+                .starts_cluster
+                .as_ref()
+                .map(|c| c.service.clone())
+                .unwrap_or_default(),
+        });
+    }
     Ok(Planned {
         plans,
         works,

@@ -48,10 +48,28 @@ pub struct HostPlan {
     /// there were no-ops load with none.
     #[serde(default)]
     pub noops: Vec<NoOp>,
-    /// It starts a cluster (see `starts_cluster`): apply finishes this host
-    /// before it starts on the site's other hosts.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub first: bool,
+    /// It starts a cluster (a `starts_cluster` command runs): the site's
+    /// other hosts start that service only after this change succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_cluster: Option<ClusterStart>,
+}
+
+/// The hosts, other than those starting it, whose plans start `service`:
+/// they join the cluster, so they wait for its start.
+pub fn joiners<'a>(hosts: &'a [HostPlan], service: &str) -> Vec<&'a str> {
+    let id = format!("service:{service}");
+    hosts
+        .iter()
+        .filter(|h| h.starts_cluster.is_none() && h.changes.iter().any(|c| c.id == id))
+        .map(|h| h.host.as_str())
+        .collect()
+}
+
+/// The change that starts a cluster, and the service it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterStart {
+    pub change: String,
+    pub service: String,
 }
 
 /// A resource the host already matches: nothing to do, and why.

@@ -71,7 +71,10 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         if cx.notified.remove(service) {
             ops.push(super::exec(host_commands::journal_clear(service)));
         }
-        cx.first = true;
+        cx.starts_cluster = Some(crate::plan::ClusterStart {
+            change: r.id(),
+            service: service.clone(),
+        });
     }
     Ok(change(r, Action::Run, reason, ops).into())
 }

@@ -342,7 +342,7 @@ pub fn plan_host(
         facts_digest: facts.digest(),
         changes,
         noops,
-        first: cx.first,
+        starts_cluster: cx.starts_cluster.take(),
     })
 }
 
@@ -376,8 +376,8 @@ struct Cx<'a> {
     api: Option<Admin>,
     /// The host's package transaction and the services its installs hold back.
     packages: packages::Batch,
-    /// A `starts_cluster` command runs: the host goes first.
-    first: bool,
+    /// A `starts_cluster` command runs (see [`HostPlan::starts_cluster`]).
+    starts_cluster: Option<crate::plan::ClusterStart>,
 }
 
 impl<'a> Cx<'a> {
@@ -394,7 +394,7 @@ impl<'a> Cx<'a> {
             notified: facts.pending_restarts.clone(),
             api: None,
             packages: packages::Batch::new(resources, facts),
-            first: false,
+            starts_cluster: None,
         }
     }
 }

@@ -103,21 +103,20 @@ pub fn summary_line(s: Summary, hosts: usize, unplanned: usize) -> String {
 
 /// When a host starts a cluster the others join, apply's order across hosts.
 pub fn order_line(hosts: &[HostPlan]) -> Option<String> {
-    let (first, rest): (Vec<&HostPlan>, Vec<&HostPlan>) = hosts.iter().partition(|h| h.first);
-    if first.is_empty() || rest.is_empty() {
+    let first: Vec<&HostPlan> = hosts
+        .iter()
+        .filter(|h| h.starts_cluster.is_some())
+        .collect();
+    let service = &first.first()?.starts_cluster.as_ref()?.service;
+    let joiners = crate::plan::joiners(hosts, service);
+    if joiners.is_empty() {
         return None;
     }
-    let names = |v: &[&HostPlan]| {
-        v.iter()
-            .map(|h| h.host.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let starters: Vec<&str> = first.iter().map(|h| h.host.as_str()).collect();
     Some(format!(
-        "Order: {} first (it starts the Galera cluster), then {} (they join it; not applied if {} fails).",
-        names(&first),
-        names(&rest),
-        names(&first)
+        "Order: {} starts the {service} cluster; {} start {service} (join it) only after that, and not if it fails.",
+        starters.join(", "),
+        joiners.join(", "),
     ))
 }
 

@@ -10,6 +10,7 @@
 //! Then Tempest on the converged controller (tempest.rs).
 
 mod controller;
+mod ha;
 mod support;
 mod tempest;
 mod two_hosts;

@@ -1,0 +1,209 @@
+//! The HA site planned for three bare Debian hosts (the test builds' fake
+//! host; the real ones are tests/e2e/ha.rs).
+//! The snapshot holds the order, each host's plan and the files that differ
+//! between controllers (Galera's node, keepalived's priority and peers).
+
+mod common;
+
+use stackprov::transport::fake::{FakeHost, SharedFake};
+
+const SITE: &str = "site: golden-ha\nrelease: zed\ncontroller: openstack\nha:\n  vip: 10.0.0.100/24\n  interface: eth0\nhosts:\n  - name: ctl1\n    address: 10.0.0.11\n    roles: [base, ha, mariadb, keystone, glance, openrc]\n  - name: ctl2\n    address: 10.0.0.12\n    roles: [base, ha, mariadb, keystone, glance, openrc]\n  - name: ctl3\n    address: 10.0.0.13\n    roles: [base, ha, mariadb, keystone, glance, openrc]\n";
+const SECRETS: &str = "admin: \"admin-pass\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nkeystone_fernet_0: \"cGxhbm5lZC1mZXJuZXQta2V5LTAtLS0tLS0tLS0tLS0=\"\nkeystone_fernet_1: \"cGxhbm5lZC1mZXJuZXQta2V5LTEtLS0tLS0tLS0tLS0=\"\nkeystone_credential_0: \"cGxhbm5lZC1jcmVkZW50aWFsLWtleS0wLS0tLS0tLS0=\"\nkeystone_credential_1: \"cGxhbm5lZC1jcmVkZW50aWFsLWtleS0xLS0tLS0tLS0=\"\n";
+
+fn plan(secrets: &str) -> (i32, String, String, serde_json::Value) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(&site, SITE).unwrap();
+    let s = dir.path().join("site.secrets.yaml");
+    std::fs::write(&s, secrets).unwrap();
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // three bare Debian hosts (the fake host of the test builds): the plan
+    // needs their facts, so it runs against them (nothing is applied)
+    // (the fake cannot run the shell of Galera's start guard: it passes on
+    // the joiners, as it does on real new hosts, see tests/e2e/ha.rs)
+    let fakes: Vec<SharedFake> = (0..3)
+        .map(|i| {
+            let mut h = FakeHost::debian();
+            if i > 0 {
+                h.passing_checks.insert("safe_to_bootstrap".into());
+            }
+            SharedFake::new(h)
+        })
+        .collect();
+    let hosts = [
+        ("ctl1", &fakes[0]),
+        ("ctl2", &fakes[1]),
+        ("ctl3", &fakes[2]),
+    ];
+    let site = site.to_str().unwrap();
+    let text = common::run_cli_hosts(&hosts, &["plan", site, "--detailed-exitcode"]);
+    let json = common::run_cli_hosts(&hosts, &["--format", "json", "plan", site]);
+    let v = serde_json::from_str(&json.out).unwrap_or(serde_json::Value::Null);
+    (text.code, text.out, text.err + &json.err, v)
+}
+
+/// Every file a host's plan writes, by path.
+fn files(v: &serde_json::Value, host: usize) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for c in v["plan"]["hosts"][host]["changes"].as_array().unwrap() {
+        for op in c["ops"].as_array().unwrap() {
+            if op["op"] == "write" {
+                out.insert(
+                    op["path"].as_str().unwrap().to_string(),
+                    op["content"].as_str().unwrap().to_string(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn debian12_three_controllers_behind_a_vip() {
+    let (code, text, err, v) = plan(SECRETS);
+    assert_eq!(code, 2, "{text}{err}");
+    assert!(text.contains("Order: ctl1 starts the mariadb cluster; ctl2, ctl3 start mariadb (join it) only after that, and not if it fails."), "{text}");
+    let hosts = v["plan"]["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 3);
+    let ids = |h: usize| -> Vec<String> {
+        hosts[h]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // what is done once is done on the first controller only
+    for once in [
+        "command:galera new cluster",
+        "command:keystone db_sync",
+        "command:keystone bootstrap",
+        "sql_database:glance",
+        "keystone_endpoint:image/public/RegionOne",
+    ] {
+        assert!(ids(0).iter().any(|i| i == once), "ctl1 lacks {once}");
+        for h in [1, 2] {
+            assert!(!ids(h).iter().any(|i| i == once), "host {h} has {once}");
+        }
+    }
+    // keystone-manage makes no keys: the same ones from the secrets file everywhere
+    assert!(
+        !text.contains("fernet_setup") && !text.contains("credential_setup"),
+        "{text}"
+    );
+    let (f1, f2) = (files(&v, 0), files(&v, 1));
+    for k in [
+        "/etc/keystone/fernet-keys/0",
+        "/etc/keystone/credential-keys/1",
+    ] {
+        assert_eq!(f1[k], f2[k], "{k}");
+        assert!(f1[k].starts_with("((secret:keystone_"), "{k}: {}", f1[k]);
+    }
+    let cnf = &f2["/etc/mysql/mariadb.conf.d/99-openstack.cnf"];
+    for line in [
+        "bind-address = 10.0.0.12",
+        "wsrep_cluster_address = gcomm://10.0.0.11,10.0.0.12,10.0.0.13",
+        "wsrep_node_address = 10.0.0.12",
+        "wsrep_node_name = ctl2",
+        "wsrep_sst_method = rsync",
+    ] {
+        assert!(cnf.contains(line), "{line}: {cnf}");
+    }
+    let ka = &f2["/etc/keepalived/keepalived.conf"];
+    for line in [
+        "priority 240",
+        "unicast_src_ip 10.0.0.12",
+        "        10.0.0.11\n        10.0.0.13\n",
+        "10.0.0.100/24 dev eth0",
+        "nopreempt",
+    ] {
+        assert!(ka.contains(line), "{line}: {ka}");
+    }
+    let hap = &f1["/etc/haproxy/haproxy.cfg"];
+    for line in [
+        "bind 10.0.0.100:5000",
+        "server ctl1 10.0.0.11:3306 check\n",
+        "server ctl2 10.0.0.12:3306 check backup",
+        "server ctl3 10.0.0.13:9292 check backup",
+        "server ctl3 10.0.0.13:5000 check\n",
+    ] {
+        assert!(hap.contains(line), "{line}: {hap}");
+    }
+    assert_eq!(
+        f1["/etc/haproxy/haproxy.cfg"],
+        f2["/etc/haproxy/haproxy.cfg"]
+    );
+    let ks = &f2["/etc/keystone/keystone.conf"];
+    assert!(
+        ks.contains("memcache_servers = 10.0.0.11:11211,10.0.0.12:11211,10.0.0.13:11211"),
+        "{ks}"
+    );
+    assert!(ks.contains("@openstack/keystone"), "{ks}");
+    assert!(f2["/etc/glance/glance-api.conf"].contains("bind_host = 10.0.0.12\n"));
+    assert!(f2["/etc/memcached.conf"].contains("-l 10.0.0.12\n"));
+    assert!(
+        f2["/etc/systemd/system/keystone.service.d/stackprov-listen.conf"]
+            .contains("--http-socket 10.0.0.12:5000 ")
+    );
+    let mut snap = text.clone();
+    for p in [
+        "/etc/mysql/mariadb.conf.d/99-openstack.cnf",
+        "/etc/keepalived/keepalived.conf",
+        "/etc/haproxy/haproxy.cfg",
+    ] {
+        snap.push_str(&format!("\n==> ctl2 {p}\n{}", f2[p]));
+    }
+    insta::assert_snapshot!("debian12_ha_plan", snap);
+}
+
+#[test]
+fn a_secrets_file_key_that_is_not_a_fernet_key_is_refused_by_name() {
+    let bad = SECRETS.replace("cGxhbm5lZC1mZXJuZXQta2V5LTAtLS0tLS0tLS0tLS0=", "not-a-key");
+    let (code, text, err, _) = plan(&bad);
+    assert_eq!(code, 1, "{text}{err}");
+    assert!(err.contains("secret `keystone_fernet_0`"), "{err}");
+    assert!(err.contains("32 bytes in URL-safe base64"), "{err}");
+    assert!(!err.contains("not-a-key"), "the value is shown: {err}");
+}
+
+#[test]
+fn two_hosts_that_would_each_start_a_cluster_stop_the_plan() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(&site, SITE).unwrap();
+    let s = dir.path().join("site.secrets.yaml");
+    std::fs::write(&s, SECRETS).unwrap();
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // no guard passes anywhere: every host would start a new cluster
+    let fakes: Vec<SharedFake> = (0..3)
+        .map(|_| SharedFake::new(FakeHost::debian()))
+        .collect();
+    let hosts = [
+        ("ctl1", &fakes[0]),
+        ("ctl2", &fakes[1]),
+        ("ctl3", &fakes[2]),
+    ];
+    let site = site.to_str().unwrap();
+    for cmd in ["plan", "apply"] {
+        let r = common::run_cli_hosts(
+            &hosts,
+            &[cmd, site, "-y"][..if cmd == "plan" { 2 } else { 3 }],
+        );
+        assert_eq!(r.code, 1, "{cmd}: {}{}", r.out, r.err);
+        assert!(
+            r.err
+                .contains("ctl1 and ctl2 and ctl3 would each start a new mariadb cluster"),
+            "{}",
+            r.err
+        );
+    }
+    for f in &fakes {
+        let h = f.lock();
+        assert!(
+            h.packages.is_empty() && !h.files.contains_key("/etc/haproxy/haproxy.cfg"),
+            "something was applied"
+        );
+    }
+}
