@@ -16,6 +16,7 @@ pub struct Run {
 
 /// `stackprov ARGS` with every connection going to `host`; with `None` the
 /// command must not connect at all (offline plans), and a connection fails the test.
+#[allow(dead_code)] // not every test binary uses it
 pub fn run_cli(host: Option<&SharedFake>, args: &[&str]) -> Run {
     run_cli_styled(host, args, Style::plain())
 }
