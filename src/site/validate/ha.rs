@@ -17,6 +17,8 @@ impl Ctx<'_> {
     pub(super) fn ha(
         &mut self,
         n: &Node,
+        // the `ha` key's own position, for problems of the block as a whole
+        at: Mark,
         hosts: &[(Host, Mark)],
         choices: Option<&Choices>,
     ) -> Option<Ha> {
@@ -68,7 +70,7 @@ impl Ctx<'_> {
         if count < 3 || count.is_multiple_of(2) {
             let names: Vec<&str> = controllers.iter().map(|(h, _)| h.name.as_str()).collect();
             self.error(
-                n.mark,
+                at,
                 "ha",
                 format!(
                     "an HA site needs an odd number of controllers, at least 3 (hosts with role `keystone`); it has {count}{}",
@@ -129,7 +131,7 @@ impl Ctx<'_> {
             && (c.token_provider != TokenProvider::Fernet || c.identity_api != IdentityApi::V3)
         {
             self.error(
-                n.mark,
+                at,
                 "ha",
                 "an HA site needs fernet tokens and the v3 Identity API (the controllers share one key set)",
                 Some("use a release from ocata on with the default token_provider and identity_api".into()),

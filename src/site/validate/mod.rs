@@ -336,6 +336,11 @@ impl Ctx<'_> {
             None => Some(BTreeMap::new()),
         };
         let ha_node = f.get("ha");
+        let ha_mark = f
+            .entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("ha"))
+            .map(|(k, _)| k.mark);
         let choices = match release {
             Some(r) => self.choices(&mut f, r),
             None => {
@@ -359,7 +364,9 @@ impl Ctx<'_> {
                 }
                 Some(None)
             }
-            (Some(n), Some(hosts)) => self.ha(n, hosts, choices.as_ref()).map(Some),
+            (Some(n), Some(hosts)) => self
+                .ha(n, ha_mark.unwrap_or(n.mark), hosts, choices.as_ref())
+                .map(Some),
             (Some(_), None) => None,
         };
         let site = Site {

@@ -1,0 +1,144 @@
+//! `validate` on HA sites: what an `ha:` block asks of the site, each
+//! problem named by line and field, all at once, with the fix.
+
+mod common;
+
+fn validate(text: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ha.yaml");
+    std::fs::write(&p, text).unwrap();
+    let r = common::run_cli(None, &["validate", p.to_str().unwrap()]);
+    (r.code, r.out + &r.err)
+}
+
+const ROLES: &str = "[base, ha, mariadb, keystone, glance, openrc]";
+
+fn site(ha: &str, hosts: &[(&str, &str, &str)], release: &str) -> String {
+    let mut s = format!("site: s\nrelease: {release}\ncontroller: openstack\n{ha}hosts:\n");
+    for (n, a, r) in hosts {
+        s.push_str(&format!(
+            "  - name: {n}\n    address: {a}\n    roles: {r}\n"
+        ));
+    }
+    s
+}
+
+const HA: &str = "ha:\n  vip: 192.0.2.100/24\n  interface: eth0\n";
+
+fn three() -> Vec<(&'static str, &'static str, &'static str)> {
+    vec![
+        ("a", "192.0.2.11", ROLES),
+        ("b", "192.0.2.12", ROLES),
+        ("c", "192.0.2.13", ROLES),
+    ]
+}
+
+#[test]
+fn three_controllers_are_valid_and_so_is_the_example() {
+    let (code, out) = validate(&site(HA, &three(), "zed"));
+    assert_eq!(code, 0, "{out}");
+    let r = common::run_cli(None, &["validate", "examples/ha.yaml"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+}
+
+#[test]
+fn an_even_number_of_controllers_is_refused_with_the_reason() {
+    let mut hosts = three();
+    hosts.push(("d", "192.0.2.14", ROLES));
+    let (code, out) = validate(&site(HA, &hosts, "zed"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ha.yaml:4:1: ha: an HA site needs an odd number of controllers, at least 3 (hosts with role `keystone`); it has 4: a, b, c, d"), "{out}");
+    assert!(
+        out.contains("hint: Galera keeps a quorum only with a majority"),
+        "{out}"
+    );
+    let (code, out) = validate(&site(HA, &three()[..1], "zed"));
+    assert_eq!(code, 1);
+    assert!(out.contains("it has 1: a"), "{out}");
+}
+
+#[test]
+fn every_problem_of_the_hosts_is_named_at_once() {
+    let hosts = vec![
+        ("a", "192.0.2.11", "[base, mariadb, keystone, glance]"),
+        ("b", "2001:db8::12", ROLES),
+        ("c", "192.0.2.100", ROLES),
+        ("d", "192.0.2.14", "[base, mariadb]"),
+    ];
+    let mut s = site(HA, &hosts, "zed");
+    s = s.replace("  - name: d", "  - name: e\n    address: 192.0.2.15\n    roles: [base, mariadb, keystone, glance, ha]\n  - name: d");
+    let (code, out) = validate(&s);
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        "hosts[0].roles: controller `a` lacks role(s) ha of an HA controller",
+        "hint: give every controller the roles base, ha, mariadb, keystone, glance",
+        "hosts[1].address: controller `b` has address `2001:db8::12`; an HA controller needs an IPv4 address",
+        "hosts[2].address: controller `c` has the VIP 192.0.2.100 as its address",
+        "hosts[4].roles: role `mariadb` on `d`, which is not a controller (no role `keystone`)",
+    ] {
+        assert!(out.contains(want), "`{want}` missing:\n{out}");
+    }
+    assert!(out.contains("5 error(s)"), "{out}");
+}
+
+#[test]
+fn the_vip_interface_and_router_id_are_checked() {
+    for (ha, want) in [
+        (
+            "ha:\n  vip: 192.0.2.300\n  interface: eth0\n",
+            "ha.vip: `192.0.2.300` is not a virtual IPv4 address",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.100/33\n  interface: eth0\n",
+            "ha.vip: `192.0.2.100/33` is not a virtual IPv4 address",
+        ),
+        (
+            "ha:\n  vip: 127.0.0.5\n  interface: eth0\n",
+            "ha.vip: `127.0.0.5` is not a virtual IPv4 address",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.100\n  interface: eth0 x\n",
+            "ha.interface: `eth0 x` is not a valid interface name",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.100\n  interface: averyveryverylongname\n",
+            "at most 15 characters (Linux's IFNAMSIZ)",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.100\n  interface: eth0\n  router_id: 256\n",
+            "ha.router_id: `256` is not a VRRP virtual_router_id",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.100\n",
+            "ha.interface: missing required key `interface`",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.100\n  interface: eth0\n  vips: x\n",
+            "unknown key `vips`",
+        ),
+    ] {
+        let (code, out) = validate(&site(ha, &three(), "zed"));
+        assert_eq!(code, 1, "{ha}: {out}");
+        assert!(out.contains(want), "{ha}: `{want}` missing:\n{out}");
+    }
+}
+
+#[test]
+fn role_ha_needs_the_block_and_the_block_needs_fernet_and_v3() {
+    let (code, out) = validate(&site("", &three(), "zed"));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("role `ha` on `a`, but the site has no `ha:` block"),
+        "{out}"
+    );
+    assert!(
+        out.contains("role `mariadb` is on 3 hosts; stackprov builds one controller"),
+        "{out}"
+    );
+    let (code, out) = validate(&site(HA, &three(), "mitaka"));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("an HA site needs fernet tokens and the v3 Identity API"),
+        "{out}"
+    );
+}
