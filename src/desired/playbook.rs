@@ -104,6 +104,7 @@ impl<'n> Entry<'n> {
 
 const KINDS: &[&str] = &[
     "packages",
+    "galera_status",
     "file",
     "directory",
     "ini",
@@ -361,6 +362,12 @@ fn resource(
                 starts_cluster: opt(l, "starts_cluster")?,
             }
         }
+        "galera_status" => Kind::GaleraStatus {
+            service: need(l, "service")?,
+            nodes: need(l, "nodes")?
+                .parse()
+                .map_err(|_| l.err(body, "`nodes` must be a number"))?,
+        },
         "sql_database" => {
             let name = need(l, "name")?;
             let charset = opt(l, "charset")?.unwrap_or_else(|| "utf8mb4".into());

@@ -114,6 +114,13 @@ pub enum Kind {
         #[serde(skip_serializing_if = "Option::is_none")]
         starts_cluster: Option<String>,
     },
+    /// An HA site's Galera cluster as this node sees it: nothing to change,
+    /// but the plan says when the cluster is smaller than `nodes` or this node
+    /// is not synced (read with two checks: see planner::galera).
+    GaleraStatus {
+        service: String,
+        nodes: u32,
+    },
     SqlDatabase {
         name: String,
         /// Default character set and collation (MySQL 5.1 has no utf8mb4).
@@ -213,6 +220,7 @@ impl Resource {
             Kind::IniEdit { path, .. } => format!("ini:{path}"),
             Kind::Service { name, .. } => format!("service:{name}"),
             Kind::Command { name, .. } => format!("command:{name}"),
+            Kind::GaleraStatus { .. } => "galera_status".to_string(),
             Kind::SqlDatabase { name, .. } => format!("sql_database:{name}"),
             Kind::SqlUser { name, .. } => format!("sql_user:{name}"),
             Kind::SqlGrant { user, database } => format!("sql_grant:{user}@{database}"),

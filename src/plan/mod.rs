@@ -52,6 +52,9 @@ pub struct HostPlan {
     /// other hosts start that service only after this change succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starts_cluster: Option<ClusterStart>,
+    /// What the operator should know that is no change (a degraded cluster).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The hosts, other than those starting it, whose plans start `service`:

@@ -11,6 +11,7 @@ mod diff;
 mod directory;
 mod endpoint;
 mod file;
+mod galera;
 mod ini_edit;
 mod keystone_api;
 mod packages;
@@ -169,6 +170,11 @@ pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
                 }
             }
             Kind::SqlDatabase { .. } | Kind::SqlGrant { .. } => q.sql = true,
+            Kind::GaleraStatus { service, .. } => {
+                q.services.insert(service.clone());
+                q.checks
+                    .extend(galera::CHECKS.iter().map(|c| c.to_string()));
+            }
             Kind::SqlUser { name, password, .. } => {
                 q.sql = true;
                 q.sql_logins.insert(name.clone(), password.clone());
@@ -343,6 +349,7 @@ pub fn plan_host(
         changes,
         noops,
         starts_cluster: cx.starts_cluster.take(),
+        warnings: std::mem::take(&mut cx.warnings),
     })
 }
 
@@ -378,6 +385,8 @@ struct Cx<'a> {
     packages: packages::Batch,
     /// A `starts_cluster` command runs (see [`HostPlan::starts_cluster`]).
     starts_cluster: Option<crate::plan::ClusterStart>,
+    /// What the plan tells besides its changes (a degraded cluster).
+    warnings: Vec<String>,
 }
 
 impl<'a> Cx<'a> {
@@ -395,6 +404,7 @@ impl<'a> Cx<'a> {
             api: None,
             packages: packages::Batch::new(resources, facts),
             starts_cluster: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -408,6 +418,7 @@ fn plan_one(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
         Kind::IniEdit { .. } => ini_edit::plan(cx, r),
         Kind::Service { .. } => service::plan(cx, r),
         Kind::Command { .. } => command::plan(cx, r),
+        Kind::GaleraStatus { .. } => galera::plan(cx, r),
         Kind::SqlDatabase { .. } => sql::database(cx, r),
         Kind::SqlUser { .. } => sql::user(cx, r),
         Kind::SqlGrant { .. } => sql::grant(cx, r),

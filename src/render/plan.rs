@@ -75,6 +75,9 @@ pub fn host_plan(h: &HostPlan, style: Style) -> String {
         let line = format!("  = {:width$}  {}", n.id, n.reason);
         let _ = writeln!(out, "{}", style.dim(&line));
     }
+    for w in &h.warnings {
+        let _ = writeln!(out, "  {} {w}", style.red("warning:"));
+    }
     out
 }
 

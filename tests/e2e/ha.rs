@@ -249,6 +249,7 @@ fn ha_three_controllers_failover_and_full_outage() {
     eprintln!("figure: converged HA apply: {converged:.1}s");
     let (code, out) = plan_exit(s);
     assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("degraded"), "{out}");
 
     let password = values
         .iter()
@@ -313,6 +314,14 @@ fn ha_three_controllers_failover_and_full_outage() {
             "{r}"
         );
     }
+    // the plan says the cluster is degraded, on each survivor
+    let (_, out, err, _) = stackprov(&["plan", s]);
+    assert_eq!(
+        out.matches("warning: the Galera cluster is degraded: cluster size 2 of 3")
+            .count(),
+        2,
+        "{out}{err}"
+    );
     // a write on one survivor is read on the other
     let (a, b) = (survivors[0].1, survivors[1].1);
     let tok = token(a, &password).unwrap();
