@@ -11,10 +11,14 @@ const SITE: &str = "site: golden-ha\nrelease: zed\ncontroller: openstack\nha:\n 
 const SECRETS: &str = "admin: \"admin-pass\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nkeystone_fernet_0: \"cGxhbm5lZC1mZXJuZXQta2V5LTAtLS0tLS0tLS0tLS0=\"\nkeystone_fernet_1: \"cGxhbm5lZC1mZXJuZXQta2V5LTEtLS0tLS0tLS0tLS0=\"\nkeystone_credential_0: \"cGxhbm5lZC1jcmVkZW50aWFsLWtleS0wLS0tLS0tLS0=\"\nkeystone_credential_1: \"cGxhbm5lZC1jcmVkZW50aWFsLWtleS0xLS0tLS0tLS0=\"\n";
 
 fn plan(secrets: &str) -> (i32, String, String, serde_json::Value) {
+    plan_site(SITE, secrets)
+}
+
+fn plan_site(site_text: &str, secrets: &str) -> (i32, String, String, serde_json::Value) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site.yaml");
-    std::fs::write(&site, SITE).unwrap();
+    std::fs::write(&site, site_text).unwrap();
     let s = dir.path().join("site.secrets.yaml");
     std::fs::write(&s, secrets).unwrap();
     std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -206,4 +210,29 @@ fn two_hosts_that_would_each_start_a_cluster_stop_the_plan() {
             "something was applied"
         );
     }
+}
+
+#[test]
+fn a_shared_image_store_spreads_glance_and_must_be_mounted() {
+    let site = SITE.replace(
+        "  interface: eth0\n",
+        "  interface: eth0\n  image_store: /srv/images\n",
+    );
+    let (code, text, err, v) = plan_site(&site, SECRETS);
+    assert_eq!(code, 2, "{text}{err}");
+    let f = files(&v, 1);
+    assert!(f["/etc/glance/glance-api.conf"].contains("filesystem_store_datadir = /srv/images/\n"));
+    let hap = &f["/etc/haproxy/haproxy.cfg"];
+    assert!(hap.contains("balance roundrobin\n    server ctl1 10.0.0.11:9292 check\n    server ctl2 10.0.0.12:9292 check\n    server ctl3 10.0.0.13:9292 check\n"), "{hap}");
+    // MariaDB keeps one writer
+    assert!(
+        hap.contains("server ctl2 10.0.0.12:3306 check backup"),
+        "{hap}"
+    );
+    assert!(
+        text.contains("command:/srv/images is mounted")
+            && text.contains("/srv/images is not a mount point"),
+        "{text}"
+    );
+    assert!(text.contains("directory:/srv/images"), "{text}");
 }

@@ -71,6 +71,7 @@ fn ha_context(site: &Site, host: &Host) -> serde_json::Value {
         "prefix": ha.prefix,
         "interface": ha.interface,
         "router_id": ha.router_id,
+        "image_store": ha.image_store,
         "controllers": controllers.iter().map(|h| json!({"name": h.name, "address": h.address})).collect::<Vec<_>>(),
         "addresses": controllers.iter().map(|h| h.address.clone()).collect::<Vec<_>>(),
         "peers": controllers.iter().filter(|h| h.name != host.name).map(|h| h.address.clone()).collect::<Vec<_>>(),

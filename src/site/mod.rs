@@ -67,6 +67,8 @@ pub struct Ha {
     pub interface: String,
     /// VRRP's virtual_router_id: unique per VIP on the network segment.
     pub router_id: u8,
+    /// A shared file system every controller mounts there, for Glance's images.
+    pub image_store: Option<String>,
     /// Controller names in site-file order: the first is the one that
     /// bootstraps a new cluster and runs what is done once (db_sync, the catalog).
     pub controllers: Vec<String>,

@@ -161,6 +161,11 @@ pub const HA_KEYS: &[Key] = &[
         schema: || json!({"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,15}$", "description": "The interface the VIP lives on, the same name on every controller."}),
     },
     Key {
+        name: "image_store",
+        required: None,
+        schema: || json!({"type": "string", "pattern": "^/[A-Za-z0-9._/-]*$", "description": "A directory every controller has mounted from the same shared file system (NFS, ...): Glance keeps images there and HAProxy then spreads Glance over all controllers. Without it each controller keeps its own images and Glance goes to one controller at a time."}),
+    },
+    Key {
         name: "router_id",
         required: None,
         schema: || json!({"type": "integer", "minimum": 1, "maximum": 255, "default": 51, "description": "VRRP virtual_router_id: unique per VIP on the network segment."}),

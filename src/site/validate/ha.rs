@@ -60,6 +60,29 @@ impl Ctx<'_> {
                 id
             }
         };
+        let image_store = match f.get("image_store") {
+            None => Some(None),
+            Some(v) => {
+                let s = v.as_str().unwrap_or_default().to_string();
+                let ok = s.starts_with('/')
+                    && s.len() > 1
+                    && s.len() <= 255
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
+                    && !s.split('/').any(|p| p == "." || p == "..");
+                if !ok {
+                    self.error(
+                        v.mark,
+                        "ha.image_store",
+                        format!("`{}` is not a directory path stackprov writes", short(if s.is_empty() { v.kind() } else { &s })),
+                        Some("an absolute path of letters, digits, `.`, `_`, `-` and `/` (no `..`), where every controller mounts the same shared file system, e.g. `/srv/glance-images`".into()),
+                    );
+                    None
+                } else {
+                    Some(Some(s.trim_end_matches('/').to_string()))
+                }
+            }
+        };
         self.finish(f);
 
         let controllers: Vec<&(Host, Mark)> = hosts
@@ -143,6 +166,7 @@ impl Ctx<'_> {
             prefix,
             interface: interface?,
             router_id: router_id?,
+            image_store: image_store?,
             controllers: controllers.iter().map(|(h, _)| h.name.clone()).collect(),
         })
     }
