@@ -113,6 +113,14 @@ fn the_vip_interface_and_router_id_are_checked() {
             "ha.interface: missing required key `interface`",
         ),
         (
+            "ha:\n  vip: 192.0.2.100\n  interface: eth0\n  image_store: srv/images\n",
+            "ha.image_store: `srv/images` is not a directory path stackprov writes",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.100\n  interface: eth0\n  image_store: /srv/../etc\n",
+            "ha.image_store: `/srv/../etc` is not a directory path",
+        ),
+        (
             "ha:\n  vip: 192.0.2.100\n  interface: eth0\n  vips: x\n",
             "unknown key `vips`",
         ),
