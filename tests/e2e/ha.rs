@@ -315,13 +315,19 @@ fn ha_three_controllers_failover_and_full_outage() {
         );
     }
     // the plan says the cluster is degraded, on each survivor
-    let (_, out, err, _) = stackprov(&["plan", s]);
-    assert_eq!(
-        out.matches("warning: the Galera cluster is degraded: cluster size 2 of 3")
-            .count(),
-        2,
-        "{out}{err}"
-    );
+    // (once Galera has noticed: its suspect timeout is 5 s)
+    let t1 = Instant::now();
+    loop {
+        let (_, out, err, _) = stackprov(&["plan", s]);
+        let n = out
+            .matches("warning: the Galera cluster is degraded: cluster size 2 of 3")
+            .count();
+        if n == 2 {
+            break;
+        }
+        assert!(t1.elapsed() < Duration::from_secs(30), "{out}{err}");
+        std::thread::sleep(Duration::from_secs(2));
+    }
     // a write on one survivor is read on the other
     let (a, b) = (survivors[0].1, survivors[1].1);
     let tok = token(a, &password).unwrap();
