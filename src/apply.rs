@@ -149,7 +149,7 @@ impl ClusterGate {
         let service_change = plans
             .iter()
             .find_map(|p| p.starts_cluster.as_ref())
-            .map(|c| format!("service:{}", c.service));
+            .map(|c| crate::plan::ClusterStart::service_change(&c.service));
         ClusterGate {
             state: Mutex::new((starters.keys().cloned().collect(), Vec::new())),
             starters,
@@ -345,7 +345,68 @@ fn spec(path: &str, perms: &crate::desired::resource::Perms) -> FileSpec {
 
 #[cfg(test)]
 mod tests {
-    use super::tail;
+    use super::{ClusterGate, tail};
+    use crate::plan::{Action, Change, ClusterStart, HostPlan};
+
+    fn change(id: &str) -> Change {
+        Change {
+            id: id.into(),
+            role: "mariadb".into(),
+            action: Action::Run,
+            reason: String::new(),
+            diff: None,
+            ops: Vec::new(),
+        }
+    }
+
+    fn host(name: &str, starts: bool) -> HostPlan {
+        HostPlan {
+            host: name.into(),
+            facts_digest: String::new(),
+            changes: vec![change("service:mariadb")],
+            noops: Vec::new(),
+            starts_cluster: starts.then(|| ClusterStart {
+                change: "command:galera new cluster".into(),
+                service: "mariadb".into(),
+            }),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A joiner's MariaDB start waits for the starter's change and follows
+    /// its outcome; its other changes never wait.
+    #[test]
+    fn joiners_wait_for_the_cluster_start_and_stop_if_it_failed() {
+        for ok in [true, false] {
+            let (a, b) = (host("ctl1", true), host("ctl2", false));
+            let gate = ClusterGate::new(&[&a, &b]);
+            assert!(
+                gate.wait("ctl2", &change("file:/etc/keystone/keystone.conf"))
+                    .is_ok()
+            );
+            assert!(gate.wait("ctl1", &change("service:mariadb")).is_ok());
+            let got = std::thread::scope(|s| {
+                let joiner = s.spawn(|| gate.wait("ctl2", &change("service:mariadb")));
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                assert!(!joiner.is_finished(), "the joiner did not wait");
+                gate.ended("ctl1", Some("command:galera new cluster"), ok);
+                gate.ended("ctl1", None, false);
+                joiner.join().unwrap()
+            });
+            match ok {
+                true => assert_eq!(got, Ok(())),
+                false => assert_eq!(
+                    got,
+                    Err("not started: ctl1 did not start the cluster this host joins".into())
+                ),
+            }
+        }
+        // a starter that ends before its start counts as failed
+        let (a, b) = (host("ctl1", true), host("ctl2", false));
+        let gate = ClusterGate::new(&[&a, &b]);
+        gate.ended("ctl1", None, false);
+        assert!(gate.wait("ctl2", &change("service:mariadb")).is_err());
+    }
 
     #[test]
     fn drops_the_eventlet_exit_traceback() {

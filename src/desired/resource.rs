@@ -116,7 +116,7 @@ pub enum Kind {
     },
     /// An HA site's Galera cluster as this node sees it: nothing to change,
     /// but the plan says when the cluster is smaller than `nodes` or this node
-    /// is not synced (read with two checks: see planner::galera).
+    /// is not synced (read with one check: see planner::galera).
     GaleraStatus {
         service: String,
         nodes: u32,

@@ -60,7 +60,7 @@ pub struct HostPlan {
 /// The hosts, other than those starting it, whose plans start `service`:
 /// they join the cluster, so they wait for its start.
 pub fn joiners<'a>(hosts: &'a [HostPlan], service: &str) -> Vec<&'a str> {
-    let id = format!("service:{service}");
+    let id = ClusterStart::service_change(service);
     hosts
         .iter()
         .filter(|h| h.starts_cluster.is_none() && h.changes.iter().any(|c| c.id == id))
@@ -73,6 +73,13 @@ pub fn joiners<'a>(hosts: &'a [HostPlan], service: &str) -> Vec<&'a str> {
 pub struct ClusterStart {
     pub change: String,
     pub service: String,
+}
+
+impl ClusterStart {
+    /// The id of the change that starts `service` on a host (a joiner's join).
+    pub fn service_change(service: &str) -> String {
+        format!("service:{service}")
+    }
 }
 
 /// A resource the host already matches: nothing to do, and why.

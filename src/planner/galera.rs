@@ -1,17 +1,17 @@
 //! `galera_status`: an HA site's Galera cluster as one node sees it. Nothing
 //! is changed; the plan warns when the cluster is smaller than the site's
-//! controllers or this node is not synced. Two read-only checks give it:
-//! the cluster size as an exit status, and whether the node is Synced.
+//! controllers or this node is not synced. One read-only check gives both,
+//! in its exit status.
 
 use super::{Cx, Decision, PlanError, noop};
 use crate::desired::resource::{Kind, Resource};
 
-/// The cluster size this node sees, as its exit status (0: not in one).
-const SIZE: &str = "exit $(mysql -N -B -e \"SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'\" 2>/dev/null | awk '{print $2 + 0}' | grep . || echo 0)";
-/// 0 when this node is Synced in a Primary component.
-const SYNCED: &str = "mysql -N -B -e \"SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment', 'wsrep_cluster_status')\" 2>/dev/null | tr '\\n\\t' '  ' | grep -q 'Synced.*Primary\\|Primary.*Synced'";
+/// One read-only check (one `mysql`) whose exit status is the cluster size
+/// this node sees (0: in none), plus 100 when it is not Synced in a Primary
+/// component.
+const STATUS: &str = "mysql -N -B -e \"SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size', 'wsrep_local_state_comment', 'wsrep_cluster_status')\" 2>/dev/null | awk '$1 == \"wsrep_cluster_size\" {n = $2} $2 == \"Synced\" {s = 1} $2 == \"Primary\" {p = 1} END {exit n + (s && p ? 0 : 100)}'";
 
-pub(super) const CHECKS: [&str; 2] = [SIZE, SYNCED];
+pub(super) const CHECKS: [&str; 1] = [STATUS];
 
 pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     let Kind::GaleraStatus { service, nodes } = &r.kind else {
@@ -21,8 +21,8 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
     if !facts.service(service).running {
         return Ok(noop(format!("{service} is not running here (yet)")));
     }
-    let size = facts.checks.get(SIZE).copied().unwrap_or(0);
-    let synced = facts.checks.get(SYNCED) == Some(&0);
+    let code = facts.checks.get(STATUS).copied().unwrap_or(100);
+    let (size, synced) = (code % 100, code < 100);
     let seen = format!(
         "cluster size {size} of {nodes}, {}",
         if synced {
@@ -41,7 +41,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
 
 #[cfg(test)]
 mod tests {
-    use super::{SIZE, SYNCED};
+    use super::STATUS;
     use crate::desired::resource::Kind;
     use crate::facts::ServiceFact;
     use crate::planner::testkit::*;
@@ -62,8 +62,8 @@ mod tests {
                     running,
                 },
             );
-            f.checks.insert(SIZE.into(), size);
-            f.checks.insert(SYNCED.into(), if synced { 0 } else { 1 });
+            f.checks
+                .insert(STATUS.into(), size + if synced { 0 } else { 100 });
         });
         let s = secrets();
         let m = s.masker();
