@@ -58,6 +58,11 @@ pub enum Command {
         detailed_exitcode: bool,
         #[arg(long)]
         host: Option<String>,
+        /// After an outage of an HA site's Galera cluster that one controller
+        /// did not come back from: start the cluster again from this reachable
+        /// controller (it must hold the highest seqno known; plan tells which).
+        #[arg(long, value_name = "HOST")]
+        galera_bootstrap: Option<String>,
     },
     /// Plan, confirm, then execute exactly the plan's operations.
     Apply {
@@ -71,6 +76,11 @@ pub enum Command {
         /// Do not ask for confirmation.
         #[arg(short = 'y', long = "yes")]
         yes: bool,
+        /// After an outage of an HA site's Galera cluster that one controller
+        /// did not come back from: start the cluster again from this reachable
+        /// controller (it must hold the highest seqno known; plan tells which).
+        #[arg(long, value_name = "HOST")]
+        galera_bootstrap: Option<String>,
     },
     /// Prove the controller works: token, users, image upload, active, list, delete.
     Verify {

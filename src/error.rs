@@ -90,6 +90,10 @@ pub enum Error {
         hosts.join(" and ")
     )]
     TwoClusterStarts { hosts: Vec<String>, service: String },
+    /// The Galera cluster cannot be started (again) as asked, or not without
+    /// the operator's word; nothing was changed.
+    #[error("{why}; nothing was changed (docs/ha.md, \"After an outage\")")]
+    GaleraBootstrap { why: String },
 }
 
 impl Error {
@@ -116,6 +120,7 @@ impl Error {
             Error::NoTerminal => "no_terminal",
             Error::Stdin(_) => "stdin",
             Error::TwoClusterStarts { .. } => "two_cluster_starts",
+            Error::GaleraBootstrap { .. } => "galera_bootstrap",
         }
     }
 }

@@ -467,7 +467,7 @@ fn v2_catalog_converges_and_corrects_drift() {
     .unwrap();
     let plan = |t: &mut SharedFake| {
         let f = stackprov::pipeline::gather(t, &os, &resources, &secrets).unwrap();
-        stackprov::pipeline::plan("controller", &resources, &f, &secrets, &masker).unwrap()
+        stackprov::pipeline::plan("controller", &resources, &f, &secrets, &masker, None).unwrap()
     };
     let apply = |t: &mut SharedFake, p: &stackprov::plan::HostPlan| {
         let o = stackprov::apply::apply_host(

@@ -14,15 +14,32 @@ use crate::transport::TransportStats;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// `stackprov apply`'s arguments.
+pub struct Args<'a> {
+    /// A site file, or a plan saved with `plan --out`.
+    pub target: &'a Path,
+    /// The site file a saved plan belongs to.
+    pub site: Option<&'a Path>,
+    pub only: Option<&'a str>,
+    /// `--galera-bootstrap`: the controller that starts the cluster again.
+    pub galera_bootstrap: Option<&'a str>,
+    /// Do not ask for confirmation.
+    pub yes: bool,
+}
+
 pub fn run(
-    target: &Path,
-    site_arg: Option<&Path>,
-    only: Option<&str>,
-    yes: bool,
+    args: &Args<'_>,
     format: Format,
     connect: &Connector<'_>,
     io: &mut Io<'_>,
 ) -> Result<Status, Error> {
+    let Args {
+        target,
+        site: site_arg,
+        only,
+        galera_bootstrap,
+        yes,
+    } = *args;
     let saved = if target.extension().is_some_and(|e| e == "json") {
         Some(load_plan(target)?)
     } else {
@@ -38,7 +55,7 @@ pub fn run(
     if let Some(p) = &saved {
         hosts.retain(|h| p.hosts.iter().any(|hp| hp.host == h.name));
     }
-    let planned = pipeline::make_plans(&site, hosts, connect)?;
+    let planned = pipeline::make_plans(&site, hosts, connect, galera_bootstrap)?;
     super::warn_weak(&planned.secrets, io);
     let masker = planned.secrets.masker();
     let mut plans: Vec<(HostPlan, usize)> = planned.plans;

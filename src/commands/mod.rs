@@ -79,6 +79,7 @@ fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Statu
             out,
             detailed_exitcode,
             host,
+            galera_bootstrap,
         } => plan::run(
             &plan::Args {
                 site,
@@ -86,6 +87,7 @@ fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Statu
                 out: out.as_deref(),
                 detailed: *detailed_exitcode,
                 only: host.as_deref(),
+                galera_bootstrap: galera_bootstrap.as_deref(),
             },
             format,
             connect,
@@ -109,11 +111,15 @@ fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Statu
             site,
             host,
             yes,
+            galera_bootstrap,
         } => apply::run(
-            target,
-            site.as_deref(),
-            host.as_deref(),
-            *yes,
+            &apply::Args {
+                target,
+                site: site.as_deref(),
+                only: host.as_deref(),
+                galera_bootstrap: galera_bootstrap.as_deref(),
+                yes: *yes,
+            },
             format,
             connect,
             io,

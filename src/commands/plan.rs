@@ -22,6 +22,8 @@ pub struct Args<'a> {
     /// Exit 2 when changes are pending.
     pub detailed: bool,
     pub only: Option<&'a str>,
+    /// `--galera-bootstrap`: the controller that starts the cluster again.
+    pub galera_bootstrap: Option<&'a str>,
 }
 
 pub fn run(
@@ -34,12 +36,12 @@ pub fn run(
     let hosts = pipeline::select_hosts(&site, args.only)?;
     let (plans, dropped, masker) = match args.saved_facts {
         Some(file) => {
-            let (plans, secrets) = offline_plans(&site, hosts, file)?;
+            let (plans, secrets) = offline_plans(&site, hosts, file, args.galera_bootstrap)?;
             super::warn_weak(&secrets, io);
             (plans, Vec::new(), secrets.masker())
         }
         None => {
-            let p = pipeline::make_plans(&site, hosts, connect)?;
+            let p = pipeline::make_plans(&site, hosts, connect, args.galera_bootstrap)?;
             super::warn_weak(&p.secrets, io);
             let masker = p.secrets.masker();
             (
@@ -93,6 +95,7 @@ fn offline_plans(
     site: &Site,
     hosts: Vec<Host>,
     file: &Path,
+    galera_bootstrap: Option<&str>,
 ) -> Result<(Vec<HostPlan>, SecretStore), Error> {
     let bad = |message: String| Error::SavedFile {
         path: file.to_path_buf(),
@@ -124,7 +127,7 @@ fn offline_plans(
     let lists: Vec<&[Resource]> = prepared.iter().map(|p| p.1.as_slice()).collect();
     let secrets = pipeline::secrets_for(site, &lists)?;
     let masker = secrets.masker();
-    let mut plans = Vec::new();
+    let mut ready = Vec::new();
     for (h, resources, f) in prepared {
         let q = crate::planner::query(&resources);
         if !saved::covers(&f.query, &q) {
@@ -134,8 +137,21 @@ fn offline_plans(
             )));
         }
         let facts = pipeline::facts_from_saved(f, &secrets)?;
+        ready.push((h, resources, facts));
+    }
+    let gathered: Vec<pipeline::galera::Gathered<'_>> = ready
+        .iter()
+        .map(|(h, r, f)| (h.name.as_str(), f, r.as_slice()))
+        .collect();
+    let bootstrap = pipeline::galera::choose(site, &gathered, galera_bootstrap)?;
+    let mut plans = Vec::new();
+    for (h, resources, facts) in &ready {
+        let starts = bootstrap
+            .as_ref()
+            .filter(|b| b.host == h.name)
+            .map(|b| b.reason.as_str());
         plans.push(pipeline::plan(
-            &h.name, &resources, &facts, &secrets, &masker,
+            &h.name, resources, facts, &secrets, &masker, starts,
         )?);
     }
     Ok((plans, secrets))

@@ -367,6 +367,7 @@ fn resource(
             nodes: need(l, "nodes")?
                 .parse()
                 .map_err(|_| l.err(body, "`nodes` must be a number"))?,
+            peers: opt(l, "peers")?.unwrap_or_default(),
         },
         "sql_database" => {
             let name = need(l, "name")?;

@@ -120,6 +120,9 @@ pub enum Kind {
     GaleraStatus {
         service: String,
         nodes: u32,
+        /// The other controllers' addresses (space-separated): a start after
+        /// an outage is refused at run time when one of them answers by then.
+        peers: String,
     },
     SqlDatabase {
         name: String,

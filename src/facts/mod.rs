@@ -2,6 +2,7 @@
 //! one round trip, and parsed by pure functions tested on recorded output.
 
 pub mod catalog;
+pub mod galera;
 pub mod os_cache;
 pub mod saved;
 
@@ -169,6 +170,9 @@ pub struct FactQuery {
     /// Keystone users whose password is checked by logging in, with the secret holding it.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub catalog_logins: BTreeMap<String, String>,
+    /// Whether the node's saved Galera state is needed.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub galera: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,6 +232,9 @@ pub struct Facts {
     /// HTTP requests it took to read the catalog (a measurement, not a fact).
     #[serde(skip)]
     pub http_requests: u64,
+    /// The node's saved Galera state (when asked for).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub galera: Option<galera::GaleraFacts>,
 }
 
 /// Base64 without line breaks, as `base64 -w0` prints it.
@@ -330,6 +337,10 @@ pub fn script(os: &OsFacts, q: &FactQuery) -> (String, Option<String>) {
         }
         s.push_str("fi\n");
     }
+    if q.galera {
+        mark(&mut s, "galera", 0);
+        s.push_str(galera::SCRIPT);
+    }
     mark(&mut s, "journal", 0);
     s.push_str(&format!("cat {JOURNAL}\n"));
     (s, (!stdin.is_empty()).then_some(stdin))
@@ -358,6 +369,7 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
         pending_restarts: BTreeSet::new(),
         catalog: None,
         http_requests: 0,
+        galera: None,
     };
     let all: Vec<&String> = q
         .stats
@@ -483,6 +495,7 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
                     "the facts script stopped on the host: {why}"
                 )));
             }
+            "galera" => facts.galera = Some(galera::GaleraFacts::parse(&lines)),
             "journal" => {
                 facts.pending_restarts = lines
                     .iter()

@@ -25,4 +25,5 @@ pub fn covers(have: &FactQuery, need: &FactQuery) -> bool {
         && need.services.is_subset(&have.services)
         && need.checks.is_subset(&have.checks)
         && (!need.sql || have.sql)
+        && (!need.galera || have.galera)
 }

@@ -16,6 +16,7 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub mod galera;
 pub mod guess;
 
 /// Hosts worked on at once unless `--forks` or the site's `forks` says: each
@@ -270,11 +271,14 @@ pub struct Planned {
     pub secrets: SecretStore,
 }
 
-/// Facts and a plan for each host, over its own connection.
+/// Facts for each host, over its own connection, then a plan for each
+/// (after the one site-wide choice: which controller starts a Galera cluster
+/// again, see [`galera::choose`]; `galera_bootstrap` is `--galera-bootstrap`).
 pub fn make_plans(
     site: &Site,
     hosts: Vec<Host>,
     connect: &Connector<'_>,
+    galera_bootstrap: Option<&str>,
 ) -> Result<Planned, Error> {
     // hosts seen before: the OS probe and the facts in one round trip
     let (works, dropped, secrets) = guess::prepare(site, hosts, connect)?;
@@ -291,16 +295,10 @@ pub fn make_plans(
                 &mut timings,
             ),
         }
-        .and_then(|f| {
-            w.http_requests = f.http_requests;
-            let t0 = Instant::now();
-            let p = plan(&w.host.name, &w.resources, &f, &secrets, &masker);
-            timings.plan = t0.elapsed().as_secs_f64();
-            p
-        });
+        .inspect(|f| w.http_requests = f.http_requests);
         w.timings = timings;
         match r {
-            Ok(p) => Ok((p, w)),
+            Ok(f) => Ok((f, w)),
             Err(error) => Err(Dropped {
                 host: w.host.name,
                 error,
@@ -310,11 +308,30 @@ pub fn make_plans(
     let (ok, mut more) = split(results);
     let mut dropped = dropped;
     dropped.append(&mut more);
+    let gathered: Vec<galera::Gathered<'_>> = ok
+        .iter()
+        .map(|(f, w)| (w.host.name.as_str(), f, w.resources.as_slice()))
+        .collect();
+    let bootstrap = galera::choose(site, &gathered, galera_bootstrap)?;
     let mut plans = Vec::new();
     let mut works = Vec::new();
-    for (p, w) in ok {
-        plans.push((p, w.resources.len()));
-        works.push(w);
+    for (f, mut w) in ok {
+        let t0 = Instant::now();
+        let starts = bootstrap
+            .as_ref()
+            .filter(|b| b.host == w.host.name)
+            .map(|b| b.reason.as_str());
+        match plan(&w.host.name, &w.resources, &f, &secrets, &masker, starts) {
+            Ok(p) => {
+                w.timings.plan = t0.elapsed().as_secs_f64();
+                plans.push((p, w.resources.len()));
+                works.push(w);
+            }
+            Err(error) => dropped.push(Dropped {
+                host: w.host.name,
+                error,
+            }),
+        }
     }
     let starts: Vec<&HostPlan> = plans
         .iter()
@@ -507,11 +524,13 @@ pub fn plan(
     facts: &Facts,
     secrets: &SecretStore,
     masker: &Masker,
+    galera_bootstrap: Option<&str>,
 ) -> Result<HostPlan, HostError> {
     let inp = planner::Inputs {
         host,
         secrets,
         masker,
+        galera_bootstrap,
     };
     Ok(planner::plan_host(&inp, resources, facts)?)
 }

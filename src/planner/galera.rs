@@ -1,10 +1,14 @@
-//! `galera_status`: an HA site's Galera cluster as one node sees it. Nothing
-//! is changed; the plan warns when the cluster is smaller than the site's
-//! controllers or this node is not synced. One read-only check gives both,
-//! in its exit status.
+//! `galera_status`: an HA site's Galera cluster as one node sees it. The plan
+//! warns when the cluster is smaller than the site's controllers or this node
+//! is not synced (one read-only check gives both, in its exit status). After
+//! an outage that no node may end by itself (none marked safe_to_bootstrap),
+//! the node the site-wide choice names (the highest seqno: see
+//! `pipeline::galera`) starts the cluster again here.
 
-use super::{Cx, Decision, PlanError, noop};
+use super::{Cx, Decision, PlanError, change, exec, noop};
 use crate::desired::resource::{Kind, Resource};
+use crate::host_commands;
+use crate::plan::{Action, ClusterStart};
 
 /// One read-only check (one `mysql`) whose exit status is the cluster size
 /// this node sees (0: in none), plus 100 when it is not Synced in a Primary
@@ -14,10 +18,26 @@ const STATUS: &str = "mysql -N -B -e \"SHOW GLOBAL STATUS WHERE Variable_name IN
 pub(super) const CHECKS: [&str; 1] = [STATUS];
 
 pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::GaleraStatus { service, nodes } = &r.kind else {
+    let Kind::GaleraStatus {
+        service,
+        nodes,
+        peers,
+    } = &r.kind
+    else {
         unreachable!("planner::plan_one dispatches by kind")
     };
     let facts = cx.facts;
+    if let Some(reason) = cx.galera_bootstrap {
+        return Ok(bootstrap(cx, r, service, peers, reason));
+    }
+    if !facts.service(service).running
+        && facts
+            .galera
+            .as_ref()
+            .is_some_and(|g| g.unit == "deactivating")
+    {
+        return Ok(reset(r, service));
+    }
     if !facts.service(service).running {
         return Ok(noop(format!("{service} is not running here (yet)")));
     }
@@ -39,6 +59,62 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
     Ok(noop(seen))
 }
 
+/// Start the cluster here from this node's data: mark it safe to bootstrap
+/// (what Galera's docs tell an operator to do by hand) and run
+/// galera_new_cluster, unless another controller answers by then. A start
+/// left waiting at boot for the lost node (pc.recovery) ignores SIGTERM
+/// while it waits (`systemctl stop` waited 10 minutes on the test bed), so
+/// it is killed: InnoDB is not open yet at that point (its journal shows no
+/// InnoDB start), and galera_recovery reads the position again.
+fn bootstrap(cx: &mut Cx<'_>, r: &Resource, service: &str, peers: &str, reason: &str) -> Decision {
+    let w = crate::quote::shell_word;
+    let script = format!(
+        "for a in {peers}; do if timeout 2 bash -c \"exec 3<>/dev/tcp/$a/3306; head -c 5 <&3 | grep -q .\" 2>/dev/null; then echo \"MariaDB at $a answers now: the cluster runs there, so this node joins it instead of starting a second one; run stackprov again\" >&2; exit 1; fi; done\n\
+         {}\n\
+         sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat\n\
+         galera_new_cluster {s}",
+        reset_script(service),
+        s = w(service)
+    );
+    let mut ops = Vec::new();
+    if cx.notified.remove(service) {
+        ops.push(exec(host_commands::journal_clear(service)));
+    }
+    ops.push(exec(script));
+    cx.starts_cluster = Some(ClusterStart {
+        change: r.id(),
+        service: service.to_string(),
+    });
+    change(r, Action::Run, reason, ops).into()
+}
+
+/// The kill that ends a start left waiting for a cluster (see [`bootstrap`]),
+/// so that the start below is a fresh one that joins the running cluster.
+fn reset_script(service: &str) -> String {
+    let s = crate::quote::shell_word(service);
+    format!(
+        "systemctl kill -s KILL {s} 2>/dev/null\n\
+         timeout 120 systemctl stop {s} || {{ echo \"{s} did not stop within 120 s: see journalctl -u {s}\" >&2; exit 1; }}"
+    )
+}
+
+/// A start at boot that waited for a cluster past its timeout: systemd's stop
+/// then waits on it for good (it ignores SIGTERM while it waits).
+fn reset(r: &Resource, service: &str) -> Decision {
+    let script = format!(
+        "systemctl is-active -q {s} && exit 0\n{}",
+        reset_script(service),
+        s = crate::quote::shell_word(service)
+    );
+    change(
+        r,
+        Action::Run,
+        format!("{service}'s start at boot waited for a cluster past its timeout and ignores the stop; it is killed (it has not opened InnoDB yet) so that the start below joins afresh"),
+        vec![exec(script)],
+    )
+    .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::STATUS;
@@ -52,6 +128,7 @@ mod tests {
         let r = res(Kind::GaleraStatus {
             service: "mariadb".into(),
             nodes: 3,
+            peers: "192.0.2.12 192.0.2.13".into(),
         });
         let f = facts(|f| {
             f.services.insert(
@@ -86,5 +163,90 @@ mod tests {
         let (r, w) = seen(false, 0, false);
         assert!(r.contains("not running here"), "{r}");
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn the_chosen_node_marks_itself_safe_and_starts_the_cluster_unless_a_peer_answers() {
+        let r = res(Kind::GaleraStatus {
+            service: "mariadb".into(),
+            nodes: 3,
+            peers: "192.0.2.12 192.0.2.13".into(),
+        });
+        let f = facts(|_| {});
+        let s = secrets();
+        let m = s.masker();
+        let mut cx = Cx::new(&s, &m, &f, std::slice::from_ref(&r));
+        cx.galera_bootstrap = Some("ctl2 has the highest seqno (ctl1 10, ctl2 12)");
+        let crate::planner::Decision::Change(c) = plan_one(&mut cx, &r).unwrap() else {
+            panic!("the chosen node starts the cluster")
+        };
+        assert_eq!(c.reason, "ctl2 has the highest seqno (ctl1 10, ctl2 12)");
+        let crate::plan::Op::Exec { script, .. } = &c.ops[0] else {
+            panic!("{:?}", c.ops)
+        };
+        let lines: Vec<&str> = script.lines().map(str::trim).collect();
+        assert!(
+            lines[0].starts_with("for a in 192.0.2.12 192.0.2.13; do"),
+            "{script}"
+        );
+        assert!(lines[0].contains("exit 1"), "{script}");
+        assert_eq!(
+            &lines[1..],
+            [
+                "systemctl kill -s KILL mariadb 2>/dev/null",
+                "timeout 120 systemctl stop mariadb || { echo \"mariadb did not stop within 120 s: see journalctl -u mariadb\" >&2; exit 1; }",
+                "sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat",
+                "galera_new_cluster mariadb"
+            ]
+        );
+        assert_eq!(cx.starts_cluster.unwrap().change, "galera_status");
+    }
+
+    #[test]
+    fn a_start_that_waited_past_its_timeout_is_killed_before_the_start() {
+        let r = res(Kind::GaleraStatus {
+            service: "mariadb".into(),
+            nodes: 3,
+            peers: String::new(),
+        });
+        let f = facts(|f| {
+            f.galera = Some(crate::facts::galera::GaleraFacts {
+                unit: "deactivating".into(),
+                ..Default::default()
+            })
+        });
+        let s = secrets();
+        let m = s.masker();
+        let mut cx = Cx::new(&s, &m, &f, std::slice::from_ref(&r));
+        let crate::planner::Decision::Change(c) = plan_one(&mut cx, &r).unwrap() else {
+            panic!("a stuck start is reset")
+        };
+        assert!(
+            c.reason.contains("waited for a cluster past its timeout"),
+            "{}",
+            c.reason
+        );
+        let crate::plan::Op::Exec { script, .. } = &c.ops[0] else {
+            panic!("{:?}", c.ops)
+        };
+        assert!(
+            script.starts_with(
+                "systemctl is-active -q mariadb && exit 0\nsystemctl kill -s KILL mariadb"
+            ),
+            "{script}"
+        );
+        assert!(cx.starts_cluster.is_none());
+        // activating (a start still waiting, which joins once a cluster runs): nothing
+        let f = facts(|f| {
+            f.galera = Some(crate::facts::galera::GaleraFacts {
+                unit: "activating".into(),
+                ..Default::default()
+            })
+        });
+        let mut cx = Cx::new(&s, &m, &f, std::slice::from_ref(&r));
+        assert!(!matches!(
+            plan_one(&mut cx, &r).unwrap(),
+            crate::planner::Decision::Change(_)
+        ));
     }
 }

@@ -20,6 +20,8 @@ mod sql;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]
+pub(crate) use testkit::{facts as test_facts, res as test_res};
+#[cfg(test)]
 mod tests;
 
 pub use diff::{diff, mask_secret_lines};
@@ -94,6 +96,9 @@ pub struct Inputs<'a> {
     pub host: &'a str,
     pub secrets: &'a SecretStore,
     pub masker: &'a Masker,
+    /// This host starts the Galera cluster again after an outage, for this
+    /// reason (the site-wide choice: see `pipeline::galera`).
+    pub galera_bootstrap: Option<&'a str>,
 }
 
 /// The catalog entries the resources look for (see [`CatalogWants`]).
@@ -172,6 +177,7 @@ pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
             Kind::SqlDatabase { .. } | Kind::SqlGrant { .. } => q.sql = true,
             Kind::GaleraStatus { service, .. } => {
                 q.services.insert(service.clone());
+                q.galera = true;
                 q.checks
                     .extend(galera::CHECKS.iter().map(|c| c.to_string()));
             }
@@ -331,6 +337,7 @@ pub fn plan_host(
     facts: &Facts,
 ) -> Result<HostPlan, PlanError> {
     let mut cx = Cx::new(inp.secrets, inp.masker, facts, resources);
+    cx.galera_bootstrap = inp.galera_bootstrap;
     let mut changes = Vec::new();
     let mut noops = Vec::new();
     for r in resources {
@@ -387,6 +394,8 @@ struct Cx<'a> {
     starts_cluster: Option<crate::plan::ClusterStart>,
     /// What the plan tells besides its changes (a degraded cluster).
     warnings: Vec<String>,
+    /// See [`Inputs::galera_bootstrap`].
+    galera_bootstrap: Option<&'a str>,
 }
 
 impl<'a> Cx<'a> {
@@ -405,6 +414,7 @@ impl<'a> Cx<'a> {
             packages: packages::Batch::new(resources, facts),
             starts_cluster: None,
             warnings: Vec::new(),
+            galera_bootstrap: None,
         }
     }
 }

@@ -38,6 +38,7 @@ pub fn bare() -> Facts {
         pending_restarts: Default::default(),
         catalog: None,
         http_requests: 0,
+        galera: None,
     }
 }
 

@@ -247,6 +247,7 @@ fn a_host_plan_holds_the_changes_and_the_noops_in_order() {
         host: "controller",
         secrets: &secrets,
         masker: &masker,
+        galera_bootstrap: None,
     };
     let p = plan_host(&inp, &[a, b, c], &f).unwrap();
     assert_eq!(p.host, "controller");

@@ -1,0 +1,313 @@
+//! The one site-wide choice in planning: after an outage that Galera cannot
+//! end by itself, which controller starts the cluster again. Pure: the
+//! controllers' facts in, a host and its reason (or a refusal) out.
+//!
+//! Galera's rule: start from the node with the most transactions (the
+//! highest seqno). stackprov chooses it when it knows every controller's
+//! seqno; when a controller cannot be reached its seqno is unknown, and only
+//! the operator may decide it is gone for good (`--galera-bootstrap HOST`).
+
+use crate::desired::resource::{Kind, Resource};
+use crate::error::Error;
+use crate::facts::Facts;
+use crate::site::Site;
+
+/// The host that starts the cluster, and the reason the plan gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrap {
+    pub host: String,
+    pub reason: String,
+}
+
+/// One gathered host: its name, facts and resources.
+pub type Gathered<'a> = (&'a str, &'a Facts, &'a [Resource]);
+
+/// The MariaDB service a host's `galera_status` watches.
+fn galera_service(resources: &[Resource]) -> Option<&str> {
+    resources.iter().find_map(|r| match &r.kind {
+        Kind::GaleraStatus { service, .. } => Some(service.as_str()),
+        _ => None,
+    })
+}
+
+/// Which controller starts the Galera cluster again, if one must: only when
+/// the cluster ran before, no reachable controller runs MariaDB, and none is
+/// marked safe_to_bootstrap (that one starts it: the playbook's command).
+/// `requested` is `--galera-bootstrap`.
+pub fn choose(
+    site: &Site,
+    gathered: &[Gathered<'_>],
+    requested: Option<&str>,
+) -> Result<Option<Bootstrap>, Error> {
+    let refuse = |why: String| Error::GaleraBootstrap { why };
+    let Some(ha) = &site.ha else {
+        return match requested {
+            Some(_) => Err(refuse(
+                "--galera-bootstrap is for a site with `ha:` (a Galera cluster); this site has none".into(),
+            )),
+            None => Ok(None),
+        };
+    };
+    if let Some(h) = requested
+        && !ha.controllers.iter().any(|c| c == h)
+    {
+        return Err(refuse(format!(
+            "--galera-bootstrap names `{h}`, which is not a controller of this site (controllers: {})",
+            ha.controllers.join(", ")
+        )));
+    }
+    // the controllers in site order: their Galera facts, when gathered
+    let mut seen = Vec::new();
+    for c in &ha.controllers {
+        let g = gathered.iter().find(|(n, ..)| n == c);
+        seen.push((c.as_str(), g));
+    }
+    let nothing = |why: &str| match requested {
+        Some(h) => Err(refuse(format!(
+            "--galera-bootstrap {h}: there is nothing to start: {why}; run without it"
+        ))),
+        None => Ok(None),
+    };
+    let mut known = Vec::new(); // (host, seqno) of gathered controllers
+    let mut unknown = Vec::new(); // reachable, but its seqno is not known
+    let mut missing = Vec::new(); // not gathered: unreachable or not selected
+    for (name, g) in &seen {
+        let Some((_, facts, resources)) = g else {
+            missing.push(*name);
+            continue;
+        };
+        let Some(service) = galera_service(resources) else {
+            return nothing("the controllers have no Galera cluster (yet)");
+        };
+        if facts.service(service).running {
+            return nothing(&format!("MariaDB runs on {name}, so the others join it"));
+        }
+        let Some(state) = &facts.galera else {
+            return nothing(&format!("{name} has no Galera state (yet)"));
+        };
+        if state.safe_to_bootstrap {
+            return match requested {
+                Some(h) if h != *name => Err(refuse(format!(
+                    "--galera-bootstrap names {h}, but {name} is marked safe_to_bootstrap (it stopped last and holds every transaction): it starts the cluster; run without the option"
+                ))),
+                _ => Ok(None),
+            };
+        }
+        if !state.had_cluster() {
+            continue; // a new node: it joins, or (the first) starts a new cluster
+        }
+        match state.position() {
+            Some(s) => known.push((*name, s, state.gvwstate)),
+            None => unknown.push(*name),
+        }
+    }
+    if known.is_empty() && unknown.is_empty() {
+        return nothing(
+            "no controller was in a cluster before (a new cluster starts on the first)",
+        );
+    }
+    let best = known.iter().map(|k| k.1).max();
+    let listing = known
+        .iter()
+        .map(|(n, s, _)| format!("{n} {s}"))
+        .chain(unknown.iter().map(|n| format!("{n} unknown")))
+        .chain(missing.iter().map(|n| format!("{n} not reachable")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first_best = known.iter().find(|k| Some(k.1) == best).map(|k| k.0);
+    if let Some(h) = requested {
+        let Some(&(_, s, _)) = known.iter().find(|k| k.0 == h) else {
+            return Err(refuse(format!(
+                "--galera-bootstrap {h}: its seqno is not known ({listing}), so starting from it could lose transactions; start MariaDB there once (`systemctl start mariadb`, which recovers the position) and plan again"
+            )));
+        };
+        if Some(s) < best {
+            return Err(refuse(format!(
+                "--galera-bootstrap {h}: its seqno {s} is lower than {}'s {}, so the transactions after {s} would be lost; name {} instead (seqnos: {listing})",
+                first_best.unwrap_or_default(),
+                best.unwrap_or_default(),
+                first_best.unwrap_or_default()
+            )));
+        }
+        return Ok(Some(Bootstrap {
+            host: h.to_string(),
+            reason: format!(
+                "no controller runs MariaDB or is marked safe_to_bootstrap, and --galera-bootstrap names {h}: it has the highest seqno of those known ({listing})"
+            ),
+        }));
+    }
+    if missing.is_empty() && unknown.is_empty() && known.iter().all(|k| k.2) {
+        // every node of the last view is back: pc.recovery ends it by itself
+        return Ok(None);
+    }
+    if !missing.is_empty() || !unknown.is_empty() {
+        let (missing, unknown) = (missing.join(" and "), unknown.join(" and "));
+        let mut what = Vec::new();
+        if !missing.is_empty() {
+            what.push(format!("{missing} cannot be reached"));
+        }
+        if !unknown.is_empty() {
+            what.push(format!(
+                "the last position of {unknown} is not known (MariaDB there has not recovered it since the boot)"
+            ));
+        }
+        let fix = match first_best {
+            _ if !unknown.is_empty() => format!(
+                "Start MariaDB on {unknown} once (`systemctl start mariadb` recovers the position, then waits for the others) and plan again"
+            ),
+            Some(b) => format!(
+                "Bring {missing} back (Galera then starts the cluster by itself), or, if {missing} cannot come back, start the cluster from {b}, the highest seqno known: `stackprov apply {} --galera-bootstrap {b}`",
+                site.path.display()
+            ),
+            None => format!("Bring {missing} back (Galera then starts the cluster by itself)"),
+        };
+        return Err(refuse(format!(
+            "the Galera cluster is down and no reachable controller may start it: none runs MariaDB or is marked safe_to_bootstrap, and {}, so stackprov cannot tell which node holds the last transactions (seqnos: {listing}). {fix}",
+            what.join(", and ")
+        )));
+    }
+    let host = first_best.unwrap_or_default().to_string();
+    Ok(Some(Bootstrap {
+        reason: format!(
+            "no controller runs MariaDB or is marked safe_to_bootstrap after the outage, and not every one can end it by itself (pc.recovery): {host} has the highest seqno ({listing})"
+        ),
+        host,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::ServiceFact;
+    use crate::facts::galera::GaleraFacts;
+    use crate::planner::{test_facts as facts, test_res as res};
+
+    const UUID: &str = "2f4c3a0e-8d1b-11ef-9a3c-0242ac110002";
+
+    fn site() -> Site {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ha.yaml");
+        Site::load(&p).expect("examples/ha.yaml is valid")
+    }
+
+    /// A controller whose MariaDB is down (or `running`), with this saved state.
+    fn node(running: bool, seqno: i64, safe: bool, gvwstate: bool) -> Facts {
+        facts(|f| {
+            f.services.insert(
+                "mariadb".into(),
+                ServiceFact {
+                    exists: true,
+                    enabled: true,
+                    running,
+                },
+            );
+            f.galera = Some(GaleraFacts {
+                uuid: Some(UUID.into()),
+                seqno: Some(-1),
+                safe_to_bootstrap: safe,
+                gvwstate,
+                recovered: (seqno >= 0).then_some(seqno),
+                unit: String::new(),
+            });
+        })
+    }
+
+    fn resources() -> Vec<Resource> {
+        vec![res(Kind::GaleraStatus {
+            service: "mariadb".into(),
+            nodes: 3,
+            peers: String::new(),
+        })]
+    }
+
+    fn pick(nodes: &[(&str, Facts)], requested: Option<&str>) -> Result<Option<Bootstrap>, String> {
+        let r = resources();
+        let g: Vec<Gathered<'_>> = nodes.iter().map(|(n, f)| (*n, f, r.as_slice())).collect();
+        choose(&site(), &g, requested).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_running_or_marked_node_or_pc_recovery_needs_no_choice() {
+        let up = [
+            ("ctl1", node(true, 10, false, true)),
+            ("ctl2", node(false, 10, false, true)),
+        ];
+        assert_eq!(pick(&up, None), Ok(None));
+        let e = pick(&up, Some("ctl2")).unwrap_err();
+        assert!(e.contains("MariaDB runs on ctl1"), "{e}");
+        let marked = [
+            ("ctl1", node(false, 10, false, false)),
+            ("ctl2", node(false, 12, true, false)),
+            ("ctl3", node(false, 9, false, false)),
+        ];
+        assert_eq!(pick(&marked, None), Ok(None));
+        let e = pick(&marked, Some("ctl1")).unwrap_err();
+        assert!(e.contains("ctl2 is marked safe_to_bootstrap"), "{e}");
+        // all three back after a power cut, each with its view: pc.recovery
+        let all = [
+            ("ctl1", node(false, 10, false, true)),
+            ("ctl2", node(false, 10, false, true)),
+            ("ctl3", node(false, 10, false, true)),
+        ];
+        assert_eq!(pick(&all, None), Ok(None));
+    }
+
+    #[test]
+    fn all_known_without_views_starts_from_the_highest_seqno() {
+        let nodes = [
+            ("ctl1", node(false, 10, false, false)),
+            ("ctl2", node(false, 12, false, false)),
+            ("ctl3", node(false, 12, false, true)),
+        ];
+        let b = pick(&nodes, None).unwrap().unwrap();
+        assert_eq!(b.host, "ctl2");
+        assert!(
+            b.reason
+                .contains("ctl2 has the highest seqno (ctl1 10, ctl2 12, ctl3 12)"),
+            "{}",
+            b.reason
+        );
+    }
+
+    #[test]
+    fn a_missing_controller_needs_the_operators_word_for_the_highest_seqno() {
+        let two = [
+            ("ctl1", node(false, 10, false, true)),
+            ("ctl2", node(false, 12, false, true)),
+        ];
+        let e = pick(&two, None).unwrap_err();
+        assert!(e.contains("ctl3 cannot be reached"), "{e}");
+        assert!(e.contains("Bring ctl3 back"), "{e}");
+        assert!(e.contains("ctl1 10, ctl2 12, ctl3 not reachable"), "{e}");
+        assert!(e.contains("--galera-bootstrap ctl2`"), "{e}");
+        let e = pick(&two, Some("ctl1")).unwrap_err();
+        assert!(e.contains("its seqno 10 is lower than ctl2's 12"), "{e}");
+        let e = pick(&two, Some("ctl3")).unwrap_err();
+        assert!(e.contains("its seqno is not known"), "{e}");
+        let e = pick(&two, Some("nope")).unwrap_err();
+        assert!(e.contains("not a controller"), "{e}");
+        let unsure = [
+            ("ctl1", node(false, 10, false, true)),
+            ("ctl2", node(false, -1, false, true)),
+        ];
+        let e = pick(&unsure, None).unwrap_err();
+        assert!(e.contains("the last position of ctl2 is not known"), "{e}");
+        assert!(e.contains("Start MariaDB on ctl2 once"), "{e}");
+        let b = pick(&two, Some("ctl2")).unwrap().unwrap();
+        assert_eq!(b.host, "ctl2");
+        assert!(
+            b.reason.contains("--galera-bootstrap names ctl2"),
+            "{}",
+            b.reason
+        );
+    }
+
+    #[test]
+    fn a_new_cluster_is_not_a_recovery() {
+        let mut fresh = node(false, -1, false, false);
+        fresh.galera = Some(GaleraFacts::default());
+        let nodes = [("ctl1", fresh.clone()), ("ctl2", fresh.clone())];
+        assert_eq!(pick(&nodes, None), Ok(None));
+        let e = pick(&nodes, Some("ctl1")).unwrap_err();
+        assert!(e.contains("nothing to start"), "{e}");
+    }
+}
