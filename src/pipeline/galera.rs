@@ -178,9 +178,8 @@ pub fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::ServiceFact;
     use crate::facts::galera::GaleraFacts;
-    use crate::planner::{test_facts as facts, test_res as res};
+    use crate::planner::{set_service, test_facts as facts, test_res as res};
 
     const UUID: &str = "2f4c3a0e-8d1b-11ef-9a3c-0242ac110002";
 
@@ -192,14 +191,7 @@ mod tests {
     /// A controller whose MariaDB is down (or `running`), with this saved state.
     fn node(running: bool, seqno: i64, safe: bool, gvwstate: bool) -> Facts {
         facts(|f| {
-            f.services.insert(
-                "mariadb".into(),
-                ServiceFact {
-                    exists: true,
-                    enabled: true,
-                    running,
-                },
-            );
+            set_service(f, "mariadb", running);
             f.galera = Some(GaleraFacts {
                 uuid: Some(UUID.into()),
                 seqno: Some(-1),

@@ -119,7 +119,6 @@ fn reset(r: &Resource, service: &str) -> Decision {
 mod tests {
     use super::STATUS;
     use crate::desired::resource::Kind;
-    use crate::facts::ServiceFact;
     use crate::planner::testkit::*;
     use crate::planner::{Cx, plan_one};
 
@@ -131,14 +130,7 @@ mod tests {
             peers: "192.0.2.12 192.0.2.13".into(),
         });
         let f = facts(|f| {
-            f.services.insert(
-                "mariadb".into(),
-                ServiceFact {
-                    exists: true,
-                    enabled: true,
-                    running,
-                },
-            );
+            set_service(f, "mariadb", running);
             f.checks
                 .insert(STATUS.into(), size + if synced { 0 } else { 100 });
         });

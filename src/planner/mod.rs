@@ -20,7 +20,7 @@ mod sql;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]
-pub(crate) use testkit::{facts as test_facts, res as test_res};
+pub(crate) use testkit::{facts as test_facts, res as test_res, set_service};
 #[cfg(test)]
 mod tests;
 

@@ -42,6 +42,18 @@ pub fn bare() -> Facts {
     }
 }
 
+/// `name`'s unit exists and is enabled, running or not.
+pub fn set_service(f: &mut Facts, name: &str, running: bool) {
+    f.services.insert(
+        name.into(),
+        crate::facts::ServiceFact {
+            exists: true,
+            enabled: true,
+            running,
+        },
+    );
+}
+
 /// [`bare`] facts, then edited.
 pub fn facts(edit: impl FnOnce(&mut Facts)) -> Facts {
     let mut f = bare();

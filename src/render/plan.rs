@@ -117,9 +117,14 @@ pub fn order_line(hosts: &[HostPlan]) -> Option<String> {
     }
     let starters: Vec<&str> = first.iter().map(|h| h.host.as_str()).collect();
     Some(format!(
-        "Order: {} starts the {service} cluster; {} start {service} (join it) only after that, and not if it fails.",
+        "Order: {} starts the {service} cluster; {} {} {service} (join it) only after that, and not if it fails.",
         starters.join(", "),
         joiners.join(", "),
+        if joiners.len() == 1 {
+            "starts"
+        } else {
+            "start"
+        },
     ))
 }
 
