@@ -146,10 +146,7 @@ fn offline_plans(
     let bootstrap = pipeline::galera::choose(site, &gathered, galera_bootstrap)?;
     let mut plans = Vec::new();
     for (h, resources, facts) in &ready {
-        let starts = bootstrap
-            .as_ref()
-            .filter(|b| b.host == h.name)
-            .map(|b| b.reason.as_str());
+        let starts = pipeline::galera::role(bootstrap.as_ref(), &h.name);
         plans.push(pipeline::plan(
             &h.name, resources, facts, &secrets, &masker, starts,
         )?);

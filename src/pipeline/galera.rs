@@ -10,6 +10,7 @@
 use crate::desired::resource::{Kind, Resource};
 use crate::error::Error;
 use crate::facts::Facts;
+use crate::planner::GaleraRole;
 use crate::site::Site;
 
 /// The host that starts the cluster, and the reason the plan gives.
@@ -17,6 +18,17 @@ use crate::site::Site;
 pub struct Bootstrap {
     pub host: String,
     pub reason: String,
+}
+
+/// What the choice means for one host: it starts the cluster, or joins the
+/// one that does (every other host: only controllers have `galera_status`).
+pub fn role<'a>(b: Option<&'a Bootstrap>, host: &str) -> Option<GaleraRole<'a>> {
+    let b = b?;
+    Some(if b.host == host {
+        GaleraRole::Starts(&b.reason)
+    } else {
+        GaleraRole::Joins(&b.host)
+    })
 }
 
 /// One gathered host: its name, facts and resources.
@@ -31,9 +43,10 @@ fn galera_service(resources: &[Resource]) -> Option<&str> {
 }
 
 /// Which controller starts the Galera cluster again, if one must: only when
-/// the cluster ran before, no reachable controller runs MariaDB, and none is
-/// marked safe_to_bootstrap (that one starts it: the playbook's command).
-/// `requested` is `--galera-bootstrap`.
+/// the cluster ran before and no reachable controller runs MariaDB. The one
+/// marked safe_to_bootstrap if there is one, else the highest seqno.
+/// `requested` is `--galera-bootstrap`. (A new cluster is the playbook's
+/// command, on the first controller.)
 pub fn choose(
     site: &Site,
     gathered: &[Gathered<'_>],
@@ -90,7 +103,12 @@ pub fn choose(
                 Some(h) if h != *name => Err(refuse(format!(
                     "--galera-bootstrap names {h}, but {name} is marked safe_to_bootstrap (it stopped last and holds every transaction): it starts the cluster; run without the option"
                 ))),
-                _ => Ok(None),
+                _ => Ok(Some(Bootstrap {
+                    host: name.to_string(),
+                    reason: format!(
+                        "no controller runs MariaDB, and {name} is marked safe_to_bootstrap (it stopped last and holds every transaction): it starts the cluster again"
+                    ),
+                })),
             };
         }
         if !state.had_cluster() {
@@ -218,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn a_running_or_marked_node_or_pc_recovery_needs_no_choice() {
+    fn a_running_node_or_pc_recovery_needs_no_choice_and_a_marked_node_starts() {
         let up = [
             ("ctl1", node(true, 10, false, true)),
             ("ctl2", node(false, 10, false, true)),
@@ -231,7 +249,14 @@ mod tests {
             ("ctl2", node(false, 12, true, false)),
             ("ctl3", node(false, 9, false, false)),
         ];
-        assert_eq!(pick(&marked, None), Ok(None));
+        let b = pick(&marked, None).unwrap().unwrap();
+        assert_eq!(b.host, "ctl2");
+        assert!(
+            b.reason.contains("ctl2 is marked safe_to_bootstrap"),
+            "{}",
+            b.reason
+        );
+        assert_eq!(pick(&marked, Some("ctl2")).unwrap().unwrap().host, "ctl2");
         let e = pick(&marked, Some("ctl1")).unwrap_err();
         assert!(e.contains("ctl2 is marked safe_to_bootstrap"), "{e}");
         // all three back after a power cut, each with its view: pc.recovery

@@ -317,10 +317,7 @@ pub fn make_plans(
     let mut works = Vec::new();
     for (f, mut w) in ok {
         let t0 = Instant::now();
-        let starts = bootstrap
-            .as_ref()
-            .filter(|b| b.host == w.host.name)
-            .map(|b| b.reason.as_str());
+        let starts = galera::role(bootstrap.as_ref(), &w.host.name);
         match plan(&w.host.name, &w.resources, &f, &secrets, &masker, starts) {
             Ok(p) => {
                 w.timings.plan = t0.elapsed().as_secs_f64();
@@ -524,7 +521,7 @@ pub fn plan(
     facts: &Facts,
     secrets: &SecretStore,
     masker: &Masker,
-    galera_bootstrap: Option<&str>,
+    galera_bootstrap: Option<planner::GaleraRole<'_>>,
 ) -> Result<HostPlan, HostError> {
     let inp = planner::Inputs {
         host,

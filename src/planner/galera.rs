@@ -5,6 +5,7 @@
 //! the node the site-wide choice names (the highest seqno: see
 //! `pipeline::galera`) starts the cluster again here.
 
+use super::GaleraRole;
 use super::{Cx, Decision, PlanError, change, exec, noop};
 use crate::desired::resource::{Kind, Resource};
 use crate::host_commands;
@@ -27,8 +28,18 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         unreachable!("planner::plan_one dispatches by kind")
     };
     let facts = cx.facts;
-    if let Some(reason) = cx.galera_bootstrap {
-        return Ok(bootstrap(cx, r, service, peers, reason));
+    match cx.galera_bootstrap {
+        Some(GaleraRole::Starts(reason)) => return Ok(bootstrap(cx, r, service, peers, reason)),
+        Some(GaleraRole::Joins(starter)) if !facts.service(service).running => {
+            return Ok(reset(
+                r,
+                service,
+                format!(
+                    "{starter} starts the cluster again; this node's start left waiting at boot for the lost node would keep the new cluster from forming, so it is killed (it has not opened InnoDB yet) and starts afresh after {starter}'s"
+                ),
+            ));
+        }
+        _ => {}
     }
     if !facts.service(service).running
         && facts
@@ -36,7 +47,13 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
             .as_ref()
             .is_some_and(|g| g.unit == "deactivating")
     {
-        return Ok(reset(r, service));
+        return Ok(reset(
+            r,
+            service,
+            format!(
+                "{service}'s start at boot waited for a cluster past its timeout and ignores the stop; it is killed (it has not opened InnoDB yet) so that the start below joins afresh"
+            ),
+        ));
     }
     if !facts.service(service).running {
         return Ok(noop(format!("{service} is not running here (yet)")));
@@ -71,6 +88,7 @@ fn bootstrap(cx: &mut Cx<'_>, r: &Resource, service: &str, peers: &str, reason: 
     let script = format!(
         "for a in {peers}; do if timeout 2 bash -c \"exec 3<>/dev/tcp/$a/3306; head -c 5 <&3 | grep -q .\" 2>/dev/null; then echo \"MariaDB at $a answers now: the cluster runs there, so this node joins it instead of starting a second one; run stackprov again\" >&2; exit 1; fi; done\n\
          {}\n\
+         for a in {peers}; do i=0; while timeout 2 bash -c \"exec 3<>/dev/tcp/$a/4567\" 2>/dev/null; do i=$((i+1)); if [ $i -ge 60 ]; then echo \"Galera still runs at $a (port 4567) after 60 s: a start waiting there would keep the new cluster from forming; stop it there (systemctl kill -s KILL mariadb) and run stackprov again\" >&2; exit 1; fi; sleep 1; done; done\n\
          sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat\n\
          galera_new_cluster {s}",
         reset_script(service),
@@ -93,26 +111,20 @@ fn bootstrap(cx: &mut Cx<'_>, r: &Resource, service: &str, peers: &str, reason: 
 fn reset_script(service: &str) -> String {
     let s = crate::quote::shell_word(service);
     format!(
-        "systemctl kill -s KILL {s} 2>/dev/null\n\
-         timeout 120 systemctl stop {s} || {{ echo \"{s} did not stop within 120 s: see journalctl -u {s}\" >&2; exit 1; }}"
+        "case $(systemctl is-active {s}) in activating|deactivating) systemctl kill -s KILL {s}; timeout 120 systemctl stop {s} || {{ echo \"{s} did not stop within 120 s: see journalctl -u {s}\" >&2; exit 1; }};; esac\n\
+         systemctl reset-failed {s} 2>/dev/null; true"
     )
 }
 
 /// A start at boot that waited for a cluster past its timeout: systemd's stop
 /// then waits on it for good (it ignores SIGTERM while it waits).
-fn reset(r: &Resource, service: &str) -> Decision {
+fn reset(r: &Resource, service: &str, reason: String) -> Decision {
     let script = format!(
         "systemctl is-active -q {s} && exit 0\n{}",
         reset_script(service),
         s = crate::quote::shell_word(service)
     );
-    change(
-        r,
-        Action::Run,
-        format!("{service}'s start at boot waited for a cluster past its timeout and ignores the stop; it is killed (it has not opened InnoDB yet) so that the start below joins afresh"),
-        vec![exec(script)],
-    )
-    .into()
+    change(r, Action::Run, reason, vec![exec(script)]).into()
 }
 
 #[cfg(test)]
@@ -168,7 +180,9 @@ mod tests {
         let s = secrets();
         let m = s.masker();
         let mut cx = Cx::new(&s, &m, &f, std::slice::from_ref(&r));
-        cx.galera_bootstrap = Some("ctl2 has the highest seqno (ctl1 10, ctl2 12)");
+        cx.galera_bootstrap = Some(crate::planner::GaleraRole::Starts(
+            "ctl2 has the highest seqno (ctl1 10, ctl2 12)",
+        ));
         let crate::planner::Decision::Change(c) = plan_one(&mut cx, &r).unwrap() else {
             panic!("the chosen node starts the cluster")
         };
@@ -185,8 +199,9 @@ mod tests {
         assert_eq!(
             &lines[1..],
             [
-                "systemctl kill -s KILL mariadb 2>/dev/null",
-                "timeout 120 systemctl stop mariadb || { echo \"mariadb did not stop within 120 s: see journalctl -u mariadb\" >&2; exit 1; }",
+                "case $(systemctl is-active mariadb) in activating|deactivating) systemctl kill -s KILL mariadb; timeout 120 systemctl stop mariadb || { echo \"mariadb did not stop within 120 s: see journalctl -u mariadb\" >&2; exit 1; };; esac",
+                "systemctl reset-failed mariadb 2>/dev/null; true",
+                "for a in 192.0.2.12 192.0.2.13; do i=0; while timeout 2 bash -c \"exec 3<>/dev/tcp/$a/4567\" 2>/dev/null; do i=$((i+1)); if [ $i -ge 60 ]; then echo \"Galera still runs at $a (port 4567) after 60 s: a start waiting there would keep the new cluster from forming; stop it there (systemctl kill -s KILL mariadb) and run stackprov again\" >&2; exit 1; fi; sleep 1; done; done",
                 "sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat",
                 "galera_new_cluster mariadb"
             ]
@@ -223,7 +238,7 @@ mod tests {
         };
         assert!(
             script.starts_with(
-                "systemctl is-active -q mariadb && exit 0\nsystemctl kill -s KILL mariadb"
+                "systemctl is-active -q mariadb && exit 0\ncase $(systemctl is-active mariadb) in activating|deactivating) systemctl kill -s KILL mariadb;"
             ),
             "{script}"
         );

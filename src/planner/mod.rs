@@ -96,9 +96,18 @@ pub struct Inputs<'a> {
     pub host: &'a str,
     pub secrets: &'a SecretStore,
     pub masker: &'a Masker,
-    /// This host starts the Galera cluster again after an outage, for this
-    /// reason (the site-wide choice: see `pipeline::galera`).
-    pub galera_bootstrap: Option<&'a str>,
+    /// The site-wide choice of the node that starts the Galera cluster again
+    /// after an outage (see `pipeline::galera`), as it concerns this host.
+    pub galera_bootstrap: Option<GaleraRole<'a>>,
+}
+
+/// This host's part when a Galera cluster is started again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GaleraRole<'a> {
+    /// It starts the cluster, for this reason.
+    Starts(&'a str),
+    /// It joins the cluster this host starts.
+    Joins(&'a str),
 }
 
 /// The catalog entries the resources look for (see [`CatalogWants`]).
@@ -395,7 +404,7 @@ struct Cx<'a> {
     /// What the plan tells besides its changes (a degraded cluster).
     warnings: Vec<String>,
     /// See [`Inputs::galera_bootstrap`].
-    galera_bootstrap: Option<&'a str>,
+    galera_bootstrap: Option<GaleraRole<'a>>,
 }
 
 impl<'a> Cx<'a> {

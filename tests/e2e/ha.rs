@@ -409,7 +409,7 @@ fn ha_three_controllers_failover_and_full_outage() {
         let (code, out) = plan_exit(s);
         assert_ne!(code, 0, "{out}");
         if let Some((_, rest)) = out.split_once("--galera-bootstrap ")
-            && out.contains("the seqno of node3 is not known")
+            && out.contains("node3 cannot be reached")
         {
             let host: String = rest
                 .chars()
