@@ -199,6 +199,32 @@ fn only_the_first_controller_starts_a_new_cluster_even_when_no_guard_passes() {
         "{}",
         r.out
     );
+    // --galera-bootstrap is refused, with the reason, on a cluster that never
+    // ran and for a host that is not a controller; plan and apply alike
+    for (cmd, host, why) in [
+        (
+            "plan",
+            "ctl2",
+            "there is nothing to start: no controller was in a cluster before",
+        ),
+        ("apply", "ctl2", "there is nothing to start"),
+        (
+            "plan",
+            "nope",
+            "names `nope`, which is not a controller of this site",
+        ),
+    ] {
+        let args = [cmd, site, "-y", "--galera-bootstrap", host];
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .filter(|a| cmd == "apply" || *a != "-y")
+            .collect();
+        let r = common::run_cli_hosts(&hosts, &args);
+        assert_eq!(r.code, 1, "{cmd} {host}: {}{}", r.out, r.err);
+        assert!(r.err.contains(why), "{cmd} {host}: {}", r.err);
+        assert!(r.err.contains("nothing was changed"), "{}", r.err);
+    }
 }
 
 #[test]
