@@ -7,12 +7,16 @@ use serde::{Deserialize, Serialize};
 /// whether gvwstate.dat exists, and the position MariaDB's start recovered
 /// from InnoDB this boot (Debian's unit runs galera_recovery and passes it on
 /// mariadbd's command line; the journal keeps it when mariadbd gave up).
+/// The position is read only while MariaDB is not active: a converged run
+/// does not scan the journal.
 pub const SCRIPT: &str = "g=/var/lib/mysql/grastate.dat\n\
 [ -f $g ] && sed -n 's/^\\(uuid\\|seqno\\|safe_to_bootstrap\\): */\\1 /p' $g\n\
 [ -f /var/lib/mysql/gvwstate.dat ] && echo gvwstate\n\
-echo \"unit $(systemctl is-active mariadb)\"\n\
+u=$(systemctl is-active mariadb); echo \"unit $u\"\n\
+if [ \"$u\" != active ]; then\n\
 ps -o args= -C mariadbd,mysqld | sed -n 's/.*--wsrep[-_]start[-_]position=\\([^ ]*\\).*/position \\1/p'\n\
-journalctl -b -u mariadb -u mysql -o cat --no-pager | sed -n 's/.*WSREP: Recovered position:* *\\([^ ]*\\).*/position \\1/p' | tail -n 1\n";
+journalctl -b -u mariadb -u mysql -o cat --no-pager | sed -n 's/.*WSREP: Recovered position:* *\\([^ ]*\\).*/position \\1/p' | tail -n 1\n\
+fi\n";
 
 /// A node's saved Galera state (`None` fields: not there).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

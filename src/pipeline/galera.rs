@@ -69,12 +69,12 @@ pub fn choose(
             ha.controllers.join(", ")
         )));
     }
-    // the controllers in site order: their Galera facts, when gathered
-    let mut seen = Vec::new();
-    for c in &ha.controllers {
-        let g = gathered.iter().find(|(n, ..)| n == c);
-        seen.push((c.as_str(), g));
-    }
+    // the controllers in site order, with their facts when gathered
+    let seen: Vec<(&str, Option<&Gathered<'_>>)> = ha
+        .controllers
+        .iter()
+        .map(|c| (c.as_str(), gathered.iter().find(|(n, ..)| n == c)))
+        .collect();
     let nothing = |why: &str| match requested {
         Some(h) => Err(refuse(format!(
             "--galera-bootstrap {h}: there is nothing to start: {why}; run without it"
@@ -84,16 +84,22 @@ pub fn choose(
     let mut known = Vec::new(); // (host, seqno) of gathered controllers
     let mut unknown = Vec::new(); // reachable, but its seqno is not known
     let mut missing = Vec::new(); // not gathered: unreachable or not selected
+    // MariaDB running anywhere comes first: the others join it, whatever
+    // their files say
+    for (name, g) in &seen {
+        if let Some((_, facts, resources)) = g
+            && galera_service(resources).is_some_and(|s| facts.service(s).running)
+        {
+            return nothing(&format!("MariaDB runs on {name}, so the others join it"));
+        }
+    }
     for (name, g) in &seen {
         let Some((_, facts, resources)) = g else {
             missing.push(*name);
             continue;
         };
-        let Some(service) = galera_service(resources) else {
+        if galera_service(resources).is_none() {
             return nothing("the controllers have no Galera cluster (yet)");
-        };
-        if facts.service(service).running {
-            return nothing(&format!("MariaDB runs on {name}, so the others join it"));
         }
         let Some(state) = &facts.galera else {
             return nothing(&format!("{name} has no Galera state (yet)"));
@@ -249,6 +255,12 @@ mod tests {
             ("ctl2", node(false, 12, true, false)),
             ("ctl3", node(false, 9, false, false)),
         ];
+        // a marked node does not start a second cluster beside a running one
+        let beside = [
+            ("ctl1", node(false, 10, true, false)),
+            ("ctl2", node(true, 12, false, false)),
+        ];
+        assert_eq!(pick(&beside, None), Ok(None));
         let b = pick(&marked, None).unwrap().unwrap();
         assert_eq!(b.host, "ctl2");
         assert!(
