@@ -1,5 +1,6 @@
 //! stackprov: a bare host to an OpenStack controller, from one YAML site file.
 
+pub mod amqp;
 pub mod apply;
 pub mod atomic_file;
 pub mod cli;

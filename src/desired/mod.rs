@@ -5,12 +5,14 @@
 //! - [`profile`]: what a release × OS family means concretely (package,
 //!   service, path names), as data in `playbooks/profiles.yaml`;
 //! - [`playbook`]: roles → ordered [`resource::Resource`]s;
+//! - [`overrides`]: the site's `overrides` set in the roles' INI files;
 //! - [`removed`]: INI options a later release removed (which `validate` names);
 //! - [`resource`]: the resource kinds the planner knows;
 //! - [`templates`]: the Tera context, the parsed templates, `secret()`;
 //! - [`assets`]: the playbooks and templates built into the binary.
 
 pub mod assets;
+pub mod overrides;
 pub mod playbook;
 pub mod profile;
 pub mod release;

@@ -4,7 +4,7 @@
 
 use super::DesiredError;
 use super::templates::{context, tera, tera_error};
-use crate::desired::resource::{Kind, Perms, Resource, SqlUserSyntax};
+use crate::desired::resource::{AmqpLogin, Kind, Perms, Resource, SqlUserSyntax};
 use crate::facts::OsFacts;
 use crate::ini::IniSetting;
 use crate::plan::catalog::Admin;
@@ -144,13 +144,13 @@ pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Desired, Desire
             )));
         }
     }
-    apply_overrides(site, &ini_files, &mut resources)?;
+    super::overrides::apply(site, &ini_files, &mut resources)?;
     Ok(Desired { resources })
 }
 
 /// The resources of a host's roles, and the paths of the INI files among them
 /// (`file`s marked `format: ini`, and every `ini`), the only ones overrides edit.
-fn roles(
+pub(super) fn roles(
     site: &Site,
     host: &Host,
     os: &OsFacts,
@@ -331,8 +331,16 @@ fn resource(
             let creates = opt(l, "creates")?;
             let unless = opt(l, "unless")?;
             let unless_login = opt(l, "unless_login")?;
-            if creates.is_none() && unless.is_none() && unless_login.is_none() {
-                return Err(l.err(body, "a command needs a guard (`creates`, `unless` or `unless_login`) so that a re-run changes nothing"));
+            let unless_amqp = match b.get("unless_amqp") {
+                None => None,
+                Some(n) => Some(Box::new(amqp_login(l, n)?)),
+            };
+            if creates.is_none()
+                && unless.is_none()
+                && unless_login.is_none()
+                && unless_amqp.is_none()
+            {
+                return Err(l.err(body, "a command needs a guard (`creates`, `unless`, `unless_login` or `unless_amqp`) so that a re-run changes nothing"));
             }
             let run = need(l, "run")?;
             if placeholder::has_secrets(&run)
@@ -354,6 +362,7 @@ fn resource(
                 stdin: opt(l, "stdin")?,
                 unless_stdin: opt(l, "unless_stdin")?,
                 unless_login,
+                unless_amqp,
                 explain: opt(l, "explain")?,
                 creates,
                 unless,
@@ -486,6 +495,49 @@ fn resource(
 }
 
 /// SQL names are spliced into statements, so only safe characters are allowed.
+/// `unless_amqp: {user, vhost, password, port}`: `password` names a secret,
+/// `port` is 5672 unless given.
+fn amqp_login(l: &mut Loader<'_>, n: &Node) -> Result<AmqpLogin, DesiredError> {
+    let Value::Map(entries) = &n.value else {
+        return Err(l.err(
+            n,
+            "`unless_amqp` expects a mapping: {user, vhost, password, port}",
+        ));
+    };
+    let e = Entry { entries };
+    let mut field = |k: &str| -> Result<Option<String>, DesiredError> {
+        e.get(k).map(|v| l.render(v)).transpose()
+    };
+    let (user, vhost, password, port) = (
+        field("user")?,
+        field("vhost")?,
+        field("password")?,
+        field("port")?,
+    );
+    let (Some(user), Some(password)) = (user, password) else {
+        return Err(l.err(
+            n,
+            "`unless_amqp` needs `user` and `password` (a secret's name)",
+        ));
+    };
+    let vhost = vhost.unwrap_or_else(|| "/".into());
+    if user.len() > 255 || vhost.len() > 255 {
+        return Err(l.err(n, "AMQP user and vhost names are at most 255 bytes"));
+    }
+    let port = match port {
+        None => 5672,
+        Some(p) => p
+            .parse()
+            .map_err(|_| l.err(n, format!("port `{p}` is not a number")))?,
+    };
+    Ok(AmqpLogin {
+        user,
+        vhost,
+        password,
+        port,
+    })
+}
+
 fn sql_ident(l: &Loader<'_>, n: &Node, s: String) -> Result<String, DesiredError> {
     if s.is_empty() || s.len() > 64 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(l.err(
@@ -494,82 +546,4 @@ fn sql_ident(l: &Loader<'_>, n: &Node, s: String) -> Result<String, DesiredError
         ));
     }
     Ok(s)
-}
-
-/// Site `overrides`: extra INI keys set in the host's INI files. A path that
-/// is not one of them on this host is left alone here: it may be another
-/// host's or another OS's file, and `validate` (see [`override_targets`])
-/// refuses a path no host of the site writes, or writes as something other
-/// than INI (the shell-sourced openrc, apt.conf).
-fn apply_overrides(
-    site: &Site,
-    ini_files: &BTreeSet<String>,
-    resources: &mut [Resource],
-) -> Result<(), DesiredError> {
-    for (path, sections) in &site.overrides {
-        if !ini_files.contains(path) {
-            continue;
-        }
-        let settings: Vec<IniSetting> = sections
-            .iter()
-            .flat_map(|(s, kv)| {
-                kv.iter().map(|(k, v)| IniSetting {
-                    section: s.clone(),
-                    key: k.clone(),
-                    value: v.clone(),
-                })
-            })
-            .collect();
-        for r in resources.iter_mut() {
-            match &mut r.kind {
-                Kind::File {
-                    path: p, content, ..
-                } if p == path => *content = crate::ini::apply(content, &settings),
-                Kind::IniEdit {
-                    path: p,
-                    settings: s,
-                    ..
-                } if p == path => s.extend(settings.iter().cloned()),
-                _ => {}
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A file a site's roles write on some host: whether overrides can edit it
-/// (it is an INI file) and the role that writes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OverrideTarget {
-    pub ini: bool,
-    pub role: String,
-}
-
-/// Every file the site's roles write (`file`) or edit (`ini`), on any host,
-/// on every OS that has packages for the site's release (see
-/// [`crate::desired::STAND_INS`]): what `overrides` may name.
-pub fn override_targets(site: &Site) -> std::collections::BTreeMap<String, OverrideTarget> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut seen: BTreeSet<&Vec<String>> = BTreeSet::new();
-    for host in &site.hosts {
-        if !seen.insert(&host.roles) {
-            continue;
-        }
-        for os in crate::desired::stand_ins(site.release) {
-            let Ok((resources, ini_files)) = roles(site, host, &os) else {
-                continue;
-            };
-            for r in resources {
-                if let Kind::File { path, .. } | Kind::IniEdit { path, .. } = r.kind {
-                    let ini = ini_files.contains(&path);
-                    let t = out.entry(path).or_insert(OverrideTarget {
-                        ini,
-                        role: r.role.clone(),
-                    });
-                    t.ini &= ini;
-                }
-            }
-        }
-    }
-    out
 }

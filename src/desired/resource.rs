@@ -43,6 +43,24 @@ mod octal_mode {
     }
 }
 
+/// A RabbitMQ login to try over AMQP on the host's loopback: `user` with the
+/// secret `password`, opening `vhost`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AmqpLogin {
+    pub user: String,
+    pub vhost: String,
+    /// The secret's name.
+    pub password: String,
+    pub port: u16,
+}
+
+impl AmqpLogin {
+    /// Its key in the facts (`openstack@/:5672`).
+    pub fn key(&self) -> String {
+        format!("{}@{}:{}", self.user, self.vhost, self.port)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Resource {
     /// The role (playbook) it comes from.
@@ -104,6 +122,10 @@ pub enum Kind {
         /// Needs nothing when this Keystone user logged in with its secret while
         /// the catalog was read (no check of its own runs on the host).
         unless_login: Option<String>,
+        /// Needs nothing when this RabbitMQ user logs in over AMQP and opens
+        /// the vhost (read beside the facts script, no `rabbitmqctl` started).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unless_amqp: Option<Box<AmqpLogin>>,
         /// What a failed `unless` means, for the plan (default: the check itself).
         explain: Option<String>,
         notify: Vec<String>,

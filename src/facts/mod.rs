@@ -173,6 +173,9 @@ pub struct FactQuery {
     /// Whether the node's saved Galera state is needed.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub galera: bool,
+    /// RabbitMQ logins tried over AMQP (through the tunnel, beside the script).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty", default)]
+    pub amqp_logins: BTreeSet<crate::desired::resource::AmqpLogin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +238,33 @@ pub struct Facts {
     /// The node's saved Galera state (when asked for).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub galera: Option<galera::GaleraFacts>,
+    /// What each AMQP login showed, by [`AmqpLogin::key`](crate::desired::resource::AmqpLogin::key).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub amqp: BTreeMap<String, AmqpFact>,
+}
+
+/// One AMQP login: whether it opened its vhost, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmqpFact {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub why: Option<String>,
+}
+
+impl AmqpFact {
+    pub fn from_outcome(o: crate::amqp::Outcome) -> AmqpFact {
+        use crate::amqp::Outcome;
+        let why = match o {
+            Outcome::Ok => None,
+            Outcome::Refused(m) => Some(format!("the login was refused ({m})")),
+            Outcome::NoVhost(m) => Some(format!("the login works, the vhost does not open ({m})")),
+            Outcome::Unavailable(m) => Some(format!("RabbitMQ does not answer ({m})")),
+        };
+        AmqpFact {
+            ok: why.is_none(),
+            why,
+        }
+    }
 }
 
 /// Base64 without line breaks, as `base64 -w0` prints it.
@@ -370,6 +400,7 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
         catalog: None,
         http_requests: 0,
         galera: None,
+        amqp: BTreeMap::new(),
     };
     let all: Vec<&String> = q
         .stats

@@ -26,4 +26,5 @@ pub fn covers(have: &FactQuery, need: &FactQuery) -> bool {
         && need.checks.is_subset(&have.checks)
         && (!need.sql || have.sql)
         && (!need.galera || have.galera)
+        && need.amqp_logins.is_subset(&have.amqp_logins)
 }

@@ -5,19 +5,21 @@
 
 use crate::desired::resource::Resource;
 use crate::error::{Error, Status};
-use crate::facts::{self, Facts, OsFacts};
-use crate::openstack::http::HttpStats;
+use crate::facts::{Facts, OsFacts};
 use crate::plan::{HostPlan, PLAN_FORMAT, Plan};
 use crate::planner;
 use crate::secrets::{Masker, SecretStore, StoreError};
 use crate::site::{Host, Site};
-use crate::transport::{ExecRequest, Transport, TransportError, TransportErrorKind};
+use crate::transport::{Transport, TransportError, TransportErrorKind};
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub mod galera;
+mod gather;
 pub mod guess;
+
+pub use gather::{Gathered, gather, gather_after, gather_timed};
 
 /// Hosts worked on at once unless `--forks` or the site's `forks` says: each
 /// host's SSH session blocks its own thread, which mostly waits on the network.
@@ -104,7 +106,7 @@ pub struct Timings {
     pub os: f64,
     /// The batched facts script.
     pub facts: f64,
-    /// The Keystone catalog over the tunnel.
+    /// The Keystone catalog and the AMQP logins, over the tunnel.
     pub catalog: f64,
     /// The planner (pure).
     pub plan: f64,
@@ -386,133 +388,6 @@ pub enum HostError {
 /// The host's desired resources, from its roles.
 pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Vec<Resource>, HostError> {
     Ok(crate::desired::playbook::desired(site, host, os)?.resources)
-}
-
-/// Second round trip: every fact the resources need, in one batched script.
-pub fn gather(
-    t: &mut dyn Transport,
-    os: &OsFacts,
-    resources: &[Resource],
-    secrets: &SecretStore,
-) -> Result<Facts, HostError> {
-    gather_timed(t, os, resources, secrets, &mut Timings::default())
-}
-
-/// [`gather`], adding the script's and the catalog's time to `timings`.
-pub fn gather_timed(
-    t: &mut dyn Transport,
-    os: &OsFacts,
-    resources: &[Resource],
-    secrets: &SecretStore,
-    timings: &mut Timings,
-) -> Result<Facts, HostError> {
-    match gather_after(t, os, resources, secrets, timings, None)? {
-        Gathered::Facts(f) => Ok(*f),
-        Gathered::OtherOs(_) => unreachable!("no probe was sent"),
-    }
-}
-
-/// What [`gather_after`] found.
-pub enum Gathered {
-    Facts(Box<Facts>),
-    /// The probe sent before the facts script printed this, not the OS the
-    /// script was made for: it did not run.
-    OtherOs(String),
-}
-
-/// The facts script (and the catalog beside it); with `probe`, the OS probe
-/// first in the same exec, the script running only when the probe prints
-/// exactly `probe` (see [`guess`]).
-pub fn gather_after(
-    t: &mut dyn Transport,
-    os: &OsFacts,
-    resources: &[Resource],
-    secrets: &SecretStore,
-    timings: &mut Timings,
-    probe: Option<&str>,
-) -> Result<Gathered, HostError> {
-    let t0 = Instant::now();
-    let q = planner::query(resources);
-    let (script, stdin) = facts::script(os, &q);
-    let script = match probe {
-        Some(p) => guess::probe_then(p, &script),
-        None => script,
-    };
-    let stdin = match stdin {
-        Some(s) => facts::encode_login_stdin(&crate::secrets::placeholder::resolve(&s, secrets)?),
-        None => Vec::new(),
-    };
-    let wants = planner::catalog_wants(resources);
-    // the catalog, over the tunnel, while the facts script runs (on a second
-    // handle of the same connection where the transport has one)
-    let read_catalog = |t: &mut dyn Transport| {
-        let t1 = Instant::now();
-        let mut http = HttpStats::default();
-        let c = q
-            .catalog
-            .as_ref()
-            .map(|admin| {
-                crate::openstack::keystone::gather(
-                    t,
-                    admin,
-                    &q.catalog_logins,
-                    &wants,
-                    secrets,
-                    &mut http,
-                )
-            })
-            .transpose();
-        (c, http.requests, t1.elapsed().as_secs_f64())
-    };
-    let run_script = |t: &mut dyn Transport| {
-        let out = t.exec(
-            &ExecRequest::new(&script)
-                .stdin(&stdin)
-                .timeout(Duration::from_secs(120)),
-        );
-        (out, t0.elapsed().as_secs_f64())
-    };
-    let ((out, facts_secs), (catalog, requests, catalog_secs)) =
-        match t.fork().filter(|_| q.catalog.is_some()) {
-            Some(mut sibling) => std::thread::scope(|s| {
-                // a Keystone that does not answer within this is not up (one
-                // waiting for its database holds a request for minutes)
-                sibling.set_tunnel_read_timeout(Some(CATALOG_READ_TIMEOUT));
-                let reader = s.spawn(move || read_catalog(sibling.as_mut()));
-                let script = run_script(t);
-                let catalog = reader.join().unwrap_or_else(|_| {
-                    (
-                        Err(crate::openstack::error::ApiError::Unexpected(
-                            "the catalog reader panicked".into(),
-                        )),
-                        0,
-                        0.0,
-                    )
-                });
-                (script, catalog)
-            }),
-            None => {
-                let script = run_script(t);
-                (script, read_catalog(t))
-            }
-        };
-    let out = out?.stdout_str();
-    let out = match probe {
-        Some(p) => match guess::split_probe(p, &out) {
-            Ok(rest) => rest,
-            Err(seen) => return Ok(Gathered::OtherOs(seen)),
-        },
-        None => out.as_str(),
-    };
-    let mut facts = facts::parse(os.clone(), &q, out)?;
-    timings.facts = facts_secs;
-    facts.catalog = catalog?;
-    if facts.catalog.is_some() {
-        tracing::info!("catalog read with {requests} HTTP request(s)");
-        facts.http_requests = requests;
-        timings.catalog = catalog_secs;
-    }
-    Ok(Gathered::Facts(Box::new(facts)))
 }
 
 pub fn plan(

@@ -15,6 +15,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         creates,
         unless,
         unless_login,
+        unless_amqp,
         notify,
         timeout_secs,
         explain,
@@ -49,14 +50,31 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
             None => format!("`{user}` logs in to Keystone with the secrets file's password"),
         }));
     }
-    let reason = match (creates, unless, unless_login) {
-        (Some(c), _, _) if facts.file(c).is_none() => format!("{c} does not exist"),
-        (_, Some(u), _) => explain
+    let amqp = unless_amqp.as_ref().map(|a| (a, facts.amqp.get(&a.key())));
+    if let Some((a, Some(f))) = amqp
+        && f.ok
+    {
+        return Ok(noop(format!(
+            "`{}` logs in to RabbitMQ (AMQP, port {}) and opens vhost `{}`",
+            a.user, a.port, a.vhost
+        )));
+    }
+    let reason = match (creates, unless, unless_login, amqp) {
+        (Some(c), _, _, _) if facts.file(c).is_none() => format!("{c} does not exist"),
+        (_, Some(u), _, _) => explain
             .clone()
             .unwrap_or_else(|| format!("check failed: {u}")),
-        (_, _, Some(user)) => explain
+        (_, _, Some(user), _) => explain
             .clone()
             .unwrap_or_else(|| format!("`{user}` cannot log in to Keystone")),
+        (_, _, _, Some((a, f))) => format!(
+            "`{}` cannot open vhost `{}`: {}",
+            a.user,
+            a.vhost,
+            f.and_then(|f| f.why.clone()).unwrap_or_else(|| {
+                "no AMQP login was tried (facts saved before stackprov made one)".into()
+            })
+        ),
         _ => "guard not met".to_string(),
     };
     let mut ops = notify_ops(cx, notify);
@@ -108,6 +126,7 @@ mod tests {
             unless: unless.map(Into::into),
             unless_stdin: None,
             unless_login: None,
+            unless_amqp: None,
             explain: explain.map(Into::into),
             notify: notify.iter().map(|n| n.to_string()).collect(),
             timeout_secs: 900,
@@ -145,6 +164,38 @@ mod tests {
             *unless_login = Some("admin".into());
         }
         r
+    }
+
+    const RABBIT: &str = "rabbitmqctl set_permissions openstack '.*' '.*' '.*'";
+
+    /// The messaging role's user command, guarded by an AMQP login.
+    fn rabbit_user() -> Resource {
+        let mut r = command(RABBIT, None, None, None, &[]);
+        if let Kind::Command {
+            unless_amqp, user, ..
+        } = &mut r.kind
+        {
+            *user = None;
+            *unless_amqp = Some(Box::new(crate::desired::resource::AmqpLogin {
+                user: "openstack".into(),
+                vhost: "/".into(),
+                password: "rabbit_openstack".into(),
+                port: 5672,
+            }));
+        }
+        r
+    }
+
+    fn amqp_login(ok: bool, why: Option<&str>) -> crate::facts::Facts {
+        facts(|f| {
+            f.amqp.insert(
+                "openstack@/:5672".into(),
+                crate::facts::AmqpFact {
+                    ok,
+                    why: why.map(Into::into),
+                },
+            );
+        })
     }
 
     fn check_exits(check: &str, status: i32) -> crate::facts::Facts {
@@ -260,6 +311,32 @@ mod tests {
                         Run,
                         EXPLAIN,
                         &["cd / && su -s /bin/sh -c 'keystone-manage bootstrap' keystone"],
+                    ),
+                ),
+                (
+                    "unless_amqp: the login opened the vhost",
+                    rabbit_user(),
+                    amqp_login(true, None),
+                    noop("`openstack` logs in to RabbitMQ (AMQP, port 5672) and opens vhost `/`"),
+                ),
+                (
+                    "unless_amqp: the broker refused the password",
+                    rabbit_user(),
+                    amqp_login(false, Some("the login was refused (403 ACCESS_REFUSED)")),
+                    change(
+                        Run,
+                        "`openstack` cannot open vhost `/`: the login was refused (403 ACCESS_REFUSED)",
+                        &["cd / && rabbitmqctl set_permissions openstack '.*' '.*' '.*'"],
+                    ),
+                ),
+                (
+                    "unless_amqp: saved facts from before the AMQP login",
+                    rabbit_user(),
+                    bare(),
+                    change(
+                        Run,
+                        "`openstack` cannot open vhost `/`: no AMQP login was tried (facts saved before stackprov made one)",
+                        &["cd / && rabbitmqctl set_permissions openstack '.*' '.*' '.*'"],
                     ),
                 ),
                 (

@@ -171,8 +171,12 @@ pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
                 creates,
                 unless,
                 unless_stdin,
+                unless_amqp,
                 ..
             } => {
+                if let Some(a) = unless_amqp {
+                    q.amqp_logins.insert((**a).clone());
+                }
                 if let Some(c) = creates {
                     q.stats.insert(c.clone());
                 }
@@ -219,12 +223,18 @@ pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
             Kind::Command {
                 stdin,
                 unless_stdin,
+                unless_amqp,
                 ..
-            } => stdin
-                .iter()
-                .chain(unless_stdin)
-                .map(String::as_str)
-                .collect(),
+            } => {
+                if let Some(a) = unless_amqp {
+                    out.insert(a.password.clone());
+                }
+                stdin
+                    .iter()
+                    .chain(unless_stdin)
+                    .map(String::as_str)
+                    .collect()
+            }
             Kind::SqlUser { password, .. } => {
                 out.insert(password.clone());
                 vec![]

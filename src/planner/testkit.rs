@@ -39,6 +39,7 @@ pub fn bare() -> Facts {
         catalog: None,
         http_requests: 0,
         galera: None,
+        amqp: Default::default(),
     }
 }
 

@@ -51,6 +51,12 @@ fn the_query_asks_for_what_each_kind_compares() {
             unless: Some("login".into()),
             unless_stdin: Some("((secret:admin))\n".into()),
             unless_login: None,
+            unless_amqp: Some(Box::new(crate::desired::resource::AmqpLogin {
+                user: "openstack".into(),
+                vhost: "/".into(),
+                password: "rabbit_openstack".into(),
+                port: 5672,
+            })),
             explain: None,
             notify: vec![],
             timeout_secs: 600,
@@ -81,6 +87,9 @@ fn the_query_asks_for_what_each_kind_compares() {
     assert_eq!(q.sql_logins["keystone"], "keystone_db");
     assert_eq!(q.catalog, Some(v3()));
     assert_eq!(q.catalog_logins["glance"], "glance_user");
+    let amqp: Vec<String> = q.amqp_logins.iter().map(|a| a.key()).collect();
+    assert_eq!(amqp, ["openstack@/:5672"]);
+    assert!(secret_names(&resources).contains("rabbit_openstack"));
     assert!(q.services.is_empty());
 }
 
@@ -209,6 +218,7 @@ fn every_place_a_secret_lands_is_checked_in_its_encoding() {
         unless: Some("true".into()),
         unless_stdin: None,
         unless_login: None,
+        unless_amqp: None,
         explain: None,
         notify: vec![],
         timeout_secs: 600,

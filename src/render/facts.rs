@@ -154,6 +154,12 @@ pub fn facts_text(host: &str, f: &crate::facts::Facts, style: Style) -> String {
             }
         }
     }
+    for (login, a) in &f.amqp {
+        let _ = match &a.why {
+            None => writeln!(s, "  amqp login {login}: ok"),
+            Some(why) => writeln!(s, "  amqp login {login}: {}", style.yellow(why)),
+        };
+    }
     if !f.pending_restarts.is_empty() {
         let pending: Vec<&str> = f.pending_restarts.iter().map(String::as_str).collect();
         let _ = writeln!(

@@ -132,6 +132,8 @@ fn a_fresh_host_becomes_a_working_controller() {
         "    memcached enabled, running",
         "    keystone enabled, running",
         "password logins: glance ok, keystone ok",
+        // RabbitMQ's user, by an AMQP login (no rabbitmqctl, no Erlang started)
+        "amqp login openstack@/:5672: ok",
         "    image public RegionOne http://controller:9292",
     ] {
         assert!(out.contains(line), "facts lack {line:?}:\n{out}");
@@ -201,7 +203,8 @@ fn a_fresh_host_becomes_a_working_controller() {
     );
     assert_eq!(started(), after, "restarted exactly once");
 
-    // 3. drift: a key in keystone.conf, an endpoint URL through the API, glance-api stopped
+    // 3. drift: a key in keystone.conf, an endpoint URL through the API,
+    //    glance-api stopped, RabbitMQ's password changed behind our back
     on_host(
         "sed -i 's/^log_file = keystone.log/log_file = drifted.log/' /etc/keystone/keystone.conf",
     );
@@ -209,13 +212,16 @@ fn a_fresh_host_becomes_a_working_controller() {
         ". /root/admin-openrc && openstack endpoint set --url http://controller:9393 $(openstack endpoint list --service image --interface public -f value -c ID)",
     );
     on_host("systemctl stop glance-api");
+    on_host("printf 'drifted\\n' | rabbitmqctl change_password openstack >/dev/null");
     let (code, out, err, _) = stackprov(&["--format", "json", "plan", s, "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("403 ACCESS_REFUSED"), "{out}");
     let mut ids = change_ids(&out);
     ids.sort();
     assert_eq!(
         ids,
         vec![
+            "command:rabbitmq user openstack",
             "file:/etc/keystone/keystone.conf",
             "keystone_endpoint:image/public/RegionOne",
             "service:glance-api",

@@ -106,7 +106,7 @@ impl Ctx<'_> {
         let Value::Map(entries) = &n.value else {
             return;
         };
-        let targets = crate::desired::playbook::override_targets(site);
+        let targets = crate::desired::overrides::override_targets(site);
         if targets.is_empty() {
             return; // no OS has packages for the release: reported when planning
         }
