@@ -488,3 +488,22 @@ fn a_weak_value_is_named_in_a_warning_and_masked_only_alone() {
     assert!(p.out.contains("keystone"), "{}", p.out);
     assert!(p.out.contains("openstack"), "{}", p.out);
 }
+
+/// Before: RabbitMQ's password was set through rabbitmqctl's stdin, which
+/// trims the line, so RabbitMQ held `rabbit pass` while the secrets file (and
+/// every service given it) said `rabbit pass `; the AMQP login showed it.
+#[test]
+fn a_rabbitmq_password_with_outer_spaces_is_refused() {
+    let dir = site();
+    let bytes = b"admin: \"admin-pass\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nrabbit_openstack: \"rabbit pass \"\n";
+    write_secrets(dir.path(), bytes);
+    let message = "./site.secrets.yaml: secret `rabbit_openstack` contains leading or trailing whitespace, which cannot be written into RabbitMQ's password in command:rabbitmq user openstack: rabbitmqctl trims the password it reads on stdin (the only way a secret reaches it), so RabbitMQ would hold another one than the secrets file; choose a value without it\n";
+    let v = validate(dir.path());
+    assert_eq!((v.code, v.out.as_str(), v.err.as_str()), (1, "", message));
+    let p = plan(dir.path());
+    assert_eq!(
+        (p.code, p.out.as_str(), p.err.as_str()),
+        (1, "", format!("error: {message}").as_str())
+    );
+    assert_eq!(std::fs::read(secrets(dir.path())).unwrap(), bytes);
+}

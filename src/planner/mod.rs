@@ -331,6 +331,23 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
                 }
             }
         }
+        // RabbitMQ's CLI trims the password it reads on stdin: RabbitMQ would
+        // hold another one than the secrets file (the AMQP login shows it)
+        if let Kind::Command {
+            unless_amqp: Some(a),
+            ..
+        } = &r.kind
+            && let Some(v) = value(&a.password)
+            && v.trim() != v
+        {
+            return Err(PlanError::CannotEncode(Box::new(CannotEncode {
+                name: a.password.clone(),
+                what: "leading or trailing whitespace".into(),
+                place: "RabbitMQ's password",
+                why: "rabbitmqctl trims the password it reads on stdin (the only way a secret reaches it), so RabbitMQ would hold another one than the secrets file",
+                file,
+            })));
+        }
         for t in stdin {
             for name in placeholder::secret_names(t) {
                 if let Some(v) = value(&name)

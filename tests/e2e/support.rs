@@ -76,7 +76,8 @@ pub const SECRETS: &[(&str, &str)] = &[
     ("keystone_db", "k'e\"y $#/:; db\\"),
     ("glance_db", "g'l\"a $#/:;  \\db"),
     ("glance_user", "\"gl@nce's %pass: #1;\\ñ\""),
-    ("rabbit_openstack", " r@bbit's $%#/:; pw\\ø "),
+    // no outer spaces: rabbitmqctl trims them (stackprov refuses such a value)
+    ("rabbit_openstack", "r@bbit's $%#/:;  pw\\ø€"),
 ];
 
 /// Every form a secret could leak in: raw, each encoding stackprov writes it
