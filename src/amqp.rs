@@ -46,8 +46,30 @@ pub enum Outcome {
 
 /// Log in as `user` and open `vhost` on the host's `port`. Only a lost
 /// connection to the host is an error; whatever the broker says is an
-/// [`Outcome`].
+/// [`Outcome`]. An exchange cut short is tried once more (a login is safe to
+/// repeat), as the HTTP client does: the test bed showed libssh2's "transport
+/// read" on tunnels (its cause, a channel freed beside another thread's call,
+/// is mended in `transport::ssh`; the retry stays for any other short cut).
 pub fn login(
+    t: &mut dyn Transport,
+    port: u16,
+    user: &str,
+    password: &Secret,
+    vhost: &str,
+) -> Result<Outcome, TransportError> {
+    match attempt(t, port, user, password, vhost)? {
+        Outcome::Unavailable(why) if !why.starts_with(NOTHING_LISTENS) => {
+            tracing::debug!("AMQP on port {port}: {why}; trying once more");
+            attempt(t, port, user, password, vhost)
+        }
+        o => Ok(o),
+    }
+}
+
+/// How an [`Outcome::Unavailable`] starts when the tunnel itself did not open.
+const NOTHING_LISTENS: &str = "the tunnel did not open: ";
+
+fn attempt(
     t: &mut dyn Transport,
     port: u16,
     user: &str,
@@ -57,7 +79,12 @@ pub fn login(
     let mut stream = match t.open_tunnel(port) {
         Ok(s) => s,
         Err(e) if e.kind == TransportErrorKind::Unreachable => return Err(e),
-        Err(e) => return Ok(Outcome::Unavailable(e.message)),
+        Err(e) => {
+            return Ok(Outcome::Unavailable(format!(
+                "{NOTHING_LISTENS}{}",
+                e.message
+            )));
+        }
     };
     let pw = password.expose();
     let scrub = |text: String| {
@@ -86,7 +113,9 @@ pub fn converse<S: Read + Write + ?Sized>(
         return Err("a user or vhost name over 255 bytes cannot be sent".into());
     }
     s.write_all(b"AMQP\x00\x00\x09\x01").map_err(io)?;
-    let (class, method, args) = read_method(s)?.ok_or("the broker closed the connection")?;
+    let (class, method, args) = read_method(s)
+        .map_err(|e| format!("{e}, waiting for Connection.Start"))?
+        .ok_or("the broker closed the connection")?;
     if (class, method) == (CONNECTION, CLOSE) {
         return Err(closed_text(&args));
     }
@@ -128,7 +157,9 @@ pub fn converse<S: Read + Write + ?Sized>(
     put_longstr(&mut a, &response);
     put_shortstr(&mut a, "en_US");
     write_method(s, START_OK, &a)?;
-    let Some((class, method, args)) = read_method(s)? else {
+    let Some((class, method, args)) =
+        read_method(s).map_err(|e| format!("{e}, waiting for the login's answer"))?
+    else {
         // the legacy refusal: the connection closed right after the login
         return Ok(Outcome::Refused(
             "the broker closed the connection after the login".into(),
@@ -164,8 +195,9 @@ pub fn converse<S: Read + Write + ?Sized>(
     put_shortstr(&mut a, "");
     a.push(0);
     write_method(s, OPEN, &a)?;
-    let (class, method, args) =
-        read_method(s)?.ok_or("the broker closed the connection at Connection.Open")?;
+    let (class, method, args) = read_method(s)
+        .map_err(|e| format!("{e}, waiting for Connection.Open-Ok"))?
+        .ok_or("the broker closed the connection at Connection.Open")?;
     match (class, method) {
         (CONNECTION, OPEN_OK) => {
             let mut a = Vec::new();

@@ -263,10 +263,35 @@ fn what_is_not_an_amqp_broker_is_an_error_not_a_hang_or_a_huge_buffer() {
     assert!(e.contains("no PLAIN login"), "{e}");
 }
 
-/// A transport whose tunnels reach the scripted broker, or fail as told.
+/// A transport whose tunnels reach these streams in turn, or fail as told.
 struct Host {
-    broker: Option<Broker>,
+    streams: VecDeque<Box<dyn Tunnel>>,
     fail: Option<TransportErrorKind>,
+}
+
+fn host(streams: Vec<Box<dyn Tunnel>>) -> Host {
+    Host {
+        streams: streams.into(),
+        fail: None,
+    }
+}
+
+/// A stream whose reads fail as libssh2's did now and then on the test bed.
+struct Broken;
+
+impl Read for Broken {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::other("transport read"))
+    }
+}
+
+impl Write for Broken {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Transport for Host {
@@ -289,7 +314,7 @@ impl Transport for Host {
                 kind,
                 "Channel open failure: connect failed",
             )),
-            None => Ok(Box::new(self.broker.take().unwrap())),
+            None => Ok(self.streams.pop_front().expect("a stream for each tunnel")),
         }
     }
     fn stats(&self) -> TransportStats {
@@ -302,10 +327,7 @@ fn a_login_through_the_transport_never_shows_the_password() {
     let mut b = broker(Style::Modern);
     // a broker that repeats what it was sent, the password with it
     b.refusal = "ACCESS_REFUSED - no user for the password s3cr3t-pw".into();
-    let mut h = Host {
-        broker: Some(b),
-        fail: None,
-    };
+    let mut h = host(vec![Box::new(b)]);
     let pw = Secret::new("s3cr3t-pw");
     match login(&mut h, 5672, "openstack", &pw, "/") {
         Ok(Outcome::Refused(m)) => {
@@ -317,14 +339,11 @@ fn a_login_through_the_transport_never_shows_the_password() {
         other => panic!("{other:?}"),
     }
     let pw = Secret::new("rabbit pass");
-    let mut h = Host {
-        broker: Some(broker(Style::Modern)),
-        fail: None,
-    };
+    let mut h = host(vec![Box::new(broker(Style::Modern))]);
     assert_eq!(login(&mut h, 5672, "openstack", &pw, "/"), Ok(Outcome::Ok));
     // a port nobody listens on is a fact; a lost host is an error
     let mut h = Host {
-        broker: None,
+        streams: VecDeque::new(),
         fail: Some(TransportErrorKind::Io),
     };
     match login(&mut h, 5672, "openstack", &pw, "/") {
@@ -332,8 +351,30 @@ fn a_login_through_the_transport_never_shows_the_password() {
         other => panic!("{other:?}"),
     }
     let mut h = Host {
-        broker: None,
+        streams: VecDeque::new(),
         fail: Some(TransportErrorKind::Unreachable),
     };
     assert!(login(&mut h, 5672, "openstack", &pw, "/").is_err());
+}
+
+#[test]
+fn an_exchange_cut_short_is_tried_once_more_and_then_reported() {
+    let pw = Secret::new("rabbit pass");
+    let mut h = host(vec![Box::new(Broken), Box::new(broker(Style::Modern))]);
+    assert_eq!(login(&mut h, 5672, "openstack", &pw, "/"), Ok(Outcome::Ok));
+    let mut h = host(vec![Box::new(Broken), Box::new(Broken)]);
+    match login(&mut h, 5672, "openstack", &pw, "/") {
+        Ok(Outcome::Unavailable(m)) => {
+            assert_eq!(m, "port 5672: transport read, waiting for Connection.Start")
+        }
+        other => panic!("{other:?}"),
+    }
+    // a refusal is an answer: not tried again (the second stream is never used)
+    let mut h = host(vec![Box::new(broker(Style::Modern)), Box::new(Broken)]);
+    let old = Secret::new("old pass");
+    assert!(matches!(
+        login(&mut h, 5672, "openstack", &old, "/"),
+        Ok(Outcome::Refused(_))
+    ));
+    assert_eq!(h.streams.len(), 1);
 }

@@ -106,8 +106,10 @@ pub struct Timings {
     pub os: f64,
     /// The batched facts script.
     pub facts: f64,
-    /// The Keystone catalog and the AMQP logins, over the tunnel.
+    /// The Keystone catalog over the tunnel (beside the facts script).
     pub catalog: f64,
+    /// RabbitMQ's AMQP logins over the tunnel (after the facts script).
+    pub amqp: f64,
     /// The planner (pure).
     pub plan: f64,
     /// The plan's operations.

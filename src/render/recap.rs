@@ -91,8 +91,8 @@ pub fn recap_text(recaps: &[Recap], style: Style) -> String {
             let t = &r.timings;
             let _ = writeln!(
                 out,
-                "{:w$}   connect {:.2}s, os facts {:.2}s, facts {:.2}s, catalog {:.2}s, plan {:.3}s, apply {:.2}s",
-                "", t.connect, t.os, t.facts, t.catalog, t.plan, t.apply
+                "{:w$}   connect {:.2}s, os facts {:.2}s, facts {:.2}s, catalog {:.2}s, amqp {:.2}s, plan {:.3}s, apply {:.2}s",
+                "", t.connect, t.os, t.facts, t.catalog, t.amqp, t.plan, t.apply
             );
         }
         if let Some(f) = &r.failure {

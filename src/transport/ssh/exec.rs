@@ -34,9 +34,11 @@ impl SshTransport {
         c.stats.trip();
         let start = Instant::now();
         let deadline = start + timeout;
-        let mut ch = c
-            .open(deadline, || c.sess.channel_session())
-            .map_err(|f| self.fail(f, "open channel", timeout))?;
+        let mut ch = nonblocking::Chan::new(
+            c,
+            c.open(deadline, || c.sess.channel_session())
+                .map_err(|f| self.fail(f, "open channel", timeout))?,
+        );
         c.retry(deadline, || ch.exec(command))
             .map_err(|f| self.fail(f, "exec", timeout))?;
         c.stats.sent(command.len());
@@ -48,7 +50,7 @@ impl SshTransport {
             let mut progress = false;
             if !eof_sent {
                 if pos < stdin.len() {
-                    match ch.write(&stdin[pos..]) {
+                    match c.call_io(|| ch.write(&stdin[pos..])) {
                         Ok(n) => {
                             pos += n;
                             c.stats.sent(n);
@@ -60,7 +62,7 @@ impl SshTransport {
                     }
                 }
                 if pos >= stdin.len() {
-                    match ch.send_eof() {
+                    match c.call(|| ch.send_eof()) {
                         Ok(()) => eof_sent = true,
                         Err(e) if nonblocking::would_block(&e) => {}
                         Err(_) => eof_sent = true,
@@ -71,7 +73,7 @@ impl SshTransport {
                 if *done {
                     continue;
                 }
-                match ch.stream(id).read(&mut buf) {
+                match c.call_io(|| ch.stream(id).read(&mut buf)) {
                     Ok(0) => *done = true,
                     Ok(n) => {
                         sink.extend_from_slice(&buf[..n]);

@@ -110,7 +110,7 @@ fn forward_loop(conn: Conn, listener: TcpListener, port: u16, stop: Arc<AtomicBo
                         Ok(ch) => {
                             if tcp.set_nonblocking(true).is_ok() {
                                 tracing::debug!(%peer, port, "forwarding connection");
-                                pairs.push(Pair::new(tcp, ch));
+                                pairs.push(Pair::new(tcp, &conn, ch));
                             }
                         }
                         Err(Fail::Ssh(e)) => {
@@ -124,7 +124,7 @@ fn forward_loop(conn: Conn, listener: TcpListener, port: u16, stop: Arc<AtomicBo
             }
         }
         for p in pairs.iter_mut() {
-            progress |= p.step(&conn.stats, &mut buf);
+            progress |= p.step(&conn, &mut buf);
         }
         let (done, live): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|p| p.done());
         pairs = live;

@@ -58,6 +58,58 @@ pub struct Conn {
     /// libssh2 keeps the state of a channel open in progress on the session, not
     /// on the channel: two non-blocking opens from two threads would corrupt it.
     pub open_lock: Arc<std::sync::Mutex<()>>,
+    /// Held by every libssh2 call on the session (see [`Conn::call`]) and by
+    /// a channel's free ([`Chan`]), which ssh2 makes without its own mutex.
+    /// libssh2 also keeps one partly sent packet per session, which only the
+    /// call that left it may finish: a call keeps this while libssh2 waits to
+    /// send, so no other thread's packet goes out in between.
+    pub send_lock: Arc<std::sync::Mutex<()>>,
+}
+
+/// How long a call keeps [`Conn::send_lock`] waiting for the socket to take
+/// its packet; a connection that takes nothing for this long is dead anyway.
+const SEND_HOLD: Duration = Duration::from_secs(30);
+
+/// A channel whose `libssh2_channel_free` runs under [`Conn::send_lock`].
+/// ssh2's `Drop` for a channel frees it without the session's own mutex, so
+/// a channel dropped on one thread while another was inside a call on the
+/// same session corrupted the connection: the host's sshd logged "Bad packet
+/// length" and "message authentication code incorrect", the client "Unable to
+/// send channel-open request" (one run in two hundred on the test bed, when
+/// the facts script's exec ended while the catalog opened a tunnel).
+pub struct Chan {
+    ch: std::mem::ManuallyDrop<Channel>,
+    lock: Arc<std::sync::Mutex<()>>,
+}
+
+impl Chan {
+    pub fn new(conn: &Conn, ch: Channel) -> Chan {
+        Chan {
+            ch: std::mem::ManuallyDrop::new(ch),
+            lock: conn.send_lock.clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for Chan {
+    type Target = Channel;
+    fn deref(&self) -> &Channel {
+        &self.ch
+    }
+}
+
+impl std::ops::DerefMut for Chan {
+    fn deref_mut(&mut self) -> &mut Channel {
+        &mut self.ch
+    }
+}
+
+impl Drop for Chan {
+    fn drop(&mut self) {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: dropped once, here; `ch` is not used after this.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.ch) }
+    }
 }
 
 pub enum Fail {
@@ -66,6 +118,44 @@ pub enum Fail {
 }
 
 impl Conn {
+    /// One libssh2 call under [`Conn::send_lock`]; while it says EAGAIN with a
+    /// packet half sent, the same call again (the lock held), until it gets
+    /// through or [`SEND_HOLD`] passes. `again` says which errors are EAGAIN.
+    fn locked<T, E>(
+        &self,
+        mut f: impl FnMut() -> Result<T, E>,
+        again: impl Fn(&E) -> bool,
+    ) -> Result<T, E> {
+        let _guard = self.send_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let until = Instant::now() + SEND_HOLD;
+        loop {
+            let r = f();
+            match &r {
+                Err(e)
+                    if again(e)
+                        && Instant::now() < until
+                        && matches!(
+                            self.sess.block_directions(),
+                            BlockDirections::Outbound | BlockDirections::Both
+                        ) =>
+                {
+                    poll_fds(&mut [pollfd(self.fd, libc::POLLOUT)], POLL_CAP);
+                }
+                _ => return r,
+            }
+        }
+    }
+
+    /// [`Conn::locked`] for ssh2's own calls.
+    pub fn call<T>(&self, f: impl FnMut() -> Result<T, ssh2::Error>) -> Result<T, ssh2::Error> {
+        self.locked(f, would_block)
+    }
+
+    /// [`Conn::locked`] for a channel's `Read`/`Write`.
+    pub fn call_io<T>(&self, f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+        self.locked(f, |e| e.kind() == ErrorKind::WouldBlock)
+    }
+
     /// Wait until the socket is ready in the direction libssh2 is blocked on.
     pub fn wait(&self, max: Duration) {
         let events = match self.sess.block_directions() {
@@ -83,7 +173,7 @@ impl Conn {
         mut f: impl FnMut() -> Result<T, ssh2::Error>,
     ) -> Result<T, Fail> {
         loop {
-            match f() {
+            match self.call(&mut f) {
                 Ok(v) => return Ok(v),
                 Err(e) if would_block(&e) => {
                     let now = Instant::now();
@@ -97,14 +187,28 @@ impl Conn {
         }
     }
 
-    /// Open a channel with `f` (retried), holding the session's open lock.
+    /// Open a channel with `f` (retried), holding the session's open lock
+    /// and its send lock until the open is confirmed or refused.
     pub fn open<T>(
         &self,
         deadline: Instant,
-        f: impl FnMut() -> Result<T, ssh2::Error>,
+        mut f: impl FnMut() -> Result<T, ssh2::Error>,
     ) -> Result<T, Fail> {
         let _guard = self.open_lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.retry(deadline, f)
+        let _send = self.send_lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match f() {
+                Ok(v) => return Ok(v),
+                Err(e) if would_block(&e) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(Fail::Deadline);
+                    }
+                    self.wait(deadline - now);
+                }
+                Err(e) => return Err(Fail::Ssh(e)),
+            }
+        }
     }
 
     /// Close a channel politely, giving up after `grace`.
@@ -135,7 +239,7 @@ pub fn poll_fds(fds: &mut [libc::pollfd], max: Duration) {
 /// A direct-tcpip channel as a blocking `Read + Write` stream.
 pub struct ChannelStream {
     conn: Conn,
-    ch: Channel,
+    ch: Chan,
     /// A read that sees nothing for this long fails with `TimedOut`.
     read_timeout: Option<Duration>,
 }
@@ -143,8 +247,8 @@ pub struct ChannelStream {
 impl ChannelStream {
     pub fn new(conn: Conn, ch: Channel, read_timeout: Option<Duration>) -> Self {
         ChannelStream {
+            ch: Chan::new(&conn, ch),
             conn,
-            ch,
             read_timeout,
         }
     }
@@ -154,7 +258,7 @@ impl Read for ChannelStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let t0 = Instant::now();
         loop {
-            match self.ch.read(buf) {
+            match self.conn.call_io(|| self.ch.read(buf)) {
                 Ok(n) => {
                     self.conn.stats.received(n);
                     return Ok(n);
@@ -179,7 +283,7 @@ impl Read for ChannelStream {
 impl Write for ChannelStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         loop {
-            match self.ch.write(buf) {
+            match self.conn.call_io(|| self.ch.write(buf)) {
                 Ok(n) => {
                     self.conn.stats.sent(n);
                     return Ok(n);
@@ -223,7 +327,7 @@ impl Local for UnixStream {
 /// One local socket joined to one channel, moved forward by [`Pair::step`].
 pub struct Pair<L: Local> {
     local: L,
-    ch: Channel,
+    ch: Chan,
     to_ch: Vec<u8>,
     to_local: Vec<u8>,
     local_eof: bool,
@@ -233,10 +337,10 @@ pub struct Pair<L: Local> {
 }
 
 impl<L: Local> Pair<L> {
-    pub fn new(local: L, ch: Channel) -> Self {
+    pub fn new(local: L, conn: &Conn, ch: Channel) -> Self {
         Pair {
             local,
-            ch,
+            ch: Chan::new(conn, ch),
             to_ch: Vec::new(),
             to_local: Vec::new(),
             local_eof: false,
@@ -267,7 +371,8 @@ impl<L: Local> Pair<L> {
     }
 
     /// Move whatever can move without blocking; true when something moved.
-    pub fn step(&mut self, stats: &Counters, buf: &mut [u8]) -> bool {
+    pub fn step(&mut self, conn: &Conn, buf: &mut [u8]) -> bool {
+        let stats = &conn.stats;
         let mut progress = false;
         if !self.local_eof && self.to_ch.is_empty() {
             match self.local.read(buf) {
@@ -288,7 +393,7 @@ impl<L: Local> Pair<L> {
             }
         }
         if !self.to_ch.is_empty() {
-            match self.ch.write(&self.to_ch) {
+            match conn.call_io(|| self.ch.write(&self.to_ch)) {
                 Ok(n) => {
                     stats.sent(n);
                     self.to_ch.drain(..n);
@@ -299,7 +404,7 @@ impl<L: Local> Pair<L> {
             }
         }
         if self.local_eof && self.to_ch.is_empty() && !self.eof_sent {
-            match self.ch.send_eof() {
+            match conn.call(|| self.ch.send_eof()) {
                 Ok(()) => {
                     self.eof_sent = true;
                     progress = true;
@@ -309,7 +414,7 @@ impl<L: Local> Pair<L> {
             }
         }
         if !self.ch_eof && self.to_local.is_empty() {
-            match self.ch.read(buf) {
+            match conn.call_io(|| self.ch.read(buf)) {
                 Ok(0) => {
                     self.ch_eof = true;
                     self.local.shutdown_write();
@@ -363,7 +468,7 @@ impl Pump {
                 let mut pair = pair;
                 let mut buf = vec![0u8; 64 * 1024];
                 while !flag.load(Ordering::Relaxed) && !pair.done() {
-                    if !pair.step(&conn.stats, &mut buf) {
+                    if !pair.step(&conn, &mut buf) {
                         let ssh_ev = ssh_events(&conn.sess);
                         poll_fds(
                             &mut [

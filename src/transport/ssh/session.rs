@@ -167,7 +167,8 @@ impl Setup<'_> {
         theirs
             .set_nonblocking(true)
             .map_err(|e| TransportError::io(format!("socketpair: {e}")))?;
-        let pump = Pump::spawn(bastion, nonblocking::Pair::new(theirs, ch));
+        let pair = nonblocking::Pair::new(theirs, &bastion, ch);
+        let pump = Pump::spawn(bastion, pair);
         let fd = ours.as_raw_fd();
         let conn = self
             .session(ours, fd, ep, stats)
@@ -227,6 +228,7 @@ impl Setup<'_> {
             fd,
             stats,
             open_lock: Default::default(),
+            send_lock: Default::default(),
         })
     }
 
