@@ -172,8 +172,17 @@ impl Conn {
         deadline: Instant,
         mut f: impl FnMut() -> Result<T, ssh2::Error>,
     ) -> Result<T, Fail> {
+        self.spin(deadline, || self.call(&mut f))
+    }
+
+    /// `f` until it stops saying EAGAIN, waiting on the socket in between.
+    fn spin<T>(
+        &self,
+        deadline: Instant,
+        mut f: impl FnMut() -> Result<T, ssh2::Error>,
+    ) -> Result<T, Fail> {
         loop {
-            match self.call(&mut f) {
+            match f() {
                 Ok(v) => return Ok(v),
                 Err(e) if would_block(&e) => {
                     let now = Instant::now();
@@ -192,23 +201,11 @@ impl Conn {
     pub fn open<T>(
         &self,
         deadline: Instant,
-        mut f: impl FnMut() -> Result<T, ssh2::Error>,
+        f: impl FnMut() -> Result<T, ssh2::Error>,
     ) -> Result<T, Fail> {
         let _guard = self.open_lock.lock().unwrap_or_else(|e| e.into_inner());
         let _send = self.send_lock.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            match f() {
-                Ok(v) => return Ok(v),
-                Err(e) if would_block(&e) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Err(Fail::Deadline);
-                    }
-                    self.wait(deadline - now);
-                }
-                Err(e) => return Err(Fail::Ssh(e)),
-            }
-        }
+        self.spin(deadline, f)
     }
 
     /// Close a channel politely, giving up after `grace`.
