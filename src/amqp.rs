@@ -57,35 +57,6 @@ pub fn login(
     password: &Secret,
     vhost: &str,
 ) -> Result<Outcome, TransportError> {
-    match attempt(t, port, user, password, vhost)? {
-        Outcome::Unavailable(why) if !why.starts_with(NOTHING_LISTENS) => {
-            tracing::debug!("AMQP on port {port}: {why}; trying once more");
-            attempt(t, port, user, password, vhost)
-        }
-        o => Ok(o),
-    }
-}
-
-/// How an [`Outcome::Unavailable`] starts when the tunnel itself did not open.
-const NOTHING_LISTENS: &str = "the tunnel did not open: ";
-
-fn attempt(
-    t: &mut dyn Transport,
-    port: u16,
-    user: &str,
-    password: &Secret,
-    vhost: &str,
-) -> Result<Outcome, TransportError> {
-    let mut stream = match t.open_tunnel(port) {
-        Ok(s) => s,
-        Err(e) if e.kind == TransportErrorKind::Unreachable => return Err(e),
-        Err(e) => {
-            return Ok(Outcome::Unavailable(format!(
-                "{NOTHING_LISTENS}{}",
-                e.message
-            )));
-        }
-    };
     let pw = password.expose();
     let scrub = |text: String| {
         if pw.is_empty() {
@@ -94,12 +65,26 @@ fn attempt(
             text.replace(pw, crate::secrets::MASK)
         }
     };
-    Ok(match converse(&mut *stream, user, pw, vhost) {
-        Ok(Outcome::Refused(m)) => Outcome::Refused(scrub(m)),
-        Ok(Outcome::NoVhost(m)) => Outcome::NoVhost(scrub(m)),
-        Ok(o) => o,
-        Err(why) => Outcome::Unavailable(scrub(format!("port {port}: {why}"))),
-    })
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut stream = match t.open_tunnel(port) {
+            Ok(s) => s,
+            Err(e) if e.kind == TransportErrorKind::Unreachable => return Err(e),
+            // nothing listens: an answer, not an exchange cut short
+            Err(e) => return Ok(Outcome::Unavailable(e.message)),
+        };
+        return Ok(match converse(&mut *stream, user, pw, vhost) {
+            Ok(Outcome::Refused(m)) => Outcome::Refused(scrub(m)),
+            Ok(Outcome::NoVhost(m)) => Outcome::NoVhost(scrub(m)),
+            Ok(o) => o,
+            Err(why) if tries < 2 => {
+                tracing::debug!("AMQP on port {port}: {}; trying once more", scrub(why));
+                continue;
+            }
+            Err(why) => Outcome::Unavailable(scrub(format!("port {port}: {why}"))),
+        });
+    }
 }
 
 /// The exchange itself, on any byte stream (tests drive it with a scripted broker).
