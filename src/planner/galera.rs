@@ -90,7 +90,7 @@ fn bootstrap(cx: &mut Cx<'_>, r: &Resource, service: &str, peers: &str, reason: 
          {}\n\
          for a in {peers}; do i=0; while timeout 2 bash -c \"exec 3<>/dev/tcp/$a/4567\" 2>/dev/null; do i=$((i+1)); if [ $i -ge 60 ]; then echo \"Galera still runs at $a (port 4567) after 60 s: a start waiting there would keep the new cluster from forming; stop it there (systemctl kill -s KILL mariadb) and run stackprov again\" >&2; exit 1; fi; sleep 1; done; done\n\
          sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat\n\
-         galera_new_cluster {s}",
+         galera_new_cluster {s} || {{ echo \"the cluster did not start here; the end of {s}'s log:\" >&2; journalctl -u {s} -n 20 --no-pager -o cat >&2; exit 1; }}",
         reset_script(service),
         s = w(service)
     );
@@ -108,10 +108,20 @@ fn bootstrap(cx: &mut Cx<'_>, r: &Resource, service: &str, peers: &str, reason: 
 
 /// The kill that ends a start left waiting for a cluster (see [`bootstrap`]),
 /// so that the start below is a fresh one that joins the running cluster.
+///
+/// systemd's kill may stop at the unit's main process: where the unit's
+/// cgroup lists a process from outside the host's PID namespace (a test-bed
+/// container's does), systemd's read of it fails ("Failed to send signal
+/// SIGKILL to auxiliary processes: Input/output error") and the rest of the
+/// cgroup is not signalled. A start killed while Debian's unit still runs
+/// galera_recovery then leaves its `mariadbd --wsrep-recover` holding
+/// InnoDB's lock, and the next start's recovery fails (CI, stop 21). So once
+/// the unit is down, any server process left is killed too, and waited for.
 fn reset_script(service: &str) -> String {
     let s = crate::quote::shell_word(service);
     format!(
-        "case $(systemctl is-active {s}) in activating|deactivating) systemctl kill -s KILL {s}; timeout 120 systemctl stop {s} || {{ echo \"{s} did not stop within 120 s: see journalctl -u {s}\" >&2; exit 1; }};; esac\n\
+        "case $(systemctl is-active {s}) in activating|deactivating) systemctl kill -s KILL {s} 2>/dev/null; timeout 120 systemctl stop {s} || {{ echo \"{s} did not stop within 120 s: see journalctl -u {s}\" >&2; exit 1; }};; esac\n\
+         if ! systemctl is-active -q {s}; then i=0; while pgrep -x galera_recovery >/dev/null || pgrep -x 'mariadbd|mysqld' >/dev/null; do pkill -KILL -x galera_recovery; pkill -KILL -x 'mariadbd|mysqld'; i=$((i+1)); if [ $i -ge 60 ]; then echo \"a database server process outlived {s}'s stop and does not die: $(pgrep -a -x 'mariadbd|mysqld')\" >&2; exit 1; fi; sleep 0.5; done; fi\n\
          systemctl reset-failed {s} 2>/dev/null; true"
     )
 }
@@ -199,11 +209,12 @@ mod tests {
         assert_eq!(
             &lines[1..],
             [
-                "case $(systemctl is-active mariadb) in activating|deactivating) systemctl kill -s KILL mariadb; timeout 120 systemctl stop mariadb || { echo \"mariadb did not stop within 120 s: see journalctl -u mariadb\" >&2; exit 1; };; esac",
+                "case $(systemctl is-active mariadb) in activating|deactivating) systemctl kill -s KILL mariadb 2>/dev/null; timeout 120 systemctl stop mariadb || { echo \"mariadb did not stop within 120 s: see journalctl -u mariadb\" >&2; exit 1; };; esac",
+                "if ! systemctl is-active -q mariadb; then i=0; while pgrep -x galera_recovery >/dev/null || pgrep -x 'mariadbd|mysqld' >/dev/null; do pkill -KILL -x galera_recovery; pkill -KILL -x 'mariadbd|mysqld'; i=$((i+1)); if [ $i -ge 60 ]; then echo \"a database server process outlived mariadb's stop and does not die: $(pgrep -a -x 'mariadbd|mysqld')\" >&2; exit 1; fi; sleep 0.5; done; fi",
                 "systemctl reset-failed mariadb 2>/dev/null; true",
                 "for a in 192.0.2.12 192.0.2.13; do i=0; while timeout 2 bash -c \"exec 3<>/dev/tcp/$a/4567\" 2>/dev/null; do i=$((i+1)); if [ $i -ge 60 ]; then echo \"Galera still runs at $a (port 4567) after 60 s: a start waiting there would keep the new cluster from forming; stop it there (systemctl kill -s KILL mariadb) and run stackprov again\" >&2; exit 1; fi; sleep 1; done; done",
                 "sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat",
-                "galera_new_cluster mariadb"
+                "galera_new_cluster mariadb || { echo \"the cluster did not start here; the end of mariadb's log:\" >&2; journalctl -u mariadb -n 20 --no-pager -o cat >&2; exit 1; }"
             ]
         );
         assert_eq!(cx.starts_cluster.unwrap().change, "galera_status");
@@ -238,7 +249,7 @@ mod tests {
         };
         assert!(
             script.starts_with(
-                "systemctl is-active -q mariadb && exit 0\ncase $(systemctl is-active mariadb) in activating|deactivating) systemctl kill -s KILL mariadb;"
+                "systemctl is-active -q mariadb && exit 0\ncase $(systemctl is-active mariadb) in activating|deactivating) systemctl kill -s KILL mariadb 2>/dev/null;"
             ),
             "{script}"
         );
