@@ -494,9 +494,8 @@ fn resource(
     )))
 }
 
-/// SQL names are spliced into statements, so only safe characters are allowed.
 /// `unless_amqp: {user, vhost, password, port}`: `password` names a secret,
-/// `port` is 5672 unless given.
+/// `vhost` is `/` and `port` 5672 unless given.
 fn amqp_login(l: &mut Loader<'_>, n: &Node) -> Result<AmqpLogin, DesiredError> {
     let Value::Map(entries) = &n.value else {
         return Err(l.err(
@@ -526,9 +525,10 @@ fn amqp_login(l: &mut Loader<'_>, n: &Node) -> Result<AmqpLogin, DesiredError> {
     }
     let port = match port {
         None => 5672,
-        Some(p) => p
-            .parse()
-            .map_err(|_| l.err(n, format!("port `{p}` is not a number")))?,
+        Some(p) => match p.parse::<u16>() {
+            Ok(port) if port > 0 => port,
+            _ => return Err(l.err(n, format!("port `{p}` is not a TCP port (1 to 65535)"))),
+        },
     };
     Ok(AmqpLogin {
         user,
@@ -538,6 +538,7 @@ fn amqp_login(l: &mut Loader<'_>, n: &Node) -> Result<AmqpLogin, DesiredError> {
     })
 }
 
+/// SQL names are spliced into statements, so only safe characters are allowed.
 fn sql_ident(l: &Loader<'_>, n: &Node, s: String) -> Result<String, DesiredError> {
     if s.is_empty() || s.len() > 64 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(l.err(
@@ -547,3 +548,6 @@ fn sql_ident(l: &Loader<'_>, n: &Node, s: String) -> Result<String, DesiredError
     }
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,124 @@
+//! The playbook parser's refusals of a command's `unless_amqp` guard, and
+//! its defaults: each error names the playbook, the line and the fix.
+
+use super::*;
+
+/// The first resource of a one-entry playbook `playbooks/test.yaml`.
+fn load(text: &str) -> Result<Option<(Resource, bool)>, DesiredError> {
+    let root = yaml::parse(text).unwrap();
+    let cx = tera::Context::new();
+    let mut l = Loader {
+        tera: tera().unwrap(),
+        cx: &cx,
+        file: "playbooks/test.yaml".into(),
+    };
+    let Value::Seq(items) = &root.value else {
+        panic!("a playbook is a list")
+    };
+    resource(&mut l, "test", &items[0])
+}
+
+fn command(guard: &str) -> String {
+    format!("- command:\n    name: rabbitmq user\n    run: \"true\"\n    unless_amqp: {guard}\n")
+}
+
+fn refusal(guard: &str) -> String {
+    match load(&command(guard)) {
+        Err(e) => e.to_string(),
+        Ok(r) => panic!("`unless_amqp: {guard}` was taken: {r:?}"),
+    }
+}
+
+#[test]
+fn an_amqp_guard_takes_the_vhost_and_port_defaults() {
+    let (r, _) = load(&command("{user: openstack, password: rabbit_openstack}"))
+        .unwrap()
+        .unwrap();
+    let Kind::Command {
+        unless_amqp: Some(a),
+        ..
+    } = &r.kind
+    else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        (
+            a.user.as_str(),
+            a.vhost.as_str(),
+            a.password.as_str(),
+            a.port
+        ),
+        ("openstack", "/", "rabbit_openstack", 5672)
+    );
+    let (r, _) = load(&command(
+        "{user: nova, vhost: /nova, password: rabbit_nova, port: \"5673\"}",
+    ))
+    .unwrap()
+    .unwrap();
+    let Kind::Command {
+        unless_amqp: Some(a),
+        ..
+    } = &r.kind
+    else {
+        panic!("{r:?}")
+    };
+    assert_eq!((a.vhost.as_str(), a.port), ("/nova", 5673));
+}
+
+#[test]
+fn an_amqp_guard_that_is_not_a_mapping_is_refused_with_its_shape() {
+    let e = refusal("openstack");
+    assert!(e.starts_with("playbooks/test.yaml:4:"), "{e}");
+    assert!(
+        e.contains("`unless_amqp` expects a mapping: {user, vhost, password, port}"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_amqp_guard_without_user_or_password_is_refused() {
+    for guard in ["{user: openstack}", "{password: rabbit_openstack}", "{}"] {
+        let e = refusal(guard);
+        assert!(e.starts_with("playbooks/test.yaml:4:"), "{guard}: {e}");
+        assert!(
+            e.contains("`unless_amqp` needs `user` and `password` (a secret's name)"),
+            "{guard}: {e}"
+        );
+    }
+}
+
+#[test]
+fn an_amqp_guard_with_a_bad_port_is_refused() {
+    for (port, shown) in [("abc", "abc"), ("0", "0"), ("65536", "65536"), ("-1", "-1")] {
+        let e = refusal(&format!(
+            "{{user: openstack, password: rabbit_openstack, port: \"{port}\"}}"
+        ));
+        assert!(
+            e.contains(&format!("port `{shown}` is not a TCP port (1 to 65535)")),
+            "{port}: {e}"
+        );
+    }
+}
+
+#[test]
+fn amqp_names_over_255_bytes_are_refused() {
+    let long = "u".repeat(256);
+    for guard in [
+        format!("{{user: {long}, password: rabbit_openstack}}"),
+        format!("{{user: openstack, vhost: {long}, password: rabbit_openstack}}"),
+    ] {
+        let e = refusal(&guard);
+        assert!(
+            e.contains("AMQP user and vhost names are at most 255 bytes"),
+            "{e}"
+        );
+    }
+    // 255 bytes is AMQP's short string: taken
+    let ok = "u".repeat(255);
+    assert!(
+        load(&command(&format!(
+            "{{user: {ok}, password: rabbit_openstack}}"
+        )))
+        .is_ok()
+    );
+}
