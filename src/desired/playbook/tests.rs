@@ -22,18 +22,20 @@ fn command(guard: &str) -> String {
     format!("- command:\n    name: rabbitmq user\n    run: \"true\"\n    unless_amqp: {guard}\n")
 }
 
-fn refusal(guard: &str) -> String {
-    match load(&command(guard)) {
+/// The parser's error for `unless_amqp: GUARD`, which must name the
+/// guard's place (the playbook, line 4) and say `expected`.
+fn refused(guard: &str, expected: &str) {
+    let e = match load(&command(guard)) {
         Err(e) => e.to_string(),
         Ok(r) => panic!("`unless_amqp: {guard}` was taken: {r:?}"),
-    }
+    };
+    assert!(e.starts_with("playbooks/test.yaml:4:"), "{guard}: {e}");
+    assert!(e.contains(expected), "{guard}: {e}");
 }
 
-#[test]
-fn an_amqp_guard_takes_the_vhost_and_port_defaults() {
-    let (r, _) = load(&command("{user: openstack, password: rabbit_openstack}"))
-        .unwrap()
-        .unwrap();
+/// The login a taken `unless_amqp: GUARD` asks for.
+fn taken(guard: &str) -> AmqpLogin {
+    let (r, _) = load(&command(guard)).unwrap().unwrap();
     let Kind::Command {
         unless_amqp: Some(a),
         ..
@@ -41,6 +43,12 @@ fn an_amqp_guard_takes_the_vhost_and_port_defaults() {
     else {
         panic!("{r:?}")
     };
+    (**a).clone()
+}
+
+#[test]
+fn an_amqp_guard_takes_the_vhost_and_port_defaults() {
+    let a = taken("{user: openstack, password: rabbit_openstack}");
     assert_eq!(
         (
             a.user.as_str(),
@@ -50,52 +58,34 @@ fn an_amqp_guard_takes_the_vhost_and_port_defaults() {
         ),
         ("openstack", "/", "rabbit_openstack", 5672)
     );
-    let (r, _) = load(&command(
-        "{user: nova, vhost: /nova, password: rabbit_nova, port: \"5673\"}",
-    ))
-    .unwrap()
-    .unwrap();
-    let Kind::Command {
-        unless_amqp: Some(a),
-        ..
-    } = &r.kind
-    else {
-        panic!("{r:?}")
-    };
+    let a = taken("{user: nova, vhost: /nova, password: rabbit_nova, port: \"5673\"}");
     assert_eq!((a.vhost.as_str(), a.port), ("/nova", 5673));
 }
 
 #[test]
 fn an_amqp_guard_that_is_not_a_mapping_is_refused_with_its_shape() {
-    let e = refusal("openstack");
-    assert!(e.starts_with("playbooks/test.yaml:4:"), "{e}");
-    assert!(
-        e.contains("`unless_amqp` expects a mapping: {user, vhost, password, port}"),
-        "{e}"
+    refused(
+        "openstack",
+        "`unless_amqp` expects a mapping: {user, vhost, password, port}",
     );
 }
 
 #[test]
 fn an_amqp_guard_without_user_or_password_is_refused() {
     for guard in ["{user: openstack}", "{password: rabbit_openstack}", "{}"] {
-        let e = refusal(guard);
-        assert!(e.starts_with("playbooks/test.yaml:4:"), "{guard}: {e}");
-        assert!(
-            e.contains("`unless_amqp` needs `user` and `password` (a secret's name)"),
-            "{guard}: {e}"
+        refused(
+            guard,
+            "`unless_amqp` needs `user` and `password` (a secret's name)",
         );
     }
 }
 
 #[test]
 fn an_amqp_guard_with_a_bad_port_is_refused() {
-    for (port, shown) in [("abc", "abc"), ("0", "0"), ("65536", "65536"), ("-1", "-1")] {
-        let e = refusal(&format!(
-            "{{user: openstack, password: rabbit_openstack, port: \"{port}\"}}"
-        ));
-        assert!(
-            e.contains(&format!("port `{shown}` is not a TCP port (1 to 65535)")),
-            "{port}: {e}"
+    for port in ["abc", "0", "65536", "-1"] {
+        refused(
+            &format!("{{user: openstack, password: rabbit_openstack, port: \"{port}\"}}"),
+            &format!("port `{port}` is not a TCP port (1 to 65535)"),
         );
     }
 }
@@ -107,18 +97,12 @@ fn amqp_names_over_255_bytes_are_refused() {
         format!("{{user: {long}, password: rabbit_openstack}}"),
         format!("{{user: openstack, vhost: {long}, password: rabbit_openstack}}"),
     ] {
-        let e = refusal(&guard);
-        assert!(
-            e.contains("AMQP user and vhost names are at most 255 bytes"),
-            "{e}"
-        );
+        refused(&guard, "AMQP user and vhost names are at most 255 bytes");
     }
     // 255 bytes is AMQP's short string: taken
     let ok = "u".repeat(255);
-    assert!(
-        load(&command(&format!(
-            "{{user: {ok}, password: rabbit_openstack}}"
-        )))
-        .is_ok()
+    assert_eq!(
+        taken(&format!("{{user: {ok}, password: rabbit_openstack}}")).user,
+        ok
     );
 }
