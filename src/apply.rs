@@ -334,7 +334,7 @@ fn run_change(
     Ok(())
 }
 
-fn spec(path: &str, perms: &crate::desired::resource::Perms) -> FileSpec {
+fn spec(path: &str, perms: &crate::model::Perms) -> FileSpec {
     FileSpec {
         path: path.to_string(),
         owner: Some(perms.owner.clone()),

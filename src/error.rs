@@ -2,7 +2,7 @@
 //! failed), an [`Error`] when it could not. [`exit_code`] is the one place
 //! that turns either into the process's exit code.
 
-use crate::site::diagnostic::Diagnostic;
+use crate::model::diagnostic::Diagnostic;
 use std::path::PathBuf;
 
 pub const EXIT_OK: i32 = 0;
@@ -33,6 +33,23 @@ impl Status {
     pub fn and(self, other: Status) -> Status {
         self.max(other)
     }
+}
+
+/// Why one host dropped out of the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    #[error("{0}")]
+    Transport(#[from] crate::transport::TransportError),
+    #[error("{0}")]
+    Api(#[from] crate::openstack::error::ApiError),
+    #[error("{0}")]
+    Desired(#[from] crate::desired::DesiredError),
+    #[error("{0}")]
+    Facts(#[from] crate::facts::FactsError),
+    #[error("{0}")]
+    Plan(#[from] crate::planner::PlanError),
+    #[error("{0}")]
+    Secret(#[from] crate::secrets::PlaceholderError),
 }
 
 /// Why a command could not do its work.
@@ -73,7 +90,7 @@ pub enum Error {
     StalePlan { host: String, plan: PathBuf },
     /// One host could not be planned offline (its roles, its saved facts).
     #[error("{0}")]
-    Host(#[from] crate::pipeline::HostError),
+    Host(#[from] HostError),
     #[error("{0}")]
     Write(#[from] crate::atomic_file::WriteError),
     #[error("refusing to write over {what} {}; choose another file", path.display())]

@@ -1,8 +1,8 @@
 //! The exact shell commands for a host's package manager and init system.
 //! Every script here is free of secrets; secrets travel on stdin.
 
-use crate::desired::resource::Perms;
 use crate::facts::{Init, JOURNAL, OsFacts, PackageManager};
+use crate::model::Perms;
 use crate::quote::shell_word as w;
 
 /// The lock another package manager holds while it works (apt and dpkg take

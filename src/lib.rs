@@ -10,6 +10,7 @@ pub mod error;
 pub mod facts;
 pub mod host_commands;
 pub mod ini;
+pub mod model;
 pub mod openstack;
 pub mod pipeline;
 pub mod plan;

@@ -49,6 +49,7 @@ fn main() {
         style,
         interrupted: &INTERRUPTED,
         arm_interrupt,
+        forks: None,
     };
     let code = stackprov::commands::run(&cli, &stackprov::commands::ssh_connector, &mut io);
     std::process::exit(code);

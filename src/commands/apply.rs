@@ -99,7 +99,7 @@ pub fn run(
         return Ok(Status::Failed);
     }
     let jobs: Vec<(Work, (HostPlan, usize))> = planned.works.into_iter().zip(plans).collect();
-    let mut recaps = run_jobs(jobs, &planned.secrets, &masker, format, io);
+    let mut recaps = run_jobs(site.forks(), jobs, &planned.secrets, &masker, format, io);
     recaps.extend(planned.dropped.iter().map(recap_dropped));
     print_recap(&recaps, format, io);
     let skipped: usize = recaps.iter().map(|r| r.skipped).sum();
@@ -149,6 +149,7 @@ fn load_plan(path: &Path) -> Result<Plan, Error> {
 
 /// Apply each host's plan, hosts in parallel; the live status line on a terminal.
 fn run_jobs(
+    forks: usize,
     jobs: Vec<(Work, (HostPlan, usize))>,
     secrets: &crate::secrets::SecretStore,
     masker: &crate::secrets::Masker,
@@ -242,7 +243,7 @@ fn run_jobs(
         // queued behind joiners waiting for them (whatever --forks is)
         let mut jobs: Vec<_> = jobs.into_iter().enumerate().collect();
         jobs.sort_by_key(|(_, (w, _))| gate.starts(&w.host.name));
-        let mut recaps = pipeline::parallel(jobs, run);
+        let mut recaps = pipeline::parallel(forks, jobs, run);
         recaps.sort_by_key(|(i, _)| *i);
         done.store(true, Ordering::Relaxed);
         recaps.into_iter().map(|(_, r)| r).collect::<Vec<Recap>>()

@@ -23,7 +23,7 @@ pub fn run(
     let (works, dropped, secrets) = pipeline::prepare_with_secrets(&site, hosts, connect)?;
     super::warn_weak(&secrets, io);
     let masker = secrets.masker();
-    let gathered = pipeline::parallel(works, |mut w| {
+    let gathered = pipeline::parallel(site.forks(), works, |mut w| {
         let f = pipeline::gather(w.transport.as_mut(), &w.os, &w.resources, &secrets);
         f.map(|f| {
             (

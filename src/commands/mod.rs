@@ -9,9 +9,9 @@ mod verify;
 
 use crate::cli::{Cli, Command, Format};
 use crate::error::{Error, Status};
+use crate::model::diagnostic::Diagnostic;
 use crate::render::Style;
 use crate::secrets::{MIN_SECRET_CHARS, SecretStore};
-use crate::site::diagnostic::Diagnostic;
 use crate::site::{Host, Site};
 use crate::transport::{Transport, TransportError};
 use std::io::Write;
@@ -40,6 +40,9 @@ pub struct Io<'a> {
     /// sets `interrupted` instead of killing the run (the binary installs the
     /// signal handler here; before, Ctrl-C simply stops stackprov).
     pub arm_interrupt: fn(),
+    /// `--forks`, a run setting from the command line (it overrides the
+    /// site's `forks`); `run` sets it from the parsed arguments.
+    pub forks: Option<usize>,
 }
 
 /// Run the command; the process's exit code.
@@ -53,7 +56,7 @@ pub fn run(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> i32 {
 
 fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Status, Error> {
     let format = cli.format;
-    crate::pipeline::set_cli_forks(cli.forks.map(usize::from));
+    io.forks = cli.forks.map(usize::from);
     match &cli.command {
         Command::Validate { site } => validate::run(site, format, io),
         Command::Schema => {
@@ -174,8 +177,10 @@ fn warn_weak(secrets: &SecretStore, io: &mut Io<'_>) {
 
 /// The site file, its warnings told on stderr.
 fn load_site(path: &Path, io: &mut Io<'_>) -> Result<Site, Error> {
-    let site = Site::load(path).map_err(Error::Site)?;
-    crate::pipeline::set_forks_for(&site);
+    let mut site = Site::load_checked(path, &crate::desired::check::site).map_err(Error::Site)?;
+    if io.forks.is_some() {
+        site.forks = io.forks;
+    }
     for w in &site.warnings {
         let _ = writeln!(io.err, "warning: {w}");
     }

@@ -6,10 +6,10 @@ use crate::desired::DesiredError;
 use crate::desired::STAND_INS;
 use crate::error::{Error, Status};
 use crate::facts::OsFacts;
+use crate::model::diagnostic::Diagnostic;
 use crate::pipeline;
 use crate::secrets::SecretStore;
 use crate::site::Site;
-use crate::site::diagnostic::Diagnostic;
 use std::path::Path;
 
 pub fn run(path: &Path, format: Format, io: &mut Io<'_>) -> Result<Status, Error> {
@@ -68,7 +68,7 @@ pub fn run(path: &Path, format: Format, io: &mut Io<'_>) -> Result<Status, Error
 fn stand_in_os(site: &Site) -> Result<OsFacts, Error> {
     let mut first_refusal = None;
     for text in STAND_INS {
-        let os = crate::facts::parse_os(text).map_err(pipeline::HostError::from)?;
+        let os = crate::facts::parse_os(text).map_err(crate::error::HostError::from)?;
         match crate::desired::profile::for_host(&os, site.release) {
             Ok(_) => return Ok(os),
             Err(e) => {
@@ -77,5 +77,5 @@ fn stand_in_os(site: &Site) -> Result<OsFacts, Error> {
         }
     }
     let refusal = first_refusal.unwrap_or(DesiredError::Playbook("no stand-in OS".into()));
-    Err(pipeline::HostError::from(refusal).into())
+    Err(crate::error::HostError::from(refusal).into())
 }

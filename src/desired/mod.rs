@@ -1,10 +1,10 @@
 //! What a host should look like: its roles' resources (`playbooks/*.yaml`,
 //! rendered with `templates/`), for its OS family and the site's release.
 //!
-//! - [`release`]: the releases stackprov knows and what each one still has;
 //! - [`profile`]: what a release × OS family means concretely (package,
 //!   service, path names), as data in `playbooks/profiles.yaml`;
 //! - [`playbook`]: roles → ordered [`resource::Resource`]s;
+//! - [`check`]: the roles' checks of a finished site (override targets);
 //! - [`overrides`]: the site's `overrides` set in the roles' INI files;
 //! - [`removed`]: INI options a later release removed (which `validate` names);
 //! - [`resource`]: the resource kinds the planner knows;
@@ -12,10 +12,10 @@
 //! - [`assets`]: the playbooks and templates built into the binary.
 
 pub mod assets;
+pub mod check;
 pub mod overrides;
 pub mod playbook;
 pub mod profile;
-pub mod release;
 pub mod removed;
 pub mod resource;
 pub mod templates;
@@ -68,7 +68,7 @@ pub const STAND_INS: &[&str] = &[
 ];
 
 /// The stand-in OSes ([`STAND_INS`]) that have packages for a release, newest first.
-pub fn stand_ins(release: release::Release) -> Vec<crate::facts::OsFacts> {
+pub fn stand_ins(release: crate::model::Release) -> Vec<crate::facts::OsFacts> {
     STAND_INS
         .iter()
         .filter_map(|t| crate::facts::parse_os(t).ok())

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 /// Site `overrides`: extra INI keys set in the host's INI files. A path that
 /// is not one of them on this host is left alone here: it may be another
-/// host's or another OS's file, and `validate` (see [`override_targets`])
+/// host's or another OS's file, and `validate` (see [`super::check::targets`])
 /// refuses a path no host of the site writes, or writes as something other
 /// than INI (the shell-sourced openrc, apt.conf).
 pub(super) fn apply(
@@ -46,41 +46,4 @@ pub(super) fn apply(
         }
     }
     Ok(())
-}
-
-/// A file a site's roles write on some host: whether overrides can edit it
-/// (it is an INI file) and the role that writes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OverrideTarget {
-    pub ini: bool,
-    pub role: String,
-}
-
-/// Every file the site's roles write (`file`) or edit (`ini`), on any host,
-/// on every OS that has packages for the site's release (see
-/// [`crate::desired::STAND_INS`]): what `overrides` may name.
-pub fn override_targets(site: &Site) -> std::collections::BTreeMap<String, OverrideTarget> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut seen: BTreeSet<&Vec<String>> = BTreeSet::new();
-    for host in &site.hosts {
-        if !seen.insert(&host.roles) {
-            continue;
-        }
-        for os in crate::desired::stand_ins(site.release) {
-            let Ok((resources, ini_files)) = super::playbook::roles(site, host, &os) else {
-                continue;
-            };
-            for r in resources {
-                if let Kind::File { path, .. } | Kind::IniEdit { path, .. } = r.kind {
-                    let ini = ini_files.contains(&path);
-                    let t = out.entry(path).or_insert(OverrideTarget {
-                        ini,
-                        role: r.role.clone(),
-                    });
-                    t.ini &= ini;
-                }
-            }
-        }
-    }
-    out
 }

@@ -4,9 +4,10 @@
 
 use super::DesiredError;
 use super::templates::{context, tera, tera_error};
-use crate::desired::resource::{AmqpLogin, Kind, Perms, Resource, SqlUserSyntax};
+use crate::desired::resource::{Kind, Resource, SqlUserSyntax};
 use crate::facts::OsFacts;
 use crate::ini::IniSetting;
+use crate::model::{AmqpLogin, Perms};
 use crate::plan::catalog::Admin;
 use crate::secrets::placeholder;
 use crate::site::{Host, Site};

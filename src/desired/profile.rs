@@ -8,8 +8,8 @@
 //! releases the OS has packages for.
 
 use super::DesiredError;
-use crate::desired::release::{Family, RELEASES, Release};
 use crate::facts::OsFacts;
+use crate::model::release::{Family, RELEASES, Release};
 use crate::yaml::{self, Node, Value};
 use serde_json::{Map, Value as Json};
 

@@ -5,7 +5,7 @@
 //! projects' release notes and the option definitions (a diff of the `zed-eom`
 //! tag against `stable/2025.1` of keystone, glance, oslo.db, oslo.policy).
 
-use super::release::Release;
+use crate::model::Release;
 
 /// One removed option: the files it was read from (by file name), its
 /// section, its key (`*`: the whole section), the first release without it,

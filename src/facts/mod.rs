@@ -24,7 +24,7 @@ impl From<&str> for FactsError {
     }
 }
 
-use crate::desired::resource::Perms;
+use crate::model::Perms;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -175,7 +175,7 @@ pub struct FactQuery {
     pub galera: bool,
     /// RabbitMQ logins tried over AMQP (through the tunnel, beside the script).
     #[serde(skip_serializing_if = "BTreeSet::is_empty", default)]
-    pub amqp_logins: BTreeSet<crate::desired::resource::AmqpLogin>,
+    pub amqp_logins: BTreeSet<crate::model::AmqpLogin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,7 +238,7 @@ pub struct Facts {
     /// The node's saved Galera state (when asked for).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub galera: Option<galera::GaleraFacts>,
-    /// What each AMQP login showed, by [`AmqpLogin::key`](crate::desired::resource::AmqpLogin::key).
+    /// What each AMQP login showed, by [`AmqpLogin::key`](crate::model::AmqpLogin::key).
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub amqp: BTreeMap<String, AmqpFact>,
 }

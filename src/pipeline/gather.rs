@@ -1,8 +1,9 @@
 //! The second round trip: the batched facts script, with the Keystone catalog
 //! and the AMQP logins read beside it over the same connection.
 
-use super::{CATALOG_READ_TIMEOUT, HostError, Timings, guess};
+use super::{CATALOG_READ_TIMEOUT, Timings, guess};
 use crate::desired::resource::Resource;
+use crate::error::HostError;
 use crate::facts::{self, Facts, OsFacts};
 use crate::openstack::http::HttpStats;
 use crate::planner;

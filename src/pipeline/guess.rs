@@ -5,10 +5,11 @@
 //! goes on as for a new host, with the probe it just got.
 
 use super::{
-    Connector, Dropped, Gathered, HostError, Timings, Work, desired, gather_after, parallel,
-    secrets_for, split,
+    Connector, Dropped, Gathered, Timings, Work, desired, gather_after, parallel, secrets_for,
+    split,
 };
 use crate::error::Error;
+use crate::error::HostError;
 use crate::facts::os_cache::{self, Remembered};
 use crate::facts::{self, Facts, OsFacts};
 use crate::secrets::SecretStore;
@@ -87,10 +88,15 @@ pub fn prepare(
     } else {
         Some(secrets_for(site, &lists)?)
     };
-    let results = parallel(hosts.into_iter().zip(guesses).collect(), |(host, g)| {
-        let name = host.name.clone();
-        one(site, host, g, early.as_ref(), connect).map_err(|error| Dropped { host: name, error })
-    });
+    let results = parallel(
+        site.forks(),
+        hosts.into_iter().zip(guesses).collect(),
+        |(host, g)| {
+            let name = host.name.clone();
+            one(site, host, g, early.as_ref(), connect)
+                .map_err(|error| Dropped { host: name, error })
+        },
+    );
     let (done, dropped) = split(results);
     let lists: Vec<&[_]> = done.iter().map(|(w, _)| w.resources.as_slice()).collect();
     let secrets = secrets_for(site, &lists)?;

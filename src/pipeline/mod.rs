@@ -4,12 +4,12 @@
 //! `Transport`; the commands build on this.
 
 use crate::desired::resource::Resource;
-use crate::error::{Error, Status};
+use crate::error::{Error, HostError, Status};
 use crate::facts::{Facts, OsFacts};
 use crate::plan::{HostPlan, PLAN_FORMAT, Plan};
 use crate::planner;
 use crate::secrets::{Masker, SecretStore, StoreError};
-use crate::site::{Host, Site};
+use crate::site::{Host, MAX_FORKS, Site};
 use crate::transport::{Transport, TransportError, TransportErrorKind};
 use std::io::Write;
 use std::sync::Mutex;
@@ -21,48 +21,21 @@ pub mod guess;
 
 pub use gather::{Gathered, gather, gather_after, gather_timed};
 
-/// Hosts worked on at once unless `--forks` or the site's `forks` says: each
-/// host's SSH session blocks its own thread, which mostly waits on the network.
-pub const DEFAULT_FORKS: usize = 32;
-/// The most `--forks` and `forks` accept.
-pub const MAX_FORKS: usize = 256;
-static FORKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(DEFAULT_FORKS);
-
-/// `--forks`, when given (0: not given).
-static CLI_FORKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// What the command line says (`--forks`), before the site file is read.
-pub fn set_cli_forks(n: Option<usize>) {
-    CLI_FORKS.store(n.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
-}
-
-/// How many hosts [`parallel`] works on at once: `--forks`, else the site's
-/// `forks`, else [`DEFAULT_FORKS`].
-pub fn set_forks_for(site: &Site) {
-    let cli = CLI_FORKS.load(std::sync::atomic::Ordering::Relaxed);
-    let n = if cli > 0 {
-        cli
-    } else {
-        site.forks.unwrap_or(DEFAULT_FORKS)
-    };
-    FORKS.store(n.clamp(1, MAX_FORKS), std::sync::atomic::Ordering::Relaxed);
-}
-
-pub fn forks() -> usize {
-    FORKS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
 /// How the commands reach a host; tests pass a fake.
 pub type Connector<'a> =
     dyn Fn(&Site, &Host) -> Result<Box<dyn Transport>, TransportError> + Sync + 'a;
 
-/// Run `f` for each item on up to [`forks`] threads, keeping order.
-pub fn parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+/// Run `f` for each item on up to `forks` threads, keeping order.
+pub fn parallel<T: Send, R: Send>(
+    forks: usize,
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
     let n = items.len();
     let queue = Mutex::new(items.into_iter().enumerate().collect::<Vec<_>>());
     let results = Mutex::new((0..n).map(|_| None).collect::<Vec<Option<R>>>());
     std::thread::scope(|s| {
-        for _ in 0..forks().min(n) {
+        for _ in 0..forks.clamp(1, MAX_FORKS).min(n) {
             s.spawn(|| {
                 loop {
                     let next = queue.lock().ok().and_then(|mut q| q.pop());
@@ -180,7 +153,7 @@ pub fn select_hosts(site: &Site, only: Option<&str>) -> Result<Vec<Host>, Error>
             Some(h) => Ok(vec![h.clone()]),
             None => {
                 let names: Vec<&str> = site.hosts.iter().map(|h| h.name.as_str()).collect();
-                let hint = crate::site::diagnostic::did_you_mean(name, names.iter().copied())
+                let hint = crate::model::diagnostic::did_you_mean(name, names.iter().copied())
                     .map(|s| format!("did you mean `{s}`?"))
                     .unwrap_or_else(|| format!("hosts: {}", names.join(", ")));
                 Err(Error::NoSuchHost {
@@ -200,7 +173,7 @@ pub fn prepare(
     hosts: Vec<Host>,
     connect: &Connector<'_>,
 ) -> (Vec<Work>, Vec<Dropped>) {
-    let results = parallel(hosts, |host| {
+    let results = parallel(site.forks(), hosts, |host| {
         let name = host.name.clone();
         guess::one(site, host, None, None, connect)
             .map(|(w, _)| w)
@@ -287,7 +260,7 @@ pub fn make_plans(
     // hosts seen before: the OS probe and the facts in one round trip
     let (works, dropped, secrets) = guess::prepare(site, hosts, connect)?;
     let masker = secrets.masker();
-    let results = parallel(works, |(mut w, known)| {
+    let results = parallel(site.forks(), works, |(mut w, known)| {
         let mut timings = w.timings;
         let r = match known {
             Some(f) => Ok(f),
@@ -368,23 +341,6 @@ pub fn new_plan(site: &Site, hosts: Vec<HostPlan>, dropped: &[Dropped], masker: 
         hosts,
         unplanned: dropped_hosts(dropped, masker),
     }
-}
-
-/// Why one host dropped out of the pipeline.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HostError {
-    #[error("{0}")]
-    Transport(#[from] TransportError),
-    #[error("{0}")]
-    Api(#[from] crate::openstack::error::ApiError),
-    #[error("{0}")]
-    Desired(#[from] crate::desired::DesiredError),
-    #[error("{0}")]
-    Facts(#[from] crate::facts::FactsError),
-    #[error("{0}")]
-    Plan(#[from] planner::PlanError),
-    #[error("{0}")]
-    Secret(#[from] crate::secrets::PlaceholderError),
 }
 
 /// The host's desired resources, from its roles.

@@ -4,7 +4,7 @@
 use crate::ini::IniSetting;
 pub mod catalog;
 
-use crate::desired::resource::Perms;
+use crate::model::Perms;
 use catalog::{Admin, Call};
 use serde::{Deserialize, Serialize};
 

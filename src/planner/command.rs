@@ -176,7 +176,7 @@ mod tests {
         } = &mut r.kind
         {
             *user = None;
-            *unless_amqp = Some(Box::new(crate::desired::resource::AmqpLogin {
+            *unless_amqp = Some(Box::new(crate::model::AmqpLogin {
                 user: "openstack".into(),
                 vhost: "/".into(),
                 password: "rabbit_openstack".into(),

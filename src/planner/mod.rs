@@ -26,8 +26,9 @@ mod tests;
 
 pub use diff::{diff, mask_secret_lines};
 
-use crate::desired::resource::{Kind, Perms, Resource};
+use crate::desired::resource::{Kind, Resource};
 use crate::facts::Facts;
+use crate::model::Perms;
 use crate::plan::catalog::Admin;
 use crate::plan::{Action, Change, HostPlan, NoOp, Op};
 use crate::secrets::SecretStore;

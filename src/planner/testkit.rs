@@ -2,9 +2,10 @@
 //! and outcomes reduced to what a plan shows (action, reason, one line per op).
 
 use super::{Cx, Decision, PlanError, plan_one};
-use crate::desired::resource::{Kind, Perms, Resource};
+use crate::desired::resource::{Kind, Resource};
 use crate::facts::catalog::CatalogFacts;
 use crate::facts::{Facts, FileFact, FileKind, OsFacts, SqlFacts};
+use crate::model::Perms;
 use crate::plan::catalog::Admin;
 use crate::plan::{Action, Op};
 use crate::secrets::SecretStore;

@@ -51,7 +51,7 @@ fn the_query_asks_for_what_each_kind_compares() {
             unless: Some("login".into()),
             unless_stdin: Some("((secret:admin))\n".into()),
             unless_login: None,
-            unless_amqp: Some(Box::new(crate::desired::resource::AmqpLogin {
+            unless_amqp: Some(Box::new(crate::model::AmqpLogin {
                 user: "openstack".into(),
                 vhost: "/".into(),
                 password: "rabbit_openstack".into(),

@@ -12,7 +12,7 @@
 //! it accepts is exactly what appending keeps. Refusals point at the line
 //! and column and say how to fix them.
 
-use crate::site::diagnostic::Diagnostic;
+use crate::model::diagnostic::Diagnostic;
 use crate::yaml::{self, Mark, Value};
 use std::collections::HashMap;
 use std::path::Path;

@@ -4,7 +4,7 @@
 use super::file::{self, Entry};
 use super::masker::{Masker, Secret};
 use crate::atomic_file::{WriteError, replace_via};
-use crate::site::diagnostic::Diagnostic;
+use crate::model::diagnostic::Diagnostic;
 use crate::yaml::Mark;
 use std::collections::BTreeMap;
 use std::io::Read;

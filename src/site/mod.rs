@@ -1,14 +1,13 @@
 //! The site file: parse, then validate into a typed [`Site`] that cannot hold an
 //! invalid state. Every problem is reported at once, each with file:line:col.
 
-pub mod diagnostic;
 pub mod schema;
 mod validate;
 
-use crate::desired::release::{Choices, Release};
+use crate::model::Diagnostic;
+use crate::model::release::{Choices, Release};
 use crate::transport::{HostKeyPolicy, HostTarget};
 use crate::yaml;
-use diagnostic::Diagnostic;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,7 +38,8 @@ pub struct Site {
     /// The host name the catalog's endpoints and DB connections use.
     pub controller: String,
     pub package_proxy: Option<String>,
-    /// Hosts worked on at once, when the command line does not say.
+    /// Hosts worked on at once: the site's `forks`, or `--forks`, which
+    /// overrides it (see [`Site::forks`]).
     pub forks: Option<usize>,
     pub secrets_file: PathBuf,
     pub known_hosts: Option<PathBuf>,
@@ -49,6 +49,9 @@ pub struct Site {
     pub overrides: Overrides,
     /// A highly available control plane (`ha:`): the controllers, a VIP.
     pub ha: Option<Ha>,
+    /// Where the site file names things that are checked one layer up (see
+    /// [`Site::load_checked`]).
+    pub places: Places,
     /// What is fine in the file but not yet around it (an identity file that
     /// does not exist yet): told, not refused.
     pub warnings: Vec<Diagnostic>,
@@ -74,6 +77,21 @@ pub struct Ha {
     pub controllers: Vec<String>,
 }
 
+/// Positions in the site file of what only the roles can judge (which files
+/// they write, which options a release removed), for the checks that run on
+/// the finished [`Site`] (see [`Site::load_checked`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Places {
+    /// Each `overrides` file's key.
+    pub override_files: BTreeMap<String, yaml::Mark>,
+    /// Each `overrides` option's key: (file, section, key).
+    pub override_keys: BTreeMap<(String, String, String), yaml::Mark>,
+}
+
+/// A check of a finished [`Site`] by a layer above this one (the roles): its
+/// problems are reported with the site's own, all at once.
+pub type SiteCheck<'a> = dyn Fn(&Site) -> Vec<Diagnostic> + 'a;
+
 /// Extra INI keys per rendered file: path → section → key → value.
 pub type Overrides = BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>;
 
@@ -89,15 +107,44 @@ pub struct Host {
     pub roles: Vec<String>,
 }
 
+/// Hosts worked on at once unless `--forks` or the site's `forks` says: each
+/// host's SSH session blocks its own thread, which mostly waits on the network.
+pub const DEFAULT_FORKS: usize = 32;
+/// The most `--forks` and `forks` accept.
+pub const MAX_FORKS: usize = 256;
+
 impl Site {
-    /// Read and validate a site file; `Err` holds every problem found.
+    /// How many hosts are worked on at once: `forks` (which `--forks` sets),
+    /// else [`DEFAULT_FORKS`].
+    pub fn forks(&self) -> usize {
+        self.forks.unwrap_or(DEFAULT_FORKS).clamp(1, MAX_FORKS)
+    }
+
+    /// Read and validate a site file; `Err` holds every problem found. Only
+    /// what the site file itself says is checked: see [`Site::load_checked`].
     pub fn load(path: &Path) -> Result<Site, Vec<Diagnostic>> {
+        Site::load_checked(path, &|_| Vec::new())
+    }
+
+    /// Read and validate a site file, then run `check` (the roles' own checks,
+    /// from a layer above: which files overrides may name...) on the finished
+    /// site; `Err` holds every problem found by both.
+    pub fn load_checked(path: &Path, check: &SiteCheck<'_>) -> Result<Site, Vec<Diagnostic>> {
         let bytes = read_site_file(path).map_err(|d| vec![d])?;
-        Site::from_bytes(path, &bytes)
+        validate::site_from_bytes(path, &bytes, check)
     }
 
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Diagnostic>> {
-        validate::site_from_bytes(path, bytes)
+        validate::site_from_bytes(path, bytes, &|_| Vec::new())
+    }
+
+    /// [`Site::from_bytes`], then `check` (see [`Site::load_checked`]).
+    pub fn from_bytes_checked(
+        path: &Path,
+        bytes: &[u8],
+        check: &SiteCheck<'_>,
+    ) -> Result<Site, Vec<Diagnostic>> {
+        validate::site_from_bytes(path, bytes, check)
     }
 
     /// The directory relative paths in the site file are resolved against.

@@ -2,7 +2,7 @@
 //! suggests from them), and the JSON Schema for editor completion
 //! (`stackprov schema`) is built from them.
 
-use crate::desired::release::{IdentityApi, RELEASES, TokenProvider};
+use crate::model::release::{IdentityApi, RELEASES, TokenProvider};
 use crate::transport::HostKeyPolicy;
 use serde_json::{Value, json};
 
@@ -45,7 +45,7 @@ pub const SITE_KEYS: &[Key] = &[
     Key {
         name: "forks",
         required: None,
-        schema: || json!({"type": "integer", "minimum": 1, "maximum": crate::pipeline::MAX_FORKS, "default": crate::pipeline::DEFAULT_FORKS, "description": "Hosts worked on at once (`--forks` overrides it)."}),
+        schema: || json!({"type": "integer", "minimum": 1, "maximum": crate::site::MAX_FORKS, "default": crate::site::DEFAULT_FORKS, "description": "Hosts worked on at once (`--forks` overrides it)."}),
     },
     Key {
         name: "secrets_file",

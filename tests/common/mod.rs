@@ -94,6 +94,7 @@ fn run_with_flag(
             style,
             interrupted,
             arm_interrupt: || {},
+            forks: None,
         },
     );
     Run {

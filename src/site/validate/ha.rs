@@ -3,8 +3,8 @@
 //! controller and an IPv4 address the cluster can use).
 
 use super::Ctx;
-use crate::desired::release::{Choices, IdentityApi, TokenProvider};
-use crate::site::diagnostic::short;
+use crate::model::diagnostic::short;
+use crate::model::release::{Choices, IdentityApi, TokenProvider};
 use crate::site::schema::HA_KEYS;
 use crate::site::{Ha, Host};
 use crate::yaml::{Mark, Node, Value};

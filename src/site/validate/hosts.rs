@@ -2,7 +2,7 @@
 //! controller, roles that need each other).
 
 use super::Ctx;
-use crate::site::diagnostic::{did_you_mean, short};
+use crate::model::diagnostic::{did_you_mean, short};
 use crate::site::schema::HOST_KEYS;
 use crate::site::{Host, ROLES};
 use crate::yaml::{Mark, Node, Value};

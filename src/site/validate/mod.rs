@@ -1,7 +1,7 @@
 //! Site YAML tree → [`Site`], collecting every problem with its position.
 
-use super::{MAX_SITE_BYTES, Site};
-use crate::site::diagnostic::{Diagnostic, did_you_mean, short};
+use super::{MAX_SITE_BYTES, Places, Site};
+use crate::model::diagnostic::{Diagnostic, did_you_mean, short};
 use crate::site::schema::{HOST_KEY_POLICIES, Key, SITE_KEYS};
 use crate::transport::HostKeyPolicy;
 use crate::yaml::{self, Mark, Node, Value};
@@ -18,7 +18,11 @@ use release::RELEASE_CHOICE_KEYS;
 
 use values::is_name_char;
 
-pub(super) fn site_from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Diagnostic>> {
+pub(super) fn site_from_bytes(
+    path: &Path,
+    bytes: &[u8],
+    check: &crate::site::SiteCheck<'_>,
+) -> Result<Site, Vec<Diagnostic>> {
     let start = Mark { line: 1, col: 1 };
     if bytes.len() > MAX_SITE_BYTES {
         return Err(vec![
@@ -70,6 +74,10 @@ pub(super) fn site_from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Dia
         warnings: Vec::new(),
     };
     let site = cx.site(path, &root);
+    // what only the roles can judge, on the site as it was read
+    if let Some(site) = &site {
+        cx.errors.extend(check(site));
+    }
     match site {
         Some(mut site) if cx.errors.is_empty() => {
             site.warnings = cx.warnings;
@@ -335,6 +343,8 @@ impl Ctx<'_> {
             Some(n) => self.overrides(n),
             None => Some(BTreeMap::new()),
         };
+        let (override_files, override_keys) =
+            overrides_node.map(overrides::places).unwrap_or_default();
         let ha_node = f.get("ha");
         let ha_mark = f
             .entries
@@ -384,12 +394,12 @@ impl Ctx<'_> {
             hosts: hosts.map(|h| h.into_iter().map(|(h, _)| h).collect())?,
             overrides: overrides?,
             ha: ha?,
+            places: Places {
+                override_files,
+                override_keys,
+            },
             warnings: Vec::new(),
         };
-        // which files overrides may name depends on the whole site (roles, release)
-        if let Some(n) = overrides_node {
-            self.override_targets(&site, n);
-        }
         Some(site)
     }
 }

@@ -1,10 +1,10 @@
 //! `overrides`: extra INI keys per rendered file (path -> section -> key -> value).
 
 use super::Ctx;
+use crate::model::diagnostic::short;
 use crate::secrets::placeholder;
-use crate::site::diagnostic::{did_you_mean, short};
-use crate::site::{Overrides, Site};
-use crate::yaml::{Node, Value};
+use crate::site::Overrides;
+use crate::yaml::{Mark, Node, Value};
 use std::collections::BTreeMap;
 
 impl Ctx<'_> {
@@ -98,88 +98,38 @@ impl Ctx<'_> {
     }
 }
 
-impl Ctx<'_> {
-    /// Each file `overrides` names must be an INI file some role of the site
-    /// writes: anything else would be ignored (a typo, `/etc/shadow`), or be
-    /// edited as INI although it is not (the shell-sourced openrc).
-    pub(super) fn override_targets(&mut self, site: &Site, n: &Node) {
-        let Value::Map(entries) = &n.value else {
-            return;
-        };
-        let targets = crate::desired::overrides::override_targets(site);
-        if targets.is_empty() {
-            return; // no OS has packages for the release: reported when planning
-        }
-        let ini: Vec<&str> = targets
-            .iter()
-            .filter(|(_, t)| t.ini)
-            .map(|(p, _)| p.as_str())
-            .collect();
-        let list = format!("files that take overrides: {}", ini.join(", "));
-        for (k, v) in entries {
-            let file = k.as_str().unwrap_or_default();
-            let fpath = format!("overrides.{file}");
-            match targets.get(file) {
-                Some(t) if t.ini => self.removed_options(site, file, v),
-                Some(t) => self.error(
-                    k.mark,
-                    &fpath,
-                    format!(
-                        "`{file}` is not an INI file (the {} role writes it whole), and overrides set INI keys",
-                        t.role
-                    ),
-                    Some(list.clone()),
-                ),
-                None => {
-                    let hint = match did_you_mean(file, ini.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`? {list}"),
-                        None => list.clone(),
-                    };
-                    self.error(
-                        k.mark,
-                        &fpath,
-                        format!(
-                            "no role of this site writes `{}`, so these keys would never be set",
-                            short(file)
-                        ),
-                        Some(hint),
-                    );
-                }
-            }
-        }
-    }
-
-    /// An override of an option the site's release removed would be written
-    /// and then ignored by the service (oslo.config skips keys it does not
-    /// know): name the release that removed it and what replaced it.
-    fn removed_options(&mut self, site: &Site, file: &str, sections: &Node) {
-        let Value::Map(sections) = &sections.value else {
-            return;
+/// Where each file and each option of a valid `overrides` is written, for
+/// the roles' checks of the finished site (see [`crate::site::Places`]).
+pub(super) fn places(
+    n: &Node,
+) -> (
+    BTreeMap<String, Mark>,
+    BTreeMap<(String, String, String), Mark>,
+) {
+    let (mut files, mut keys) = (BTreeMap::new(), BTreeMap::new());
+    let Value::Map(entries) = &n.value else {
+        return (files, keys);
+    };
+    for (k, v) in entries {
+        let file = k.as_str().unwrap_or_default();
+        files.insert(file.to_string(), k.mark);
+        let Value::Map(sections) = &v.value else {
+            continue;
         };
         for (sk, sv) in sections {
-            let (Some(section), Value::Map(keys)) = (sk.as_str(), &sv.value) else {
+            let (Some(section), Value::Map(options)) = (sk.as_str(), &sv.value) else {
                 continue;
             };
-            for (kk, _) in keys {
+            for (kk, _) in options {
                 let key = kk.as_str().unwrap_or_default();
-                let Some((removed, instead)) =
-                    crate::desired::removed::removed_option(site.release, file, section, key)
-                else {
-                    continue;
-                };
-                self.error(
+                keys.insert(
+                    (file.to_string(), section.to_string(), key.to_string()),
                     kk.mark,
-                    &format!("overrides.{}.{}.{}", short(file), short(section), short(key)),
-                    format!(
-                        "`[{section}] {key}` was removed in {removed}: the {} of release {} would ignore it without a word",
-                        crate::desired::removed::service(file),
-                        site.release,
-                    ),
-                    Some(instead.to_string()),
                 );
             }
         }
     }
+    (files, keys)
 }
 
 /// Why an override value cannot be written as it is, with a hint. Values are

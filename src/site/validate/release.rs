@@ -2,8 +2,8 @@
 //! `identity_api`, `glance_registry`.
 
 use super::{Ctx, Fields};
-use crate::desired::release::{Choices, IdentityApi, RELEASES, Release, TokenProvider};
-use crate::site::diagnostic::{did_you_mean, short};
+use crate::model::diagnostic::{did_you_mean, short};
+use crate::model::release::{Choices, IdentityApi, RELEASES, Release, TokenProvider};
 use crate::yaml::Node;
 
 /// The keys [`Ctx::choices`] reads: what they may hold depends on the release.

@@ -2,7 +2,7 @@
 //! ports, URLs and local paths.
 
 use super::Ctx;
-use crate::site::diagnostic::short;
+use crate::model::diagnostic::short;
 use crate::yaml::{Node, Value};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -129,9 +129,9 @@ impl Ctx<'_> {
 
     /// A TCP port: an unquoted number from 1 to 65535, written in plain
     /// decimal (no sign, no leading zero: YAML 1.1 readers take `022` for octal).
-    /// `forks`: how many hosts at once, 1 to [`crate::pipeline::MAX_FORKS`].
+    /// `forks`: how many hosts at once, 1 to [`crate::site::MAX_FORKS`].
     pub(super) fn forks(&mut self, v: &Node) -> Option<usize> {
-        let max = crate::pipeline::MAX_FORKS;
+        let max = crate::site::MAX_FORKS;
         let n = match &v.value {
             Value::Scalar {
                 text,
@@ -153,7 +153,7 @@ impl Ctx<'_> {
                 },
                 Some(format!(
                     "a number from 1 to {max}, e.g. `forks: {}`",
-                    crate::pipeline::DEFAULT_FORKS
+                    crate::site::DEFAULT_FORKS
                 )),
             );
         }

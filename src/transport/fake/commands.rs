@@ -4,8 +4,8 @@
 
 use super::keystone::FakeKeystone;
 use super::{FakeFile, FakeHost, FakeService, between, fail, ok, unquote};
-use crate::desired::resource::Perms;
 use crate::facts::JOURNAL;
+use crate::model::Perms;
 use crate::transport::ExecOutput;
 
 impl FakeHost {

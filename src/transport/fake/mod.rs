@@ -21,7 +21,7 @@ use super::{
     ExecOutput, ExecRequest, FileSpec, Transport, TransportError, TransportErrorKind,
     TransportStats, Tunnel,
 };
-use crate::desired::resource::Perms;
+use crate::model::Perms;
 use glance::FakeGlance;
 use keystone::FakeKeystone;
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,0 +1,138 @@
+//! The roles' checks of a finished site: what only the playbooks can judge
+//! (which files the roles write, which options a release removed). The
+//! commands hand [`site`] to [`Site::load_checked`], so these problems are
+//! reported with the site file's own, all at once.
+
+use super::removed;
+use crate::desired::resource::Kind;
+use crate::model::Diagnostic;
+use crate::model::diagnostic::{did_you_mean, short};
+use crate::site::Site;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every problem the roles find in a site that is valid on its own.
+pub fn site(site: &Site) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    override_targets(site, &mut out);
+    out
+}
+
+/// A file a site's roles write on some host: whether overrides can edit it
+/// (it is an INI file) and the role that writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideTarget {
+    pub ini: bool,
+    pub role: String,
+}
+
+/// Every file the site's roles write (`file`) or edit (`ini`), on any host,
+/// on every OS that has packages for the site's release (see
+/// [`crate::desired::STAND_INS`]): what `overrides` may name.
+pub fn targets(site: &Site) -> BTreeMap<String, OverrideTarget> {
+    let mut out = BTreeMap::new();
+    let mut seen: BTreeSet<&Vec<String>> = BTreeSet::new();
+    for host in &site.hosts {
+        if !seen.insert(&host.roles) {
+            continue;
+        }
+        for os in crate::desired::stand_ins(site.release) {
+            let Ok((resources, ini_files)) = super::playbook::roles(site, host, &os) else {
+                continue;
+            };
+            for r in resources {
+                if let Kind::File { path, .. } | Kind::IniEdit { path, .. } = r.kind {
+                    let ini = ini_files.contains(&path);
+                    let t = out.entry(path).or_insert(OverrideTarget {
+                        ini,
+                        role: r.role.clone(),
+                    });
+                    t.ini &= ini;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Each file `overrides` names must be an INI file some role of the site
+/// writes: anything else would be ignored (a typo, `/etc/shadow`), or be
+/// edited as INI although it is not (the shell-sourced openrc).
+fn override_targets(site: &Site, out: &mut Vec<Diagnostic>) {
+    if site.places.override_files.is_empty() {
+        return;
+    }
+    let targets = targets(site);
+    if targets.is_empty() {
+        return; // no OS has packages for the release: reported when planning
+    }
+    let ini: Vec<&str> = targets
+        .iter()
+        .filter(|(_, t)| t.ini)
+        .map(|(p, _)| p.as_str())
+        .collect();
+    let list = format!("files that take overrides: {}", ini.join(", "));
+    for (file, mark) in &site.places.override_files {
+        let fpath = format!("overrides.{file}");
+        match targets.get(file) {
+            Some(t) if t.ini => removed_options(site, file, out),
+            Some(t) => out.push(
+                Diagnostic::new(
+                    &site.path,
+                    *mark,
+                    &fpath,
+                    format!(
+                        "`{file}` is not an INI file (the {} role writes it whole), and overrides set INI keys",
+                        t.role
+                    ),
+                )
+                .hint(list.clone()),
+            ),
+            None => {
+                let hint = match did_you_mean(file, ini.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`? {list}"),
+                    None => list.clone(),
+                };
+                out.push(
+                    Diagnostic::new(
+                        &site.path,
+                        *mark,
+                        &fpath,
+                        format!(
+                            "no role of this site writes `{}`, so these keys would never be set",
+                            short(file)
+                        ),
+                    )
+                    .hint(hint),
+                );
+            }
+        }
+    }
+}
+
+/// An override of an option the site's release removed would be written
+/// and then ignored by the service (oslo.config skips keys it does not
+/// know): name the release that removed it and what replaced it.
+fn removed_options(site: &Site, file: &str, out: &mut Vec<Diagnostic>) {
+    for ((f, section, key), mark) in &site.places.override_keys {
+        if f != file {
+            continue;
+        }
+        let Some((gone, instead)) = removed::removed_option(site.release, file, section, key)
+        else {
+            continue;
+        };
+        out.push(
+            Diagnostic::new(
+                &site.path,
+                *mark,
+                &format!("overrides.{}.{}.{}", short(file), short(section), short(key)),
+                format!(
+                    "`[{section}] {key}` was removed in {gone}: the {} of release {} would ignore it without a word",
+                    removed::service(file),
+                    site.release,
+                ),
+            )
+            .hint(instead.to_string()),
+        );
+    }
+}
