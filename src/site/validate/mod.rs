@@ -1,6 +1,6 @@
 //! Site YAML tree → [`Site`], collecting every problem with its position.
 
-use super::{MAX_SITE_BYTES, Places, Site};
+use super::{MAX_SITE_BYTES, Site};
 use crate::model::diagnostic::{Diagnostic, did_you_mean, short};
 use crate::site::schema::{HOST_KEY_POLICIES, Key, SITE_KEYS};
 use crate::transport::HostKeyPolicy;
@@ -343,8 +343,7 @@ impl Ctx<'_> {
             Some(n) => self.overrides(n),
             None => Some(BTreeMap::new()),
         };
-        let (override_files, override_keys) =
-            overrides_node.map(overrides::places).unwrap_or_default();
+        let places = overrides_node.map(overrides::places).unwrap_or_default();
         let ha_node = f.get("ha");
         let ha_mark = f
             .entries
@@ -394,10 +393,7 @@ impl Ctx<'_> {
             hosts: hosts.map(|h| h.into_iter().map(|(h, _)| h).collect())?,
             overrides: overrides?,
             ha: ha?,
-            places: Places {
-                override_files,
-                override_keys,
-            },
+            places,
             warnings: Vec::new(),
         };
         Some(site)

@@ -3,8 +3,8 @@
 use super::Ctx;
 use crate::model::diagnostic::short;
 use crate::secrets::placeholder;
-use crate::site::Overrides;
-use crate::yaml::{Mark, Node, Value};
+use crate::site::{Overrides, Places};
+use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
 
 impl Ctx<'_> {
@@ -100,19 +100,14 @@ impl Ctx<'_> {
 
 /// Where each file and each option of a valid `overrides` is written, for
 /// the roles' checks of the finished site (see [`crate::site::Places`]).
-pub(super) fn places(
-    n: &Node,
-) -> (
-    BTreeMap<String, Mark>,
-    BTreeMap<(String, String, String), Mark>,
-) {
-    let (mut files, mut keys) = (BTreeMap::new(), BTreeMap::new());
+pub(super) fn places(n: &Node) -> Places {
+    let mut places = Places::default();
     let Value::Map(entries) = &n.value else {
-        return (files, keys);
+        return places;
     };
     for (k, v) in entries {
         let file = k.as_str().unwrap_or_default();
-        files.insert(file.to_string(), k.mark);
+        places.override_files.insert(file.to_string(), k.mark);
         let Value::Map(sections) = &v.value else {
             continue;
         };
@@ -122,14 +117,14 @@ pub(super) fn places(
             };
             for (kk, _) in options {
                 let key = kk.as_str().unwrap_or_default();
-                keys.insert(
+                places.override_keys.insert(
                     (file.to_string(), section.to_string(), key.to_string()),
                     kk.mark,
                 );
             }
         }
     }
-    (files, keys)
+    places
 }
 
 /// Why an override value cannot be written as it is, with a hint. Values are
