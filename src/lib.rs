@@ -8,6 +8,11 @@ pub mod commands;
 pub mod desired;
 pub mod error;
 pub mod facts;
+/// An in-memory host with Keystone and Glance, for tests only (the
+/// `testing` feature, which the test build turns on): the top layer, since it
+/// understands the scripts every layer below writes.
+#[cfg(any(test, feature = "testing"))]
+pub mod fake;
 pub mod host_commands;
 pub mod ini;
 pub mod model;

@@ -1,7 +1,7 @@
 //! The engine against the fake host: convergence, plan = apply, recovery from
 //! failures and killed runs. (The real host is in tests/e2e.rs.)
 
-use stackprov::transport::fake::{FakeHost, SharedFake};
+use stackprov::fake::{FakeHost, SharedFake};
 use std::path::{Path, PathBuf};
 
 mod common;
@@ -388,10 +388,10 @@ fn a_database_password_no_encoding_can_carry_is_refused_before_anything_runs() {
 #[test]
 fn v2_catalog_converges_and_corrects_drift() {
     use stackprov::desired::resource::{Kind, Resource};
+    use stackprov::fake::FakeService;
+    use stackprov::fake::keystone::FakeKeystone;
     use stackprov::plan::catalog::Admin;
     use stackprov::secrets::SecretStore;
-    use stackprov::transport::fake::FakeService;
-    use stackprov::transport::fake::keystone::FakeKeystone;
 
     let mut host = FakeHost::debian();
     host.keystone = Some(FakeKeystone {
@@ -596,7 +596,7 @@ fn secrets_file(dir: &Path, body: &str) {
 
 #[test]
 fn verify_gets_a_token_lists_users_and_round_trips_an_image() {
-    use stackprov::transport::fake::glance::FakeGlance;
+    use stackprov::fake::glance::FakeGlance;
     let dir = tempfile::tempdir().unwrap();
     let site = site_file(dir.path(), ALL);
     let s = site.to_str().unwrap();

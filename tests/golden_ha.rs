@@ -5,7 +5,7 @@
 
 mod common;
 
-use stackprov::transport::fake::{FakeHost, SharedFake};
+use stackprov::fake::{FakeHost, SharedFake};
 
 const SITE: &str = "site: golden-ha\nrelease: zed\ncontroller: openstack\nha:\n  vip: 10.0.0.100/24\n  interface: eth0\nhosts:\n  - name: ctl1\n    address: 10.0.0.11\n    roles: [base, ha, mariadb, keystone, glance, openrc]\n  - name: ctl2\n    address: 10.0.0.12\n    roles: [base, ha, mariadb, keystone, glance, openrc]\n  - name: ctl3\n    address: 10.0.0.13\n    roles: [base, ha, mariadb, keystone, glance, openrc]\n";
 const SECRETS: &str = "admin: \"admin-pass\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nkeystone_fernet_0: \"cGxhbm5lZC1mZXJuZXQta2V5LTAtLS0tLS0tLS0tLS0=\"\nkeystone_fernet_1: \"cGxhbm5lZC1mZXJuZXQta2V5LTEtLS0tLS0tLS0tLS0=\"\nkeystone_credential_0: \"cGxhbm5lZC1jcmVkZW50aWFsLWtleS0wLS0tLS0tLS0=\"\nkeystone_credential_1: \"cGxhbm5lZC1jcmVkZW50aWFsLWtleS0xLS0tLS0tLS0=\"\n";

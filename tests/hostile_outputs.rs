@@ -4,7 +4,7 @@
 //! output files never land on the site's own files. Offline or against fake
 //! hosts only (the addresses are documentation ones and are never dialled).
 
-use stackprov::transport::fake::{FakeHost, SharedFake};
+use stackprov::fake::{FakeHost, SharedFake};
 use std::path::Path;
 
 mod common;

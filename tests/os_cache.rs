@@ -2,7 +2,7 @@
 //! in one exec, and fall back to two when the host is not what it was. (Its
 //! own test binary: it points STACKPROV_CACHE_DIR at a temporary directory.)
 
-use stackprov::transport::fake::{FakeHost, SharedFake};
+use stackprov::fake::{FakeHost, SharedFake};
 
 mod common;
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use stackprov::transport::fake::{FakeHost, SharedFake};
+use stackprov::fake::{FakeHost, SharedFake};
 
 const SITE: &str = "site: snap\nrelease: zed\ncontroller: controller\npackage_proxy: http://10.251.0.1:3128\nhosts:\n  - name: controller\n    address: 10.251.0.2\n    roles: [base, mariadb, keystone, glance, openrc]\noverrides:\n  /etc/keystone/keystone.conf:\n    DEFAULT:\n      debug: \"true\"\n";
 const SECRETS: &str = "admin: \"admin-pass\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\n";

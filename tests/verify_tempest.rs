@@ -2,8 +2,8 @@
 //! run (no package, a v2.0 site, a bad flag), each said plainly, exit 1, no
 //! secret shown. The real runs are in tests/e2e/tempest.rs.
 
-use stackprov::transport::fake::glance::FakeGlance;
-use stackprov::transport::fake::{FakeHost, SharedFake};
+use stackprov::fake::glance::FakeGlance;
+use stackprov::fake::{FakeHost, SharedFake};
 use std::path::Path;
 
 mod common;

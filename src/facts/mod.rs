@@ -251,22 +251,6 @@ pub struct AmqpFact {
     pub why: Option<String>,
 }
 
-impl AmqpFact {
-    pub fn from_outcome(o: crate::amqp::Outcome) -> AmqpFact {
-        use crate::amqp::Outcome;
-        let why = match o {
-            Outcome::Ok => None,
-            Outcome::Refused(m) => Some(format!("the login was refused ({m})")),
-            Outcome::NoVhost(m) => Some(format!("the login works, the vhost does not open ({m})")),
-            Outcome::Unavailable(m) => Some(format!("RabbitMQ does not answer ({m})")),
-        };
-        AmqpFact {
-            ok: why.is_none(),
-            why,
-        }
-    }
-}
-
 /// Base64 without line breaks, as `base64 -w0` prints it.
 fn b64(bytes: &[u8]) -> String {
     use base64::Engine;

@@ -98,9 +98,7 @@ pub fn gather_after(
                     ok: false,
                     why: Some(format!("the secrets file has no `{}` yet", a.password)),
                 },
-                Some(pw) => facts::AmqpFact::from_outcome(crate::amqp::login(
-                    t, a.port, &a.user, pw, &a.vhost,
-                )?),
+                Some(pw) => amqp_fact(crate::amqp::login(t, a.port, &a.user, pw, &a.vhost)?),
             };
             out.insert(a.key(), fact);
         }
@@ -164,4 +162,19 @@ pub fn gather_after(
         timings.amqp = t1.elapsed().as_secs_f64();
     }
     Ok(Gathered::Facts(Box::new(facts)))
+}
+
+/// What an AMQP login showed, as the facts keep it.
+fn amqp_fact(o: crate::amqp::Outcome) -> facts::AmqpFact {
+    use crate::amqp::Outcome;
+    let why = match o {
+        Outcome::Ok => None,
+        Outcome::Refused(m) => Some(format!("the login was refused ({m})")),
+        Outcome::NoVhost(m) => Some(format!("the login works, the vhost does not open ({m})")),
+        Outcome::Unavailable(m) => Some(format!("RabbitMQ does not answer ({m})")),
+    };
+    facts::AmqpFact {
+        ok: why.is_none(),
+        why,
+    }
 }

@@ -9,8 +9,8 @@
 //!   `((secret:NAME))` or `((secret:NAME|ENCODING))`; [`placeholder::resolve`]
 //!   puts the values in at the moment bytes go to a host.
 //! - [`encoding`]: how a value is written where it lands (URL, INI, SQL, shell...).
-//! - [`masker`]: a [`Secret`] never prints itself, and a [`Masker`] scrubs every
-//!   known value, in every encoding, out of any text shown or saved.
+//! - [`secret`]: a [`Secret`] never prints itself; [`masker`]: a [`Masker`]
+//!   scrubs every known value, in every encoding, out of any text shown or saved.
 //!
 //! Nothing here knows the site, planner, engine, transports or OpenStack APIs;
 //! they all use this module.
@@ -19,9 +19,11 @@ pub mod encoding;
 pub mod file;
 pub mod masker;
 pub mod placeholder;
+pub mod secret;
 pub mod store;
 
 pub use encoding::{Encoding, UnknownEncoding};
-pub use masker::{MASK, Masker, Secret};
+pub use masker::Masker;
 pub use placeholder::PlaceholderError;
-pub use store::{GENERATED_LEN, MIN_SECRET_CHARS, SecretStore, SecretsLock, StoreError};
+pub use secret::{MASK, MIN_SECRET_CHARS, Secret};
+pub use store::{GENERATED_LEN, SecretStore, SecretsLock, StoreError};

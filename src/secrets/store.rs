@@ -2,7 +2,7 @@
 //! CSPRNG, kept in a 0600 YAML file beside the site, never regenerated.
 
 use super::file::{self, Entry};
-use super::masker::{Masker, Secret};
+use super::secret::{MIN_SECRET_CHARS, Secret};
 use crate::atomic_file::{WriteError, replace_via};
 use crate::model::diagnostic::Diagnostic;
 use crate::yaml::Mark;
@@ -16,10 +16,6 @@ use std::path::{Path, PathBuf};
 /// unescaped in URLs, INI files, SQL literals and shell words.
 pub const GENERATED_LEN: usize = 32;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-/// Values shorter than this (in characters) are weak: stackprov warns, and
-/// masks them only where they stand alone (see [`Masker`]).
-pub const MIN_SECRET_CHARS: usize = 8;
 
 /// Why the secrets could not be loaded, generated or saved.
 #[derive(Debug, thiserror::Error)]
@@ -241,13 +237,9 @@ impl SecretStore {
         replace_via(&tmp, &lock.target, &text).map_err(StoreError::Write)
     }
 
-    /// A masker that knows every secret in this store.
-    pub fn masker(&self) -> Masker {
-        let mut m = Masker::default();
-        for (k, v) in &self.values {
-            m.add(k, v);
-        }
-        m
+    /// Every name with its value (see `masker.rs` for the store's masker).
+    pub(super) fn values(&self) -> impl Iterator<Item = (&str, &Secret)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

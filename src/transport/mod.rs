@@ -1,9 +1,7 @@
 //! The only door to a host. Everything stackprov does to a machine goes through
-//! [`Transport`]: ssh2 for real hosts ([`ssh`]), an in-memory host for unit tests
-//! (`fake`, compiled only for tests: `cfg(test)` or the `testing` feature).
+//! [`Transport`]: ssh2 for real hosts ([`ssh`]); tests use an in-memory host
+//! (`crate::fake`, compiled only for tests: `cfg(test)` or the `testing` feature).
 
-#[cfg(any(test, feature = "testing"))]
-pub mod fake;
 pub mod ssh;
 
 use std::io::{Read, Write};

@@ -3,9 +3,9 @@
 use clap::Parser;
 use stackprov::cli::Cli;
 use stackprov::commands::{self as cmd, Io};
+use stackprov::fake::SharedFake;
 use stackprov::render::Style;
 use stackprov::transport::Transport;
-use stackprov::transport::fake::SharedFake;
 use std::sync::atomic::AtomicBool;
 
 pub struct Run {

@@ -396,8 +396,8 @@ fn call_v3(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::fake::keystone::FakeKeystone;
-    use crate::transport::fake::{FakeHost, FakeService, SharedFake};
+    use crate::fake::keystone::FakeKeystone;
+    use crate::fake::{FakeHost, FakeService, SharedFake};
 
     /// A fake host with Keystone bootstrapped and running, and one apply's state.
     struct Api {

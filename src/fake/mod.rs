@@ -17,11 +17,11 @@ pub mod glance;
 pub mod keystone;
 mod tunnel;
 
-use super::{
+use crate::model::Perms;
+use crate::transport::{
     ExecOutput, ExecRequest, FileSpec, Transport, TransportError, TransportErrorKind,
     TransportStats, Tunnel,
 };
-use crate::model::Perms;
 use glance::FakeGlance;
 use keystone::FakeKeystone;
 use std::collections::{BTreeMap, BTreeSet};
