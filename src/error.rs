@@ -92,8 +92,14 @@ pub enum Error {
     TwoClusterStarts { hosts: Vec<String>, service: String },
     /// The Galera cluster cannot be started (again) as asked, or not without
     /// the operator's word; nothing was changed.
-    #[error("{why}; nothing was changed (docs/ha.md, \"After an outage\")")]
-    GaleraBootstrap { why: String },
+    #[error("{0}; nothing was changed (docs/ha.md, \"After an outage\")")]
+    GaleraBootstrap(Box<crate::pipeline::galera::Refusal>),
+}
+
+impl From<crate::pipeline::galera::Refusal> for Error {
+    fn from(r: crate::pipeline::galera::Refusal) -> Self {
+        Error::GaleraBootstrap(Box::new(r))
+    }
 }
 
 impl Error {
@@ -120,7 +126,7 @@ impl Error {
             Error::NoTerminal => "no_terminal",
             Error::Stdin(_) => "stdin",
             Error::TwoClusterStarts { .. } => "two_cluster_starts",
-            Error::GaleraBootstrap { .. } => "galera_bootstrap",
+            Error::GaleraBootstrap(_) => "galera_bootstrap",
         }
     }
 }
