@@ -44,6 +44,133 @@ pub enum Outcome {
     Unavailable(String),
 }
 
+/// Why an exchange with the broker came to no answer: the byte stream
+/// failed, what came was not AMQP 0-9-1 as this client speaks it, or the
+/// broker closed the connection where no refusal was due.
+#[derive(Debug, thiserror::Error)]
+pub enum AmqpError {
+    /// `PLAIN` and `Connection.Open` carry names as short strings.
+    #[error("a user or vhost name over 255 bytes cannot be sent")]
+    NameTooLong,
+    /// A frame could not be read while `awaited` was due.
+    #[error("{error}, waiting for {awaited}")]
+    Read { awaited: Awaited, error: ReadError },
+    /// A frame could not be sent.
+    #[error("{0}")]
+    Write(StreamError),
+    /// The stream ended before `Connection.Start`.
+    #[error("the broker closed the connection")]
+    HungUp,
+    /// The stream ended where `Connection.Open-Ok` was due.
+    #[error("the broker closed the connection at Connection.Open")]
+    HungUpAtOpen,
+    /// The broker's `Connection.Close` where no refusal was due.
+    #[error("{0}")]
+    Closed(Closed),
+    /// The broker's first method is not `Connection.Start`.
+    #[error("the first method is {class}.{method}, not Connection.Start")]
+    NotStart { class: u16, method: u16 },
+    /// Another method than the one the exchange is at.
+    #[error("{class}.{method} where {due} was due")]
+    Unexpected {
+        class: u16,
+        method: u16,
+        due: &'static str,
+    },
+    #[error(transparent)]
+    ShortMethod(#[from] ShortMethod),
+    /// `Connection.Start` lists no `PLAIN` among the broker's mechanisms.
+    #[error("the broker offers no PLAIN login (mechanisms: {mechanisms})")]
+    NoPlain { mechanisms: String },
+}
+
+/// Which answer of the broker a read waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaited {
+    Start,
+    LoginAnswer,
+    OpenOk,
+}
+
+impl std::fmt::Display for Awaited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Awaited::Start => "Connection.Start",
+            Awaited::LoginAnswer => "the login's answer",
+            Awaited::OpenOk => "Connection.Open-Ok",
+        })
+    }
+}
+
+/// The byte stream under the exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// A read or write timed out (the tunnel's read timeout).
+    #[error("no answer in time")]
+    Timeout,
+    /// Any other failure; the text is the I/O layer's (std's, or the
+    /// transport's tunnel's, e.g. libssh2's "transport read").
+    #[error("{0}")]
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for StreamError {
+    fn from(e: std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => StreamError::Timeout,
+            _ => StreamError::Io(e),
+        }
+    }
+}
+
+/// Why no method frame could be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    #[error("the stream ended inside a frame")]
+    Truncated,
+    #[error("the broker answered with a protocol header: it wants another AMQP version")]
+    ProtocolHeader,
+    #[error("a frame of {0} bytes: this is not an AMQP broker")]
+    TooLarge(u32),
+    #[error("a frame without its end marker: this is not an AMQP broker")]
+    NoEndMarker,
+    #[error("a frame of type {0} where a method was due")]
+    NotAMethod(u8),
+}
+
+/// A method's arguments end before its fields do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a method shorter than its fields")]
+pub struct ShortMethod;
+
+/// The broker's `Connection.Close`: its reply code and text, when they parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    pub reply: Option<(u16, String)>,
+}
+
+impl Closed {
+    fn parse(args: &[u8]) -> Closed {
+        let mut r = Fields(args);
+        let reply = match (r.short(), r.shortstr()) {
+            (Ok(code), Ok(text)) => Some((code, String::from_utf8_lossy(text).into_owned())),
+            _ => None,
+        };
+        Closed { reply }
+    }
+}
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.reply {
+            Some((code, text)) => write!(f, "the broker closed the connection: {code} {text}"),
+            None => f.write_str("the broker closed the connection"),
+        }
+    }
+}
+
 /// Log in as `user` and open `vhost` on the host's `port`. Only a lost
 /// connection to the host is an error; whatever the broker says is an
 /// [`Outcome`]. An exchange cut short is tried once more (a login is safe to
@@ -78,8 +205,13 @@ pub fn login(
             Ok(Outcome::Refused(m)) => Outcome::Refused(scrub(m)),
             Ok(Outcome::NoVhost(m)) => Outcome::NoVhost(scrub(m)),
             Ok(o) => o,
+            // any exchange that came to no answer (an error, not an
+            // Outcome) was cut short somewhere after the tunnel opened
             Err(why) if tries < 2 => {
-                tracing::debug!("AMQP on port {port}: {}; trying once more", scrub(why));
+                tracing::debug!(
+                    "AMQP on port {port}: {}; trying once more",
+                    scrub(why.to_string())
+                );
                 continue;
             }
             Err(why) => Outcome::Unavailable(scrub(format!("port {port}: {why}"))),
@@ -93,21 +225,18 @@ pub fn converse<S: Read + Write + ?Sized>(
     user: &str,
     password: &str,
     vhost: &str,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, AmqpError> {
     if user.len() > 255 || vhost.len() > 255 {
-        return Err("a user or vhost name over 255 bytes cannot be sent".into());
+        return Err(AmqpError::NameTooLong);
     }
-    s.write_all(b"AMQP\x00\x00\x09\x01").map_err(io)?;
-    let (class, method, args) = read_method(s)
-        .map_err(|e| format!("{e}, waiting for Connection.Start"))?
-        .ok_or("the broker closed the connection")?;
+    s.write_all(b"AMQP\x00\x00\x09\x01")
+        .map_err(|e| AmqpError::Write(e.into()))?;
+    let (class, method, args) = read_awaited(s, Awaited::Start)?.ok_or(AmqpError::HungUp)?;
     if (class, method) == (CONNECTION, CLOSE) {
-        return Err(closed_text(&args));
+        return Err(AmqpError::Closed(Closed::parse(&args)));
     }
     if (class, method) != (CONNECTION, START) {
-        return Err(format!(
-            "the first method is {class}.{method}, not Connection.Start"
-        ));
+        return Err(AmqpError::NotStart { class, method });
     }
     let mut r = Fields(&args);
     r.octet()?;
@@ -115,10 +244,9 @@ pub fn converse<S: Read + Write + ?Sized>(
     r.table()?;
     let mechanisms = r.longstr()?;
     if !mechanisms.split(|b| *b == b' ').any(|m| m == b"PLAIN") {
-        return Err(format!(
-            "the broker offers no PLAIN login (mechanisms: {})",
-            String::from_utf8_lossy(mechanisms)
-        ));
+        return Err(AmqpError::NoPlain {
+            mechanisms: String::from_utf8_lossy(mechanisms).into_owned(),
+        });
     }
     let mut a = Vec::new();
     // the capability makes RabbitMQ say ACCESS_REFUSED instead of hanging up
@@ -142,9 +270,7 @@ pub fn converse<S: Read + Write + ?Sized>(
     put_longstr(&mut a, &response);
     put_shortstr(&mut a, "en_US");
     write_method(s, START_OK, &a)?;
-    let Some((class, method, args)) =
-        read_method(s).map_err(|e| format!("{e}, waiting for the login's answer"))?
-    else {
+    let Some((class, method, args)) = read_awaited(s, Awaited::LoginAnswer)? else {
         // the legacy refusal: the connection closed right after the login
         return Ok(Outcome::Refused(
             "the broker closed the connection after the login".into(),
@@ -155,11 +281,17 @@ pub fn converse<S: Read + Write + ?Sized>(
         (CONNECTION, CLOSE) => {
             let _ = write_method(s, CLOSE_OK, &[]);
             return match reply_code(&args) {
-                Some(ACCESS_REFUSED) => Ok(Outcome::Refused(closed_text(&args))),
-                _ => Err(closed_text(&args)),
+                Some(ACCESS_REFUSED) => Ok(Outcome::Refused(Closed::parse(&args).to_string())),
+                _ => Err(AmqpError::Closed(Closed::parse(&args))),
             };
         }
-        _ => return Err(format!("{class}.{method} where Connection.Tune was due")),
+        _ => {
+            return Err(AmqpError::Unexpected {
+                class,
+                method,
+                due: "Connection.Tune",
+            });
+        }
     }
     let mut r = Fields(&args);
     let channel_max = r.short()?;
@@ -180,9 +312,7 @@ pub fn converse<S: Read + Write + ?Sized>(
     put_shortstr(&mut a, "");
     a.push(0);
     write_method(s, OPEN, &a)?;
-    let (class, method, args) = read_method(s)
-        .map_err(|e| format!("{e}, waiting for Connection.Open-Ok"))?
-        .ok_or("the broker closed the connection at Connection.Open")?;
+    let (class, method, args) = read_awaited(s, Awaited::OpenOk)?.ok_or(AmqpError::HungUpAtOpen)?;
     match (class, method) {
         (CONNECTION, OPEN_OK) => {
             let mut a = Vec::new();
@@ -198,66 +328,58 @@ pub fn converse<S: Read + Write + ?Sized>(
         (CONNECTION, CLOSE) => {
             let _ = write_method(s, CLOSE_OK, &[]);
             match reply_code(&args) {
-                Some(NOT_ALLOWED | ACCESS_REFUSED) => Ok(Outcome::NoVhost(closed_text(&args))),
-                _ => Err(closed_text(&args)),
+                Some(NOT_ALLOWED | ACCESS_REFUSED) => {
+                    Ok(Outcome::NoVhost(Closed::parse(&args).to_string()))
+                }
+                _ => Err(AmqpError::Closed(Closed::parse(&args))),
             }
         }
-        _ => Err(format!("{class}.{method} where Connection.Open-Ok was due")),
+        _ => Err(AmqpError::Unexpected {
+            class,
+            method,
+            due: "Connection.Open-Ok",
+        }),
     }
 }
 
-fn io(e: std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-            "no answer in time".to_string()
-        }
-        _ => e.to_string(),
-    }
+/// [`read_method`], the failure saying what was due.
+fn read_awaited<S: Read + ?Sized>(
+    s: &mut S,
+    awaited: Awaited,
+) -> Result<Option<Method>, AmqpError> {
+    read_method(s).map_err(|error| AmqpError::Read { awaited, error })
 }
 
 fn reply_code(args: &[u8]) -> Option<u16> {
     Fields(args).short().ok()
 }
 
-/// `Connection.Close`'s code and text, as a message.
-fn closed_text(args: &[u8]) -> String {
-    let mut r = Fields(args);
-    match (r.short(), r.shortstr()) {
-        (Ok(code), Ok(text)) => format!(
-            "the broker closed the connection: {code} {}",
-            String::from_utf8_lossy(text)
-        ),
-        _ => "the broker closed the connection".to_string(),
-    }
-}
+/// A method frame: class, method, arguments.
+type Method = (u16, u16, Vec<u8>);
 
 /// The next method frame on channel 0 (heartbeats skipped); `None` at the
 /// end of the stream before a frame began.
-fn read_method<S: Read + ?Sized>(s: &mut S) -> Result<Option<(u16, u16, Vec<u8>)>, String> {
+fn read_method<S: Read + ?Sized>(s: &mut S) -> Result<Option<Method>, ReadError> {
     loop {
         let mut head = [0u8; 7];
         match read_full(s, &mut head)? {
             0 => return Ok(None),
             7 => {}
-            _ => return Err("the stream ended inside a frame".into()),
+            _ => return Err(ReadError::Truncated),
         }
         if &head[..4] == b"AMQP" {
-            return Err(
-                "the broker answered with a protocol header: it wants another AMQP version".into(),
-            );
+            return Err(ReadError::ProtocolHeader);
         }
         let size = u32::from_be_bytes([head[3], head[4], head[5], head[6]]);
         if size > MAX_FRAME {
-            return Err(format!(
-                "a frame of {size} bytes: this is not an AMQP broker"
-            ));
+            return Err(ReadError::TooLarge(size));
         }
         let mut body = vec![0u8; size as usize + 1];
         if read_full(s, &mut body)? != body.len() {
-            return Err("the stream ended inside a frame".into());
+            return Err(ReadError::Truncated);
         }
         if body.pop() != Some(FRAME_END) {
-            return Err("a frame without its end marker: this is not an AMQP broker".into());
+            return Err(ReadError::NoEndMarker);
         }
         match head[0] {
             FRAME_HEARTBEAT => continue,
@@ -266,26 +388,26 @@ fn read_method<S: Read + ?Sized>(s: &mut S) -> Result<Option<(u16, u16, Vec<u8>)
                 let method = u16::from_be_bytes([body[2], body[3]]);
                 return Ok(Some((class, method, body.split_off(4))));
             }
-            t => return Err(format!("a frame of type {t} where a method was due")),
+            t => return Err(ReadError::NotAMethod(t)),
         }
     }
 }
 
 /// Read until `buf` is full or the stream ends; how many bytes came.
-fn read_full<S: Read + ?Sized>(s: &mut S, buf: &mut [u8]) -> Result<usize, String> {
+fn read_full<S: Read + ?Sized>(s: &mut S, buf: &mut [u8]) -> Result<usize, StreamError> {
     let mut n = 0;
     while n < buf.len() {
         match s.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(n)
 }
 
-fn write_method<S: Write + ?Sized>(s: &mut S, method: u16, args: &[u8]) -> Result<(), String> {
+fn write_method<S: Write + ?Sized>(s: &mut S, method: u16, args: &[u8]) -> Result<(), AmqpError> {
     let size = (args.len() + 4) as u32;
     let mut f = Vec::with_capacity(args.len() + 12);
     f.push(FRAME_METHOD);
@@ -295,8 +417,9 @@ fn write_method<S: Write + ?Sized>(s: &mut S, method: u16, args: &[u8]) -> Resul
     f.extend_from_slice(&method.to_be_bytes());
     f.extend_from_slice(args);
     f.push(FRAME_END);
-    s.write_all(&f).map_err(io)?;
-    s.flush().map_err(io)
+    let write = |e: std::io::Error| AmqpError::Write(e.into());
+    s.write_all(&f).map_err(write)?;
+    s.flush().map_err(write)
 }
 
 fn put_shortstr(out: &mut Vec<u8>, s: &str) {
@@ -314,35 +437,35 @@ fn put_longstr(out: &mut Vec<u8>, s: &[u8]) {
 struct Fields<'a>(&'a [u8]);
 
 impl<'a> Fields<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ShortMethod> {
         if self.0.len() < n {
-            return Err("a method shorter than its fields".into());
+            return Err(ShortMethod);
         }
         let (a, b) = self.0.split_at(n);
         self.0 = b;
         Ok(a)
     }
-    fn octet(&mut self) -> Result<u8, String> {
+    fn octet(&mut self) -> Result<u8, ShortMethod> {
         Ok(self.take(1)?[0])
     }
-    fn short(&mut self) -> Result<u16, String> {
+    fn short(&mut self) -> Result<u16, ShortMethod> {
         let b = self.take(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
-    fn long(&mut self) -> Result<u32, String> {
+    fn long(&mut self) -> Result<u32, ShortMethod> {
         let b = self.take(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn shortstr(&mut self) -> Result<&'a [u8], String> {
+    fn shortstr(&mut self) -> Result<&'a [u8], ShortMethod> {
         let n = self.octet()? as usize;
         self.take(n)
     }
-    fn longstr(&mut self) -> Result<&'a [u8], String> {
+    fn longstr(&mut self) -> Result<&'a [u8], ShortMethod> {
         let n = self.long()? as usize;
         self.take(n)
     }
     /// A field table, skipped whole (its length leads it).
-    fn table(&mut self) -> Result<(), String> {
+    fn table(&mut self) -> Result<(), ShortMethod> {
         self.longstr().map(|_| ())
     }
 }

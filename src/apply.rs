@@ -63,7 +63,22 @@ pub const STDERR_TAIL: usize = 15;
 
 /// Asked before each change: go (`Ok`, maybe after waiting for other hosts,
 /// see [`ClusterGate`]) or not (`Err`: why this host stops there).
-pub type Gate<'a> = &'a (dyn Fn(&Change) -> Result<(), String> + Sync);
+pub type Gate<'a> = &'a (dyn Fn(&Change) -> Result<(), GateError> + Sync);
+
+/// Why a [`Gate`] stops a host before a change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GateError {
+    /// Another host's thread panicked while it held the gate.
+    #[error("a host's thread panicked")]
+    Poisoned,
+    /// The hosts that start the cluster this host joins did not get past
+    /// their start (it failed, or they stopped before it).
+    #[error(
+        "not started: {} did not start the cluster this host joins",
+        .starters.join(", ")
+    )]
+    ClusterNotStarted { starters: Vec<String> },
+}
 
 pub fn apply_host(
     t: &mut dyn Transport,
@@ -92,7 +107,7 @@ pub fn apply_host(
                 change: c.id.clone(),
                 command: "(not started)".into(),
                 status: None,
-                stderr: why,
+                stderr: why.to_string(),
                 unreachable: false,
             };
             on_event(Event::Failed(c, &f));
@@ -182,27 +197,20 @@ impl ClusterGate {
     }
 
     /// Before change `c` on `host`.
-    pub fn wait(&self, host: &str, c: &Change) -> Result<(), String> {
+    pub fn wait(&self, host: &str, c: &Change) -> Result<(), GateError> {
         if self.starts(host) || self.service_change.as_deref() != Some(c.id.as_str()) {
             return Ok(());
         }
-        let mut st = self
-            .state
-            .lock()
-            .map_err(|_| "a host's thread panicked".to_string())?;
+        let mut st = self.state.lock().map_err(|_| GateError::Poisoned)?;
         while !st.0.is_empty() {
-            st = self
-                .cv
-                .wait(st)
-                .map_err(|_| "a host's thread panicked".to_string())?;
+            st = self.cv.wait(st).map_err(|_| GateError::Poisoned)?;
         }
         if st.1.is_empty() {
             Ok(())
         } else {
-            Err(format!(
-                "not started: {} did not start the cluster this host joins",
-                st.1.join(", ")
-            ))
+            Err(GateError::ClusterNotStarted {
+                starters: st.1.clone(),
+            })
         }
     }
 }
@@ -345,7 +353,7 @@ fn spec(path: &str, perms: &crate::model::Perms) -> FileSpec {
 
 #[cfg(test)]
 mod tests {
-    use super::{ClusterGate, tail};
+    use super::{ClusterGate, GateError, tail};
     use crate::plan::{Action, Change, ClusterStart, HostPlan};
 
     fn change(id: &str) -> Change {
@@ -395,10 +403,18 @@ mod tests {
             });
             match ok {
                 true => assert_eq!(got, Ok(())),
-                false => assert_eq!(
-                    got,
-                    Err("not started: ctl1 did not start the cluster this host joins".into())
-                ),
+                false => {
+                    assert_eq!(
+                        got,
+                        Err(GateError::ClusterNotStarted {
+                            starters: vec!["ctl1".into()]
+                        })
+                    );
+                    assert_eq!(
+                        got.unwrap_err().to_string(),
+                        "not started: ctl1 did not start the cluster this host joins"
+                    );
+                }
             }
         }
         // a starter that ends before its start counts as failed

@@ -109,8 +109,14 @@ pub enum Error {
     TwoClusterStarts { hosts: Vec<String>, service: String },
     /// The Galera cluster cannot be started (again) as asked, or not without
     /// the operator's word; nothing was changed.
-    #[error("{why}; nothing was changed (docs/ha.md, \"After an outage\")")]
-    GaleraBootstrap { why: String },
+    #[error("{0}; nothing was changed (docs/ha.md, \"After an outage\")")]
+    GaleraBootstrap(Box<crate::planner::bootstrap::Refusal>),
+}
+
+impl From<crate::planner::bootstrap::Refusal> for Error {
+    fn from(r: crate::planner::bootstrap::Refusal) -> Self {
+        Error::GaleraBootstrap(Box::new(r))
+    }
 }
 
 impl Error {
@@ -137,7 +143,7 @@ impl Error {
             Error::NoTerminal => "no_terminal",
             Error::Stdin(_) => "stdin",
             Error::TwoClusterStarts { .. } => "two_cluster_starts",
-            Error::GaleraBootstrap { .. } => "galera_bootstrap",
+            Error::GaleraBootstrap(_) => "galera_bootstrap",
         }
     }
 }

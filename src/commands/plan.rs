@@ -139,14 +139,14 @@ fn offline_plans(
         let facts = pipeline::facts_from_saved(f, &secrets)?;
         ready.push((h, resources, facts));
     }
-    let gathered: Vec<pipeline::galera::Gathered<'_>> = ready
+    let gathered: Vec<crate::planner::bootstrap::Gathered<'_>> = ready
         .iter()
         .map(|(h, r, f)| (h.name.as_str(), f, r.as_slice()))
         .collect();
-    let bootstrap = pipeline::galera::choose(site, &gathered, galera_bootstrap)?;
+    let bootstrap = crate::planner::bootstrap::choose(site, &gathered, galera_bootstrap)?;
     let mut plans = Vec::new();
     for (h, resources, facts) in &ready {
-        let starts = pipeline::galera::role(bootstrap.as_ref(), &h.name);
+        let starts = crate::planner::bootstrap::role(bootstrap.as_ref(), &h.name);
         plans.push(pipeline::plan(
             &h.name, resources, facts, &secrets, &masker, starts,
         )?);

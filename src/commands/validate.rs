@@ -76,6 +76,6 @@ fn stand_in_os(site: &Site) -> Result<OsFacts, Error> {
             }
         }
     }
-    let refusal = first_refusal.unwrap_or(DesiredError::Playbook("no stand-in OS".into()));
+    let refusal = first_refusal.unwrap_or(DesiredError::NoStandIn);
     Err(crate::error::HostError::from(refusal).into())
 }

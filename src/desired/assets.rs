@@ -1,6 +1,6 @@
 //! playbooks/ and templates/, compiled into the binary so it runs anywhere.
 
-use super::DesiredError;
+use super::{DesiredError, PlaybookError, PlaybookReason};
 use include_dir::{Dir, include_dir};
 
 static PLAYBOOKS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/playbooks");
@@ -13,11 +13,11 @@ pub fn text(path: &str) -> Result<&'static str, DesiredError> {
     } else if let Some(r) = path.strip_prefix("templates/") {
         (&TEMPLATES, r)
     } else {
-        return Err(format!("{path}: not under playbooks/ or templates/").into());
+        return Err(PlaybookError::new(path, PlaybookReason::NotAnAsset).into());
     };
     dir.get_file(rest)
         .and_then(|f| f.contents_utf8())
-        .ok_or_else(|| format!("{path}: no such file in this build of stackprov").into())
+        .ok_or_else(|| PlaybookError::new(path, PlaybookReason::NoSuchAsset).into())
 }
 
 /// Every template, as (name relative to templates/, text).

@@ -23,10 +23,16 @@ pub mod templates;
 /// Why a host's desired state could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DesiredError {
-    /// A problem in the shipped playbooks or templates, or in the site's
-    /// overrides of them; the message says where (`file:line:col`).
+    /// A problem in the shipped playbooks, profiles or templates, or in the
+    /// site's overrides of them; it says where (`file:line:col`).
     #[error("{0}")]
-    Playbook(String),
+    Playbook(#[from] PlaybookError),
+    /// A command's `unless_login` guard names a login no `keystone_user` of
+    /// the host's roles makes (the catalog read would never make it).
+    #[error(
+        "command `{command}`: `unless_login: {user}` names no keystone_user of this host's roles"
+    )]
+    UnknownLoginUser { command: String, user: String },
     /// The host's OS has no packages for the site's release.
     #[error(
         "{os} has no OpenStack {release} packages; it has {range} (choose another release or another host OS)"
@@ -41,17 +47,109 @@ pub enum DesiredError {
         "the HA control plane (`ha:`) is built and proven on Debian 12 and 13 only, not on {os} (docs/ha.md); remove `ha:` or use Debian controllers"
     )]
     NoHa { os: String },
+    /// No stand-in OS to render the roles on (`validate`; [`STAND_INS`] is
+    /// never empty).
+    #[error("no stand-in OS")]
+    NoStandIn,
 }
 
-impl From<String> for DesiredError {
-    fn from(message: String) -> Self {
-        DesiredError::Playbook(message)
+/// A refusal of a playbook, the profiles or a template: where (`file`,
+/// `file:line` or `file:line:col`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{at}: {reason}")]
+pub struct PlaybookError {
+    pub at: String,
+    pub reason: PlaybookReason,
+}
+
+/// Why a playbook, the profiles or a template was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaybookReason {
+    /// The YAML reader's refusal (its own text).
+    #[error("{0}")]
+    Yaml(String),
+    /// Tera's refusal of a template or a templated string (its own text,
+    /// with its causes).
+    #[error("{0}")]
+    Tera(String),
+    /// Tera's refusal (its own text) of the template a `file` names.
+    #[error("templates/{name}: {message}")]
+    Template { name: String, message: String },
+    #[error("not under playbooks/ or templates/")]
+    NotAnAsset,
+    #[error("no such file in this build of stackprov")]
+    NoSuchAsset,
+    #[error("expected a list of resources")]
+    NotAList,
+    #[error("expected a mapping of layers")]
+    NotLayers,
+    #[error("expected a string, found {0}")]
+    NotAString(&'static str),
+    #[error("expected a condition")]
+    NotACondition,
+    #[error("expected a resource (a mapping)")]
+    NotAResource,
+    #[error("no resource kind; one of: {}", .0.join(", "))]
+    NoKind(&'static [&'static str]),
+    #[error("unknown resource kind `{0}`")]
+    UnknownKind(String),
+    #[error("`{0}` expects a mapping")]
+    NotAMapping(String),
+    /// A resource kind's required key is missing.
+    #[error("`{kind}` needs `{key}`")]
+    Needs { kind: String, key: String },
+    #[error("`file` needs `template` or `content`")]
+    NoContent,
+    #[error("mode `{0}` is not octal")]
+    NotOctal(String),
+    #[error("file format `{0}`: one of ini, text")]
+    FileFormat(String),
+    #[error("`settings` maps sections to keys")]
+    NotSections,
+    #[error("expected keys and values")]
+    NotKeys,
+    #[error("port `{0}` is not a number")]
+    PortNotANumber(String),
+    #[error(
+        "a command needs a guard (`creates`, `unless`, `unless_login` or `unless_amqp`) so that a re-run changes nothing"
+    )]
+    NoGuard,
+    #[error("secrets may only reach a command on `stdin`, never in `run` or `unless`")]
+    SecretOnCommandLine,
+    #[error("timeout is seconds")]
+    TimeoutNotSeconds,
+    #[error("`nodes` must be a number")]
+    NodesNotANumber,
+    #[error("sql_user syntax `{0}`: one of create, grant")]
+    SqlUserSyntax(String),
+    #[error("`{0}` is not a safe SQL name (letters, digits, `_`)")]
+    UnsafeSqlName(String),
+    #[error("keystone_api version `{0}`: one of v2.0, v3")]
+    KeystoneApiVersion(String),
+    #[error("`unless_amqp` expects a mapping: {{user, vhost, password, port}}")]
+    AmqpNotAMapping,
+    #[error("`unless_amqp` needs `user` and `password` (a secret's name)")]
+    AmqpNeedsLogin,
+    #[error("AMQP user and vhost names are at most 255 bytes")]
+    AmqpNameTooLong,
+    #[error("port `{0}` is not a TCP port (1 to 65535)")]
+    NotATcpPort(String),
+}
+
+impl PlaybookError {
+    pub fn new(at: impl Into<String>, reason: PlaybookReason) -> PlaybookError {
+        PlaybookError {
+            at: at.into(),
+            reason,
+        }
     }
-}
 
-impl From<&str> for DesiredError {
-    fn from(message: &str) -> Self {
-        DesiredError::Playbook(message.to_string())
+    /// The YAML reader's refusal of `file`, at its line and column.
+    pub fn yaml(file: &str, e: &crate::yaml::YamlError) -> PlaybookError {
+        PlaybookError::new(
+            format!("{file}:{}:{}", e.mark.line, e.mark.col),
+            PlaybookReason::Yaml(e.message.clone()),
+        )
     }
 }
 

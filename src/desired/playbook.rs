@@ -2,8 +2,8 @@
 //! are Tera templates, rendered with the site, the host and the profile.
 //! Files come from `templates/`. The result is the host's desired state.
 
-use super::DesiredError;
 use super::templates::{context, tera, tera_error};
+use super::{DesiredError, PlaybookError, PlaybookReason as Why};
 use crate::desired::resource::{Kind, Resource, SqlUserSyntax};
 use crate::facts::OsFacts;
 use crate::ini::IniSetting;
@@ -31,16 +31,17 @@ impl Loader<'_> {
         format!("{}:{}", self.file, n.mark.line)
     }
 
-    fn err(&self, n: &Node, msg: impl std::fmt::Display) -> DesiredError {
-        DesiredError::Playbook(format!(
-            "{}:{}:{}: {msg}",
-            self.file, n.mark.line, n.mark.col
-        ))
+    fn err(&self, n: &Node, reason: Why) -> DesiredError {
+        PlaybookError::new(
+            format!("{}:{}:{}", self.file, n.mark.line, n.mark.col),
+            reason,
+        )
+        .into()
     }
 
     fn render(&mut self, n: &Node) -> Result<String, DesiredError> {
         let Some(s) = n.as_str() else {
-            return Err(self.err(n, format!("expected a string, found {}", n.kind())));
+            return Err(self.err(n, Why::NotAString(n.kind())));
         };
         if !s.contains("{{") && !s.contains("{%") {
             return Ok(s.to_string());
@@ -48,7 +49,7 @@ impl Loader<'_> {
         let cx = self.cx;
         self.tera
             .render_str(s, cx)
-            .map_err(|e| self.err(n, tera_error(&e)))
+            .map_err(|e| self.err(n, Why::Tera(tera_error(&e))))
     }
 
     fn words(&mut self, n: &Node) -> Result<Vec<String>, DesiredError> {
@@ -71,20 +72,19 @@ impl Loader<'_> {
 
     fn template(&mut self, n: &Node) -> Result<String, DesiredError> {
         let name = self.render(n)?;
-        self.tera
-            .render(&name, self.cx)
-            .map_err(|e| self.err(n, format!("templates/{name}: {}", tera_error(&e))))
+        self.tera.render(&name, self.cx).map_err(|e| {
+            let message = tera_error(&e);
+            self.err(n, Why::Template { name, message })
+        })
     }
 
     fn truthy(&mut self, n: &Node) -> Result<bool, DesiredError> {
-        let s = n
-            .as_str()
-            .ok_or_else(|| self.err(n, "expected a condition"))?;
+        let s = n.as_str().ok_or_else(|| self.err(n, Why::NotACondition))?;
         let cx = self.cx;
         let out = self
             .tera
             .render_str(&format!("{{% if {s} %}}yes{{% endif %}}"), cx)
-            .map_err(|e| self.err(n, tera_error(&e)))?;
+            .map_err(|e| self.err(n, Why::Tera(tera_error(&e))))?;
         Ok(out == "yes")
     }
 }
@@ -140,9 +140,10 @@ pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Desired, Desire
                 .iter()
                 .any(|k| matches!(&k.kind, Kind::KeystoneUser { name, .. } if name == user))
         {
-            return Err(DesiredError::Playbook(format!(
-                "command `{name}`: `unless_login: {user}` names no keystone_user of this host's roles"
-            )));
+            return Err(DesiredError::UnknownLoginUser {
+                command: name.clone(),
+                user: user.clone(),
+            });
         }
     }
     super::overrides::apply(site, &ini_files, &mut resources)?;
@@ -172,19 +173,14 @@ pub(super) fn roles(
     for role in &host.roles {
         let file = format!("playbooks/{role}.yaml");
         let text = crate::desired::assets::text(&file)?;
-        let root = yaml::parse(text).map_err(|e| {
-            DesiredError::Playbook(format!(
-                "{file}:{}:{}: {}",
-                e.mark.line, e.mark.col, e.message
-            ))
-        })?;
+        let root = yaml::parse(text).map_err(|e| PlaybookError::yaml(&file, &e))?;
         let mut l = Loader {
             tera: tera()?,
             cx: &cx,
             file: file.clone(),
         };
         let Value::Seq(items) = &root.value else {
-            return Err(format!("{file}: expected a list of resources").into());
+            return Err(PlaybookError::new(file, Why::NotAList).into());
         };
         for item in items {
             if let Some((r, ini)) = resource(&mut l, role, item)? {
@@ -206,7 +202,7 @@ fn resource(
     item: &Node,
 ) -> Result<Option<(Resource, bool)>, DesiredError> {
     let Value::Map(entries) = &item.value else {
-        return Err(l.err(item, "expected a resource (a mapping)"));
+        return Err(l.err(item, Why::NotAResource));
     };
     let e = Entry { entries };
     if let Some(w) = e.get("when")
@@ -218,21 +214,19 @@ fn resource(
         .iter()
         .find(|(k, _)| k.as_str().is_some_and(|k| KINDS.contains(&k)))
     else {
-        return Err(l.err(
-            item,
-            format!("no resource kind; one of: {}", KINDS.join(", ")),
-        ));
+        return Err(l.err(item, Why::NoKind(KINDS)));
     };
     let kind_name = kind_key.as_str().unwrap_or_default();
     let b = match &body.value {
         Value::Map(be) => Entry { entries: be },
         _ if kind_name == "packages" => Entry { entries: &[] },
-        _ => return Err(l.err(body, format!("`{kind_name}` expects a mapping"))),
+        _ => return Err(l.err(body, Why::NotAMapping(kind_name.into()))),
     };
     let need = |l: &mut Loader<'_>, k: &str| -> Result<String, DesiredError> {
-        let n = b
-            .get(k)
-            .ok_or_else(|| l.err(body, format!("`{kind_name}` needs `{k}`")))?;
+        let n = b.get(k).ok_or_else(|| {
+            let (kind, key) = (kind_name.into(), k.into());
+            l.err(body, Why::Needs { kind, key })
+        })?;
         l.render(n)
     };
     let opt = |l: &mut Loader<'_>, k: &str| -> Result<Option<String>, DesiredError> {
@@ -244,7 +238,7 @@ fn resource(
     let perms = |l: &mut Loader<'_>| -> Result<Perms, DesiredError> {
         let mode_s = need(l, "mode")?;
         let mode = u32::from_str_radix(&mode_s, 8)
-            .map_err(|_| l.err(body, format!("mode `{mode_s}` is not octal")))?;
+            .map_err(|_| l.err(body, Why::NotOctal(mode_s.clone())))?;
         Ok(Perms {
             owner: need(l, "owner")?,
             group: need(l, "group")?,
@@ -262,7 +256,7 @@ fn resource(
             None | Some("text") => false,
             Some("ini") => true,
             Some(other) => {
-                return Err(l.err(body, format!("file format `{other}`: one of ini, text")));
+                return Err(l.err(body, Why::FileFormat(other.into())));
             }
         },
         _ => false,
@@ -275,7 +269,7 @@ fn resource(
             let content = match (b.get("template"), b.get("content")) {
                 (Some(t), _) => l.template(t)?,
                 (None, Some(c)) => l.render(c)?,
-                _ => return Err(l.err(body, "`file` needs `template` or `content`")),
+                _ => return Err(l.err(body, Why::NoContent)),
             };
             Kind::File {
                 path: need(l, "path")?,
@@ -289,16 +283,17 @@ fn resource(
             perms: perms(l)?,
         },
         "ini" => {
-            let sn = b
-                .get("settings")
-                .ok_or_else(|| l.err(body, "`ini` needs `settings`"))?;
+            let sn = b.get("settings").ok_or_else(|| {
+                let (kind, key) = ("ini".into(), "settings".into());
+                l.err(body, Why::Needs { kind, key })
+            })?;
             let Value::Map(secs) = &sn.value else {
-                return Err(l.err(sn, "`settings` maps sections to keys"));
+                return Err(l.err(sn, Why::NotSections));
             };
             let mut settings = Vec::new();
             for (sk, sv) in secs {
                 let Value::Map(keys) = &sv.value else {
-                    return Err(l.err(sv, "expected keys and values"));
+                    return Err(l.err(sv, Why::NotKeys));
                 };
                 let section = l.render(sk)?;
                 for (k, v) in keys {
@@ -324,7 +319,7 @@ fn resource(
                 None => None,
                 Some(p) => Some(
                     p.parse()
-                        .map_err(|_| l.err(body, format!("port `{p}` is not a number")))?,
+                        .map_err(|_| l.err(body, Why::PortNotANumber(p.clone())))?,
                 ),
             },
         },
@@ -341,19 +336,16 @@ fn resource(
                 && unless_login.is_none()
                 && unless_amqp.is_none()
             {
-                return Err(l.err(body, "a command needs a guard (`creates`, `unless`, `unless_login` or `unless_amqp`) so that a re-run changes nothing"));
+                return Err(l.err(body, Why::NoGuard));
             }
             let run = need(l, "run")?;
             if placeholder::has_secrets(&run)
                 || unless.as_deref().is_some_and(placeholder::has_secrets)
             {
-                return Err(l.err(
-                    body,
-                    "secrets may only reach a command on `stdin`, never in `run` or `unless`",
-                ));
+                return Err(l.err(body, Why::SecretOnCommandLine));
             }
             let timeout_secs = opt(l, "timeout")?
-                .map(|t| t.parse().map_err(|_| l.err(body, "timeout is seconds")))
+                .map(|t| t.parse().map_err(|_| l.err(body, Why::TimeoutNotSeconds)))
                 .transpose()?
                 .unwrap_or(600);
             Kind::Command {
@@ -376,7 +368,7 @@ fn resource(
             service: need(l, "service")?,
             nodes: need(l, "nodes")?
                 .parse()
-                .map_err(|_| l.err(body, "`nodes` must be a number"))?,
+                .map_err(|_| l.err(body, Why::NodesNotANumber))?,
             peers: opt(l, "peers")?.unwrap_or_default(),
         },
         "sql_database" => {
@@ -395,10 +387,7 @@ fn resource(
                 None | Some("create") => SqlUserSyntax::Create,
                 Some("grant") => SqlUserSyntax::Grant,
                 Some(other) => {
-                    return Err(l.err(
-                        body,
-                        format!("sql_user syntax `{other}`: one of create, grant"),
-                    ));
+                    return Err(l.err(body, Why::SqlUserSyntax(other.into())));
                 }
             };
             Kind::SqlUser {
@@ -418,7 +407,7 @@ fn resource(
             let port_s = need(l, "port")?;
             let port = port_s
                 .parse()
-                .map_err(|_| l.err(body, format!("port `{port_s}` is not a number")))?;
+                .map_err(|_| l.err(body, Why::PortNotANumber(port_s.clone())))?;
             let admin = match opt(l, "version")?.as_deref() {
                 None | Some("v3") => Admin {
                     port,
@@ -437,10 +426,7 @@ fn resource(
                     token: Some(need(l, "token")?),
                 },
                 Some(other) => {
-                    return Err(l.err(
-                        body,
-                        format!("keystone_api version `{other}`: one of v2.0, v3"),
-                    ));
+                    return Err(l.err(body, Why::KeystoneApiVersion(other.into())));
                 }
             };
             Kind::KeystoneApi { admin }
@@ -479,7 +465,7 @@ fn resource(
             internalurl: need(l, "internalurl")?,
             adminurl: need(l, "adminurl")?,
         },
-        other => return Err(l.err(body, format!("unknown resource kind `{other}`"))),
+        other => return Err(l.err(body, Why::UnknownKind(other.into()))),
     };
     Ok(Some((
         Resource {
@@ -499,10 +485,7 @@ fn resource(
 /// `vhost` is `/` and `port` 5672 unless given.
 fn amqp_login(l: &mut Loader<'_>, n: &Node) -> Result<AmqpLogin, DesiredError> {
     let Value::Map(entries) = &n.value else {
-        return Err(l.err(
-            n,
-            "`unless_amqp` expects a mapping: {user, vhost, password, port}",
-        ));
+        return Err(l.err(n, Why::AmqpNotAMapping));
     };
     let e = Entry { entries };
     let mut field = |k: &str| -> Result<Option<String>, DesiredError> {
@@ -515,20 +498,17 @@ fn amqp_login(l: &mut Loader<'_>, n: &Node) -> Result<AmqpLogin, DesiredError> {
         field("port")?,
     );
     let (Some(user), Some(password)) = (user, password) else {
-        return Err(l.err(
-            n,
-            "`unless_amqp` needs `user` and `password` (a secret's name)",
-        ));
+        return Err(l.err(n, Why::AmqpNeedsLogin));
     };
     let vhost = vhost.unwrap_or_else(|| "/".into());
     if user.len() > 255 || vhost.len() > 255 {
-        return Err(l.err(n, "AMQP user and vhost names are at most 255 bytes"));
+        return Err(l.err(n, Why::AmqpNameTooLong));
     }
     let port = match port {
         None => 5672,
         Some(p) => match p.parse::<u16>() {
             Ok(port) if port > 0 => port,
-            _ => return Err(l.err(n, format!("port `{p}` is not a TCP port (1 to 65535)"))),
+            _ => return Err(l.err(n, Why::NotATcpPort(p))),
         },
     };
     Ok(AmqpLogin {
@@ -542,10 +522,7 @@ fn amqp_login(l: &mut Loader<'_>, n: &Node) -> Result<AmqpLogin, DesiredError> {
 /// SQL names are spliced into statements, so only safe characters are allowed.
 fn sql_ident(l: &Loader<'_>, n: &Node, s: String) -> Result<String, DesiredError> {
     if s.is_empty() || s.len() > 64 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(l.err(
-            n,
-            format!("`{s}` is not a safe SQL name (letters, digits, `_`)"),
-        ));
+        return Err(l.err(n, Why::UnsafeSqlName(s)));
     }
     Ok(s)
 }

@@ -7,7 +7,7 @@
 //! then `<os><major>-<family>` (`rhel7-modern`). A merged `releases: {first, last}` says which
 //! releases the OS has packages for.
 
-use super::DesiredError;
+use super::{DesiredError, PlaybookError, PlaybookReason};
 use crate::facts::OsFacts;
 use crate::model::release::{Family, RELEASES, Release};
 use crate::yaml::{self, Node, Value};
@@ -23,12 +23,7 @@ fn parsed() -> Result<&'static yaml::Node, DesiredError> {
     PARSED
         .get_or_init(|| {
             let text = crate::desired::assets::text(PROFILES_FILE)?;
-            yaml::parse(text).map_err(|e| {
-                DesiredError::Playbook(format!(
-                    "{PROFILES_FILE}:{}:{}: {}",
-                    e.mark.line, e.mark.col, e.message
-                ))
-            })
+            yaml::parse(text).map_err(|e| PlaybookError::yaml(PROFILES_FILE, &e).into())
         })
         .as_ref()
         .map_err(Clone::clone)
@@ -38,7 +33,7 @@ pub fn for_host(os: &OsFacts, release: Release) -> Result<Json, DesiredError> {
     let family = release.family();
     let root = parsed()?;
     let Value::Map(layers) = &root.value else {
-        return Err(format!("{PROFILES_FILE}: expected a mapping of layers").into());
+        return Err(PlaybookError::new(PROFILES_FILE, PlaybookReason::NotLayers).into());
     };
     let os_name = match os.family {
         crate::facts::OsFamily::Debian => "debian",

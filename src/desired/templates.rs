@@ -2,7 +2,7 @@
 //! rendered with, the templates parsed once per process, and the `secret()`
 //! function and filters they may call.
 
-use super::DesiredError;
+use super::{DesiredError, PlaybookError, PlaybookReason};
 use crate::facts::OsFacts;
 use crate::secrets::{Encoding, placeholder};
 use crate::site::{Host, Site};
@@ -94,9 +94,13 @@ pub fn render_template(
     for (k, v) in extra {
         cx.insert(*k, v);
     }
-    tera()?
-        .render(name, &cx)
-        .map_err(|e| DesiredError::Playbook(format!("templates/{name}: {}", tera_error(&e))))
+    tera()?.render(name, &cx).map_err(|e| {
+        PlaybookError::new(
+            format!("templates/{name}"),
+            PlaybookReason::Tera(tera_error(&e)),
+        )
+        .into()
+    })
 }
 
 /// The templates, parsed once per process (cloned for each role: rendering
@@ -110,7 +114,7 @@ pub(super) fn tera() -> Result<tera::Tera, DesiredError> {
 fn parse_templates() -> Result<tera::Tera, DesiredError> {
     let mut t = tera::Tera::default();
     t.add_raw_templates(crate::desired::assets::templates())
-        .map_err(|e| DesiredError::Playbook(format!("templates/: {}", tera_error(&e))))?;
+        .map_err(|e| PlaybookError::new("templates/", PlaybookReason::Tera(tera_error(&e))))?;
     t.register_function("secret", secret_fn);
     t.register_filter("apt_conf_url", apt_conf_url_filter);
     t.autoescape_on(vec![]);

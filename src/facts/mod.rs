@@ -9,18 +9,39 @@ pub mod saved;
 /// A host's answer that does not read as the facts script's output (or an
 /// os-release stackprov does not support).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct FactsError(pub String);
-
-impl From<String> for FactsError {
-    fn from(message: String) -> Self {
-        FactsError(message)
-    }
+pub enum FactsError {
+    /// The OS probe names no OS of a family stackprov knows.
+    #[error("unsupported operating system `{id}`: stackprov knows the Debian and RHEL families")]
+    UnsupportedOs { id: String },
+    /// A section's index is past the query's list of that kind.
+    #[error("facts output names an unknown {0}")]
+    UnknownItem(Item),
+    /// A file section's stat line is not the script's five fields.
+    #[error("unexpected stat output for {path}: {stat}")]
+    BadStat { path: String, stat: String },
+    /// A file section's mode is not octal.
+    #[error("bad mode for {path}: {mode}")]
+    BadMode { path: String, mode: String },
+    /// The script's `error` section: it stopped on the host (the host's text).
+    #[error("the facts script stopped on the host: {why}")]
+    ScriptStopped { why: String },
 }
 
-impl From<&str> for FactsError {
-    fn from(message: &str) -> Self {
-        FactsError(message.to_string())
+/// What a section of the facts output is about, where it names one by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    File,
+    Service,
+    Check,
+}
+
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Item::File => "file",
+            Item::Service => "service",
+            Item::Check => "check",
+        })
     }
 }
 
@@ -110,10 +131,7 @@ pub fn parse_os(out: &str) -> Result<OsFacts, FactsError> {
     {
         OsFamily::Rhel
     } else {
-        return Err(format!(
-            "unsupported operating system `{id}`: stackprov knows the Debian and RHEL families"
-        )
-        .into());
+        return Err(FactsError::UnsupportedOs { id });
     };
     let version = kv.get("VERSION_ID").cloned().unwrap_or_default();
     let major: u32 = version
@@ -419,52 +437,15 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
                 }
             }
             "file" => {
-                let path = all
-                    .get(i)
-                    .ok_or(FactsError::from("facts output names an unknown file"))?;
-                let stat = lines.first().copied().unwrap_or("missing");
-                if stat == "missing" {
-                    continue;
+                let path = all.get(i).ok_or(FactsError::UnknownItem(Item::File))?;
+                if let Some(fact) = file_fact(path, &lines, q.contents.contains(*path))? {
+                    facts.files.insert((*path).clone(), fact);
                 }
-                let f: Vec<&str> = stat.split('|').collect();
-                if f.len() != 5 {
-                    return Err(format!("unexpected stat output for {path}: {stat}").into());
-                }
-                let kind = match f[0] {
-                    "regular file" | "regular empty file" => FileKind::File,
-                    "directory" => FileKind::Directory,
-                    _ => FileKind::Other,
-                };
-                let mode = u32::from_str_radix(f[3], 8)
-                    .map_err(|_| FactsError(format!("bad mode for {path}: {}", f[3])))?;
-                let content = if q.contents.contains(*path) && kind == FileKind::File {
-                    let raw = lines.get(1).copied().unwrap_or("");
-                    let bytes = if raw.is_empty() {
-                        Some(Vec::new())
-                    } else {
-                        unb64(raw)
-                    };
-                    bytes.map(|b| String::from_utf8_lossy(&b).into_owned())
-                } else {
-                    None
-                };
-                facts.files.insert(
-                    (*path).clone(),
-                    FileFact {
-                        kind,
-                        perms: Perms {
-                            owner: f[1].into(),
-                            group: f[2].into(),
-                            mode,
-                        },
-                        content,
-                    },
-                );
             }
             "service" => {
                 let name = services
                     .get(i)
-                    .ok_or(FactsError::from("facts output names an unknown service"))?;
+                    .ok_or(FactsError::UnknownItem(Item::Service))?;
                 let exists = lines.first() == Some(&"exists");
                 let fact = ServiceFact {
                     exists,
@@ -474,9 +455,7 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
                 facts.services.insert((*name).clone(), fact);
             }
             "check" => {
-                let check = checks
-                    .get(i)
-                    .ok_or(FactsError::from("facts output names an unknown check"))?;
+                let check = checks.get(i).ok_or(FactsError::UnknownItem(Item::Check))?;
                 let code = lines
                     .last()
                     .and_then(|l| l.trim().parse().ok())
@@ -506,9 +485,7 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
             // the script stopped on the host before it could answer (see [`script`])
             "error" => {
                 let why = lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
-                return Err(FactsError(format!(
-                    "the facts script stopped on the host: {why}"
-                )));
+                return Err(FactsError::ScriptStopped { why });
             }
             "galera" => facts.galera = Some(galera::GaleraFacts::parse(&lines)),
             "journal" => {
@@ -523,6 +500,55 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
         }
     }
     Ok(facts)
+}
+
+/// A file section's fact: `None` when the file is missing; its content only
+/// when `with_content` (and it is a regular file).
+fn file_fact(
+    path: &str,
+    lines: &[&str],
+    with_content: bool,
+) -> Result<Option<FileFact>, FactsError> {
+    let stat = lines.first().copied().unwrap_or("missing");
+    if stat == "missing" {
+        return Ok(None);
+    }
+    let f: Vec<&str> = stat.split('|').collect();
+    if f.len() != 5 {
+        return Err(FactsError::BadStat {
+            path: path.to_string(),
+            stat: stat.to_string(),
+        });
+    }
+    let kind = match f[0] {
+        "regular file" | "regular empty file" => FileKind::File,
+        "directory" => FileKind::Directory,
+        _ => FileKind::Other,
+    };
+    let mode = u32::from_str_radix(f[3], 8).map_err(|_| FactsError::BadMode {
+        path: path.to_string(),
+        mode: f[3].to_string(),
+    })?;
+    let content = if with_content && kind == FileKind::File {
+        let raw = lines.get(1).copied().unwrap_or("");
+        let bytes = if raw.is_empty() {
+            Some(Vec::new())
+        } else {
+            unb64(raw)
+        };
+        bytes.map(|b| String::from_utf8_lossy(&b).into_owned())
+    } else {
+        None
+    };
+    Ok(Some(FileFact {
+        kind,
+        perms: Perms {
+            owner: f[1].into(),
+            group: f[2].into(),
+            mode,
+        },
+        content,
+    }))
 }
 
 impl Facts {

@@ -140,7 +140,7 @@ pub fn gather_after(
     let out = match probe {
         Some(p) => match guess::split_probe(p, &out) {
             Ok(rest) => rest,
-            Err(seen) => return Ok(Gathered::OtherOs(seen)),
+            Err(other) => return Ok(Gathered::OtherOs(other.printed)),
         },
         None => out.as_str(),
     };

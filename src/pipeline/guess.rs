@@ -30,16 +30,29 @@ pub fn probe_then(expected: &str, script: &str) -> String {
     )
 }
 
+/// The OS probe sent before the facts script did not print what the cache
+/// remembered, so the script did not run: what it printed instead (the whole
+/// output when it has no end line: not this script's output).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the OS probe printed another OS than last time")]
+pub struct OtherOs {
+    pub printed: String,
+}
+
 /// The facts script's output, or what the probe printed when it was not
 /// `expected` (the script did not run).
-pub fn split_probe<'a>(expected: &str, out: &'a str) -> Result<&'a str, String> {
+pub fn split_probe<'a>(expected: &str, out: &'a str) -> Result<&'a str, OtherOs> {
     let Some((seen, rest)) = out.split_once(&format!("\n{END}\n")) else {
-        return Err(out.to_string());
+        return Err(OtherOs {
+            printed: out.to_string(),
+        });
     };
     if seen == expected.trim_end_matches('\n') {
         Ok(rest)
     } else {
-        Err(seen.to_string())
+        Err(OtherOs {
+            printed: seen.to_string(),
+        })
     }
 }
 
@@ -193,7 +206,12 @@ mod tests {
         let other = probe.replace("ID=", "ID=x");
         let out = sh(&probe_then(&other, "echo facts-ran"));
         assert!(!out.contains("facts-ran"), "{out}");
-        assert_eq!(split_probe(&other, &out), Err(probe.trim_end().to_string()));
+        assert_eq!(
+            split_probe(&other, &out),
+            Err(OtherOs {
+                printed: probe.trim_end().to_string()
+            })
+        );
 
         // quotes in what the cache says cannot end the test's word
         let hostile = "ID='; echo facts-ran; '";
@@ -203,7 +221,9 @@ mod tests {
         // no end line at all: not the output of this script
         assert_eq!(
             split_probe(&probe, "facts-ran\n"),
-            Err("facts-ran\n".into())
+            Err(OtherOs {
+                printed: "facts-ran\n".into()
+            })
         );
     }
 }

@@ -15,7 +15,6 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub mod galera;
 mod gather;
 pub mod guess;
 
@@ -250,7 +249,7 @@ pub struct Planned {
 
 /// Facts for each host, over its own connection, then a plan for each
 /// (after the one site-wide choice: which controller starts a Galera cluster
-/// again, see [`galera::choose`]; `galera_bootstrap` is `--galera-bootstrap`).
+/// again, see [`crate::planner::bootstrap::choose`]; `galera_bootstrap` is `--galera-bootstrap`).
 pub fn make_plans(
     site: &Site,
     hosts: Vec<Host>,
@@ -285,16 +284,16 @@ pub fn make_plans(
     let (ok, mut more) = split(results);
     let mut dropped = dropped;
     dropped.append(&mut more);
-    let gathered: Vec<galera::Gathered<'_>> = ok
+    let gathered: Vec<crate::planner::bootstrap::Gathered<'_>> = ok
         .iter()
         .map(|(f, w)| (w.host.name.as_str(), f, w.resources.as_slice()))
         .collect();
-    let bootstrap = galera::choose(site, &gathered, galera_bootstrap)?;
+    let bootstrap = crate::planner::bootstrap::choose(site, &gathered, galera_bootstrap)?;
     let mut plans = Vec::new();
     let mut works = Vec::new();
     for (f, mut w) in ok {
         let t0 = Instant::now();
-        let starts = galera::role(bootstrap.as_ref(), &w.host.name);
+        let starts = crate::planner::bootstrap::role(bootstrap.as_ref(), &w.host.name);
         match plan(&w.host.name, &w.resources, &f, &secrets, &masker, starts) {
             Ok(p) => {
                 w.timings.plan = t0.elapsed().as_secs_f64();

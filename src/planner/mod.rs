@@ -5,6 +5,7 @@
 //! what they share: the inputs, the facts each kind asks for, the secrets it
 //! references, and the loop over a host's resources.
 
+pub mod bootstrap;
 mod catalog;
 mod command;
 mod diff;

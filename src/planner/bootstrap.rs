@@ -8,10 +8,11 @@
 //! the operator may decide it is gone for good (`--galera-bootstrap HOST`).
 
 use crate::desired::resource::{Kind, Resource};
-use crate::error::Error;
 use crate::facts::Facts;
 use crate::planner::GaleraRole;
 use crate::site::Site;
+use std::fmt;
+use std::path::PathBuf;
 
 /// The host that starts the cluster, and the reason the plan gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,137 @@ pub fn role<'a>(b: Option<&'a Bootstrap>, host: &str) -> Option<GaleraRole<'a>> 
     } else {
         GaleraRole::Joins(&b.host)
     })
+}
+
+/// Why the cluster cannot be started (again) as asked, or not without the
+/// operator's word (`--galera-bootstrap`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("--galera-bootstrap is for a site with `ha:` (a Galera cluster); this site has none")]
+    NoHa,
+    #[error(
+        "--galera-bootstrap names `{host}`, which is not a controller of this site (controllers: {})",
+        .controllers.join(", ")
+    )]
+    NotAController {
+        host: String,
+        controllers: Vec<String>,
+    },
+    /// `--galera-bootstrap` where no controller must start the cluster.
+    #[error("--galera-bootstrap {host}: there is nothing to start: {why}; run without it")]
+    NothingToStart { host: String, why: Nothing },
+    #[error(
+        "--galera-bootstrap names {host}, but {safe} is marked safe_to_bootstrap (it stopped last and holds every transaction): it starts the cluster; run without the option"
+    )]
+    SafeElsewhere { host: String, safe: String },
+    #[error(
+        "--galera-bootstrap {host}: its seqno is not known ({seqnos}), so starting from it could lose transactions; start MariaDB there once (`systemctl start mariadb`, which recovers the position) and plan again"
+    )]
+    SeqnoUnknown { host: String, seqnos: Box<Seqnos> },
+    #[error(
+        "--galera-bootstrap {host}: its seqno {seqno} is lower than {best_host}'s {best}, so the transactions after {seqno} would be lost; name {best_host} instead (seqnos: {seqnos})"
+    )]
+    SeqnoLower {
+        host: String,
+        seqno: i64,
+        best_host: String,
+        best: i64,
+        seqnos: Box<Seqnos>,
+    },
+    /// The cluster is down and stackprov cannot tell where it ends.
+    #[error("{0}")]
+    Undecided(Box<Undecided>),
+}
+
+/// Why there is no cluster to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nothing {
+    /// MariaDB runs on this controller: the others join it.
+    Runs(String),
+    /// The controllers' roles have no `galera_status`.
+    NoCluster,
+    /// This controller has no Galera state.
+    NoState(String),
+    /// No controller was in a cluster before.
+    NeverClustered,
+}
+
+impl fmt::Display for Nothing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Nothing::Runs(h) => write!(f, "MariaDB runs on {h}, so the others join it"),
+            Nothing::NoCluster => f.write_str("the controllers have no Galera cluster (yet)"),
+            Nothing::NoState(h) => write!(f, "{h} has no Galera state (yet)"),
+            Nothing::NeverClustered => f.write_str(
+                "no controller was in a cluster before (a new cluster starts on the first)",
+            ),
+        }
+    }
+}
+
+/// The controllers' seqnos: known, not known (reachable), not reachable.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Seqnos {
+    pub known: Vec<(String, i64)>,
+    pub unknown: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+impl fmt::Display for Seqnos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let listing = self
+            .known
+            .iter()
+            .map(|(n, s)| format!("{n} {s}"))
+            .chain(self.unknown.iter().map(|n| format!("{n} unknown")))
+            .chain(self.missing.iter().map(|n| format!("{n} not reachable")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        f.write_str(&listing)
+    }
+}
+
+/// The cluster is down, no reachable controller may start it, and some
+/// controller's seqno is not known (unreachable, or not recovered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecided {
+    pub seqnos: Seqnos,
+    /// The first controller with the highest seqno known.
+    pub best: Option<String>,
+    /// The site file (for the command that names the best controller).
+    pub site: PathBuf,
+}
+
+impl fmt::Display for Undecided {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let missing = self.seqnos.missing.join(" and ");
+        let unknown = self.seqnos.unknown.join(" and ");
+        let mut what = Vec::new();
+        if !missing.is_empty() {
+            what.push(format!("{missing} cannot be reached"));
+        }
+        if !unknown.is_empty() {
+            what.push(format!(
+                "the last position of {unknown} is not known (MariaDB there has not recovered it since the boot)"
+            ));
+        }
+        let fix = match &self.best {
+            _ if !unknown.is_empty() => format!(
+                "Start MariaDB on {unknown} once (`systemctl start mariadb` recovers the position, then waits for the others) and plan again"
+            ),
+            Some(b) => format!(
+                "Bring {missing} back (Galera then starts the cluster by itself), or, if {missing} cannot come back, start the cluster from {b}, the highest seqno known: `stackprov apply {} --galera-bootstrap {b}`",
+                self.site.display()
+            ),
+            None => format!("Bring {missing} back (Galera then starts the cluster by itself)"),
+        };
+        write!(
+            f,
+            "the Galera cluster is down and no reachable controller may start it: none runs MariaDB or is marked safe_to_bootstrap, and {}, so stackprov cannot tell which node holds the last transactions (seqnos: {}). {fix}",
+            what.join(", and "),
+            self.seqnos
+        )
+    }
 }
 
 /// One gathered host: its name, facts and resources.
@@ -51,23 +183,20 @@ pub fn choose(
     site: &Site,
     gathered: &[Gathered<'_>],
     requested: Option<&str>,
-) -> Result<Option<Bootstrap>, Error> {
-    let refuse = |why: String| Error::GaleraBootstrap { why };
+) -> Result<Option<Bootstrap>, Refusal> {
     let Some(ha) = &site.ha else {
         return match requested {
-            Some(_) => Err(refuse(
-                "--galera-bootstrap is for a site with `ha:` (a Galera cluster); this site has none".into(),
-            )),
+            Some(_) => Err(Refusal::NoHa),
             None => Ok(None),
         };
     };
     if let Some(h) = requested
         && !ha.controllers.iter().any(|c| c == h)
     {
-        return Err(refuse(format!(
-            "--galera-bootstrap names `{h}`, which is not a controller of this site (controllers: {})",
-            ha.controllers.join(", ")
-        )));
+        return Err(Refusal::NotAController {
+            host: h.to_string(),
+            controllers: ha.controllers.clone(),
+        });
     }
     // the controllers in site order, with their facts when gathered
     let seen: Vec<(&str, Option<&Gathered<'_>>)> = ha
@@ -75,10 +204,11 @@ pub fn choose(
         .iter()
         .map(|c| (c.as_str(), gathered.iter().find(|(n, ..)| n == c)))
         .collect();
-    let nothing = |why: &str| match requested {
-        Some(h) => Err(refuse(format!(
-            "--galera-bootstrap {h}: there is nothing to start: {why}; run without it"
-        ))),
+    let nothing = |why: Nothing| match requested {
+        Some(h) => Err(Refusal::NothingToStart {
+            host: h.to_string(),
+            why,
+        }),
         None => Ok(None),
     };
     let mut known = Vec::new(); // (host, seqno) of gathered controllers
@@ -90,7 +220,7 @@ pub fn choose(
         if let Some((_, facts, resources)) = g
             && galera_service(resources).is_some_and(|s| facts.service(s).running)
         {
-            return nothing(&format!("MariaDB runs on {name}, so the others join it"));
+            return nothing(Nothing::Runs(name.to_string()));
         }
     }
     for (name, g) in &seen {
@@ -99,16 +229,17 @@ pub fn choose(
             continue;
         };
         if galera_service(resources).is_none() {
-            return nothing("the controllers have no Galera cluster (yet)");
+            return nothing(Nothing::NoCluster);
         }
         let Some(state) = &facts.galera else {
-            return nothing(&format!("{name} has no Galera state (yet)"));
+            return nothing(Nothing::NoState(name.to_string()));
         };
         if state.safe_to_bootstrap {
             return match requested {
-                Some(h) if h != *name => Err(refuse(format!(
-                    "--galera-bootstrap names {h}, but {name} is marked safe_to_bootstrap (it stopped last and holds every transaction): it starts the cluster; run without the option"
-                ))),
+                Some(h) if h != *name => Err(Refusal::SafeElsewhere {
+                    host: h.to_string(),
+                    safe: name.to_string(),
+                }),
                 _ => Ok(Some(Bootstrap {
                     host: name.to_string(),
                     reason: format!(
@@ -126,76 +257,68 @@ pub fn choose(
         }
     }
     if known.is_empty() && unknown.is_empty() {
-        return nothing(
-            "no controller was in a cluster before (a new cluster starts on the first)",
-        );
+        return nothing(Nothing::NeverClustered);
     }
     let best = known.iter().map(|k| k.1).max();
-    let listing = known
-        .iter()
-        .map(|(n, s, _)| format!("{n} {s}"))
-        .chain(unknown.iter().map(|n| format!("{n} unknown")))
-        .chain(missing.iter().map(|n| format!("{n} not reachable")))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+    let seqnos = Seqnos {
+        known: known.iter().map(|(n, s, _)| (n.to_string(), *s)).collect(),
+        unknown: owned(&unknown),
+        missing: owned(&missing),
+    };
     let first_best = known.iter().find(|k| Some(k.1) == best).map(|k| k.0);
     if let Some(h) = requested {
-        let Some(&(_, s, _)) = known.iter().find(|k| k.0 == h) else {
-            return Err(refuse(format!(
-                "--galera-bootstrap {h}: its seqno is not known ({listing}), so starting from it could lose transactions; start MariaDB there once (`systemctl start mariadb`, which recovers the position) and plan again"
-            )));
-        };
-        if Some(s) < best {
-            return Err(refuse(format!(
-                "--galera-bootstrap {h}: its seqno {s} is lower than {}'s {}, so the transactions after {s} would be lost; name {} instead (seqnos: {listing})",
-                first_best.unwrap_or_default(),
-                best.unwrap_or_default(),
-                first_best.unwrap_or_default()
-            )));
-        }
-        return Ok(Some(Bootstrap {
-            host: h.to_string(),
-            reason: format!(
-                "no controller runs MariaDB or is marked safe_to_bootstrap, and --galera-bootstrap names {h}: it has the highest seqno of those known ({listing})"
-            ),
-        }));
+        return operators_choice(h, &known, seqnos);
     }
     if missing.is_empty() && unknown.is_empty() && known.iter().all(|k| k.2) {
         // every node of the last view is back: pc.recovery ends it by itself
         return Ok(None);
     }
     if !missing.is_empty() || !unknown.is_empty() {
-        let (missing, unknown) = (missing.join(" and "), unknown.join(" and "));
-        let mut what = Vec::new();
-        if !missing.is_empty() {
-            what.push(format!("{missing} cannot be reached"));
-        }
-        if !unknown.is_empty() {
-            what.push(format!(
-                "the last position of {unknown} is not known (MariaDB there has not recovered it since the boot)"
-            ));
-        }
-        let fix = match first_best {
-            _ if !unknown.is_empty() => format!(
-                "Start MariaDB on {unknown} once (`systemctl start mariadb` recovers the position, then waits for the others) and plan again"
-            ),
-            Some(b) => format!(
-                "Bring {missing} back (Galera then starts the cluster by itself), or, if {missing} cannot come back, start the cluster from {b}, the highest seqno known: `stackprov apply {} --galera-bootstrap {b}`",
-                site.path.display()
-            ),
-            None => format!("Bring {missing} back (Galera then starts the cluster by itself)"),
-        };
-        return Err(refuse(format!(
-            "the Galera cluster is down and no reachable controller may start it: none runs MariaDB or is marked safe_to_bootstrap, and {}, so stackprov cannot tell which node holds the last transactions (seqnos: {listing}). {fix}",
-            what.join(", and ")
-        )));
+        return Err(Refusal::Undecided(Box::new(Undecided {
+            seqnos,
+            best: first_best.map(str::to_string),
+            site: site.path.clone(),
+        })));
     }
     let host = first_best.unwrap_or_default().to_string();
     Ok(Some(Bootstrap {
         reason: format!(
-            "no controller runs MariaDB or is marked safe_to_bootstrap after the outage, and not every one can end it by itself (pc.recovery): {host} has the highest seqno ({listing})"
+            "no controller runs MariaDB or is marked safe_to_bootstrap after the outage, and not every one can end it by itself (pc.recovery): {host} has the highest seqno ({seqnos})"
         ),
         host,
+    }))
+}
+
+/// `--galera-bootstrap h` after an outage: taken when `h`'s seqno is known
+/// and the highest of those known (`known`: host, seqno, has its view).
+fn operators_choice(
+    h: &str,
+    known: &[(&str, i64, bool)],
+    seqnos: Seqnos,
+) -> Result<Option<Bootstrap>, Refusal> {
+    let best = known.iter().map(|k| k.1).max();
+    let first_best = known.iter().find(|k| Some(k.1) == best).map(|k| k.0);
+    let Some(&(_, s, _)) = known.iter().find(|k| k.0 == h) else {
+        return Err(Refusal::SeqnoUnknown {
+            host: h.to_string(),
+            seqnos: Box::new(seqnos),
+        });
+    };
+    if Some(s) < best {
+        return Err(Refusal::SeqnoLower {
+            host: h.to_string(),
+            seqno: s,
+            best_host: first_best.unwrap_or_default().to_string(),
+            best: best.unwrap_or_default(),
+            seqnos: Box::new(seqnos),
+        });
+    }
+    Ok(Some(Bootstrap {
+        host: h.to_string(),
+        reason: format!(
+            "no controller runs MariaDB or is marked safe_to_bootstrap, and --galera-bootstrap names {h}: it has the highest seqno of those known ({seqnos})"
+        ),
     }))
 }
 
