@@ -36,7 +36,7 @@ fn apply_converges_and_a_second_apply_changes_nothing() {
     assert_eq!(plan.code, 2, "{}{}", plan.out, plan.err);
     // the roles' packages in one transaction, with the first install
     assert!(
-        plan.out.contains("+ packages:chrony ") && plan.out.contains("with later resources' mariadb-server python3-pymysql keystone memcached glance (one package transaction for the host)"),
+        plan.out.contains("+ packages:chrony ") && plan.out.contains("with later resources' mariadb-server python3-pymysql memcached keystone glance (one package transaction for the host)"),
         "{}",
         plan.out
     );

@@ -361,7 +361,7 @@ fn a_3_mb_role_name_is_refused_quickly_and_quoted_short() {
         "longrole",
         &content,
         &format!(
-            "longrole.yaml:5:43: hosts[0].roles[0]: unknown role `{}…`\n  hint: known roles: base, ha, mariadb, messaging, keystone, glance, openrc\n1 error(s)\n",
+            "longrole.yaml:5:43: hosts[0].roles[0]: unknown role `{}…`\n  hint: known roles: base, ha, mariadb, messaging, memcached, keystone, glance, openrc\n1 error(s)\n",
             "k".repeat(64)
         ),
     );

@@ -10,7 +10,6 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use stackprov::site::Site;
 use std::path::Path;
 
 fn config() -> Config {
@@ -30,7 +29,7 @@ const FILE: &str = "fuzz.yaml";
 
 /// The property every input must satisfy.
 fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
-    match Site::from_bytes(Path::new(FILE), bytes) {
+    match stackprov::desired::check::site_from_bytes(Path::new(FILE), bytes) {
         Ok(site) => {
             prop_assert!(!site.hosts.is_empty());
             for name in site
@@ -223,7 +222,7 @@ fn yaml_like_text_never_panics_and_every_error_has_a_position() {
 fn a_mutated_valid_site_never_panics_and_every_error_has_a_position() {
     // the unmutated one is valid, so the mutations reach validation
     check(VALID.as_bytes()).unwrap();
-    assert!(Site::from_bytes(Path::new(FILE), VALID.as_bytes()).is_ok());
+    assert!(stackprov::desired::check::site_from_bytes(Path::new(FILE), VALID.as_bytes()).is_ok());
     TestRunner::new(config())
         .run(&mutated(), |b| check(&b))
         .unwrap();

@@ -63,8 +63,10 @@ fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Statu
             let _ = writeln!(
                 io.out,
                 "{}",
-                serde_json::to_string_pretty(&crate::site::schema::site_schema())
-                    .unwrap_or_default()
+                serde_json::to_string_pretty(&crate::site::schema::site_schema(
+                    crate::desired::roles::roles().map_err(crate::error::HostError::from)?
+                ))
+                .unwrap_or_default()
             );
             Ok(Status::Success)
         }
@@ -177,7 +179,7 @@ fn warn_weak(secrets: &SecretStore, io: &mut Io<'_>) {
 
 /// The site file, its warnings told on stderr.
 fn load_site(path: &Path, io: &mut Io<'_>) -> Result<Site, Error> {
-    let mut site = Site::load_checked(path, &crate::desired::check::site).map_err(Error::Site)?;
+    let mut site = crate::desired::check::load_site(path).map_err(Error::Site)?;
     if io.forks.is_some() {
         site.forks = io.forks;
     }

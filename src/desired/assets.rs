@@ -20,6 +20,14 @@ pub fn text(path: &str) -> Result<&'static str, DesiredError> {
         .ok_or_else(|| PlaybookError::new(path, PlaybookReason::NoSuchAsset).into())
 }
 
+/// Every playbook, as (name relative to playbooks/, text), by name.
+pub fn playbooks() -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    collect(&PLAYBOOKS, &mut out);
+    out.sort();
+    out
+}
+
 /// Every template, as (name relative to templates/, text).
 pub fn templates() -> Vec<(String, &'static str)> {
     let mut out = Vec::new();

@@ -7,6 +7,7 @@
 //! - [`check`]: the roles' checks of a finished site (override targets);
 //! - [`overrides`]: the site's `overrides` set in the roles' INI files;
 //! - [`removed`]: INI options a later release removed (which `validate` names);
+//! - [`roles`]: the roles, as their playbooks' headers declare them;
 //! - [`resource`]: the resource kinds the planner knows;
 //! - [`templates`]: the Tera context, the parsed templates, `secret()`;
 //! - [`assets`]: the playbooks and templates built into the binary.
@@ -18,6 +19,7 @@ pub mod playbook;
 pub mod profile;
 pub mod removed;
 pub mod resource;
+pub mod roles;
 pub mod templates;
 
 /// Why a host's desired state could not be built.
@@ -134,6 +136,28 @@ pub enum PlaybookReason {
     AmqpNameTooLong,
     #[error("port `{0}` is not a TCP port (1 to 65535)")]
     NotATcpPort(String),
+    /// A role's playbook must begin with its declaration (`- role: {...}`).
+    #[error("a role's playbook begins with `- role: {{order: N, ...}}` (see docs/architecture.md)")]
+    NoRoleHeader,
+    #[error("unknown key `{key}` in the role header; one of: {}", .known.join(", "))]
+    RoleKey {
+        key: String,
+        known: &'static [&'static str],
+    },
+    #[error("`{0}` must be true or false")]
+    NotABool(String),
+    #[error("`order` must be a number")]
+    OrderNotANumber,
+    #[error("`{0}` must be a list of role names")]
+    NotRoleNames(String),
+    #[error("no role `{0}` (no playbooks/{0}.yaml with a role header)")]
+    UnknownRole(String),
+    #[error("`ha` `{0}`: one of anywhere, every_controller, controllers_only")]
+    HaPlacement(String),
+    #[error(
+        "roles `{0}` and `{1}` both say `controller: true`; one role makes a host a controller"
+    )]
+    TwoControllerRoles(String, String),
 }
 
 impl PlaybookError {

@@ -163,7 +163,9 @@ pub(super) fn roles(
         .and_then(|p| p.pointer("/options/ha"))
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
-    if site.ha.is_some() && host.has_role("ha") && !ha_built {
+    let roles = super::roles::roles()?;
+    let needs_ha = |r: &String| roles.get(r).is_some_and(|r| r.needs_ha);
+    if site.ha.is_some() && host.roles.iter().any(needs_ha) && !ha_built {
         return Err(DesiredError::NoHa {
             os: os.pretty_name.clone(),
         });
@@ -182,6 +184,10 @@ pub(super) fn roles(
         let Value::Seq(items) = &root.value else {
             return Err(PlaybookError::new(file, Why::NotAList).into());
         };
+        // the first entry is the role's header (see super::roles)
+        let items = items
+            .iter()
+            .skip_while(|i| super::roles::header_of(i).is_some());
         for item in items {
             if let Some((r, ini)) = resource(&mut l, role, item)? {
                 if ini && let Kind::File { path, .. } | Kind::IniEdit { path, .. } = &r.kind {

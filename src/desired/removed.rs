@@ -123,15 +123,6 @@ const REMOVED: &[Removed] = &[
     },
 ];
 
-/// The service that reads a file of this table (by file name), as messages name it.
-pub fn service(path: &str) -> &'static str {
-    if path.ends_with("keystone.conf") {
-        "Keystone"
-    } else {
-        "Glance"
-    }
-}
-
 /// Why `[section] key` of the file `path` does nothing in `release`: the
 /// release that removed it and what to use instead.
 pub fn removed_option(

@@ -27,11 +27,7 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
             "identity_api": site.choices.identity_api,
         }),
     );
-    let controller_host = site
-        .hosts
-        .iter()
-        .find(|h| h.has_role("keystone"))
-        .unwrap_or(host);
+    let controller_host = site.hosts.iter().find(|h| h.controller).unwrap_or(host);
     cx.insert("controller_address", &controller_host.address);
     cx.insert("ha", &ha_context(site, host));
     if let Some(ha) = &site.ha {

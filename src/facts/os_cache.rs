@@ -90,6 +90,7 @@ mod tests {
             become_root: false,
             identity_file: None,
             roles: vec![],
+            controller: false,
         }
     }
 

@@ -165,7 +165,7 @@ fn parses_a_recorded_batch() {
 /// when it is not known), from `nproc` in the OS probe.
 #[test]
 fn keystone_processes_follow_the_processors() {
-    let site = crate::site::Site::from_bytes(
+    let site = crate::desired::check::site_from_bytes(
         std::path::Path::new("site.yaml"),
         b"site: t\nrelease: zed\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, keystone]\n",
     )

@@ -332,7 +332,7 @@ mod tests {
 
     fn site() -> Site {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ha.yaml");
-        Site::load(&p).expect("examples/ha.yaml is valid")
+        crate::desired::check::load_site(&p).expect("examples/ha.yaml is valid")
     }
 
     /// A controller whose MariaDB is down (or `running`), with this saved state.

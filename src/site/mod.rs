@@ -5,6 +5,7 @@ pub mod schema;
 mod validate;
 
 use crate::model::Diagnostic;
+use crate::model::Roles;
 use crate::model::release::{Choices, Release};
 use crate::transport::{HostKeyPolicy, HostTarget};
 use crate::yaml;
@@ -14,17 +15,6 @@ use std::time::Duration;
 
 /// Larger site files are refused before parsing.
 pub const MAX_SITE_BYTES: usize = 4 * 1024 * 1024;
-
-/// Roles a host can have, in the order they are applied on a host.
-pub const ROLES: &[&str] = &[
-    "base",
-    "ha",
-    "mariadb",
-    "messaging",
-    "keystone",
-    "glance",
-    "openrc",
-];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
@@ -50,7 +40,7 @@ pub struct Site {
     /// A highly available control plane (`ha:`): the controllers, a VIP.
     pub ha: Option<Ha>,
     /// Where the site file names things that are checked one layer up (see
-    /// [`Site::load_checked`]).
+    /// [`Rules::check`]).
     pub places: Places,
     /// What is fine in the file but not yet around it (an identity file that
     /// does not exist yet): told, not refused.
@@ -79,7 +69,7 @@ pub struct Ha {
 
 /// Positions in the site file of what only the roles can judge (which files
 /// they write, which options a release removed), for the checks that run on
-/// the finished [`Site`] (see [`Site::load_checked`]).
+/// the finished [`Site`] (see [`Rules::check`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Places {
     /// Each `overrides` file's key.
@@ -92,6 +82,14 @@ pub struct Places {
 /// problems are reported with the site's own, all at once.
 pub type SiteCheck<'a> = dyn Fn(&Site) -> Vec<Diagnostic> + 'a;
 
+/// What the layers above hand the site's validation, as values: the roles
+/// the playbooks declare (their names, order, what each needs and where it
+/// may go), and a check of the finished site (see [`SiteCheck`]).
+pub struct Rules<'a> {
+    pub roles: &'a Roles,
+    pub check: &'a SiteCheck<'a>,
+}
+
 /// Extra INI keys per rendered file: path → section → key → value.
 pub type Overrides = BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>;
 
@@ -103,8 +101,11 @@ pub struct Host {
     pub user: String,
     pub become_root: bool,
     pub identity_file: Option<PathBuf>,
-    /// Roles in application order (see [`ROLES`]).
+    /// Roles in application order (as the roles declare it), with the
+    /// roles they include.
     pub roles: Vec<String>,
+    /// It has the role that makes a controller (`controller: true`).
+    pub controller: bool,
 }
 
 /// Hosts worked on at once unless `--forks` or the site's `forks` says: each
@@ -120,31 +121,20 @@ impl Site {
         self.forks.unwrap_or(DEFAULT_FORKS).clamp(1, MAX_FORKS)
     }
 
-    /// Read and validate a site file; `Err` holds every problem found. Only
-    /// what the site file itself says is checked: see [`Site::load_checked`].
-    pub fn load(path: &Path) -> Result<Site, Vec<Diagnostic>> {
-        Site::load_checked(path, &|_| Vec::new())
-    }
-
-    /// Read and validate a site file, then run `check` (the roles' own checks,
-    /// from a layer above: which files overrides may name...) on the finished
-    /// site; `Err` holds every problem found by both.
-    pub fn load_checked(path: &Path, check: &SiteCheck<'_>) -> Result<Site, Vec<Diagnostic>> {
+    /// Read and validate a site file by the `rules` of the layers above
+    /// (`crate::desired::load_site` hands the shipped ones); `Err` holds every
+    /// problem found.
+    pub fn load(path: &Path, rules: &Rules<'_>) -> Result<Site, Vec<Diagnostic>> {
         let bytes = read_site_file(path).map_err(|d| vec![d])?;
-        validate::site_from_bytes(path, &bytes, check)
+        Site::from_bytes(path, &bytes, rules)
     }
 
-    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Site, Vec<Diagnostic>> {
-        validate::site_from_bytes(path, bytes, &|_| Vec::new())
-    }
-
-    /// [`Site::from_bytes`], then `check` (see [`Site::load_checked`]).
-    pub fn from_bytes_checked(
+    pub fn from_bytes(
         path: &Path,
         bytes: &[u8],
-        check: &SiteCheck<'_>,
+        rules: &Rules<'_>,
     ) -> Result<Site, Vec<Diagnostic>> {
-        validate::site_from_bytes(path, bytes, check)
+        validate::site_from_bytes(path, bytes, rules)
     }
 
     /// The directory relative paths in the site file are resolved against.

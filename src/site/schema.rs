@@ -144,7 +144,7 @@ pub const HOST_KEYS: &[Key] = &[
     Key {
         name: "roles",
         required: None,
-        schema: || json!({"type": "array", "uniqueItems": true, "items": {"enum": super::ROLES}}),
+        schema: || json!({"type": "array", "uniqueItems": true, "items": {"type": "string"}}),
     },
 ];
 
@@ -197,8 +197,12 @@ fn object(keys: &[Key]) -> Value {
     })
 }
 
-pub fn site_schema() -> Value {
+/// The site file's JSON Schema; a host's roles are one of `roles`.
+pub fn site_schema(roles: &crate::model::Roles) -> Value {
     let mut schema = object(SITE_KEYS);
+    if let Some(items) = schema.pointer_mut("/properties/hosts/items/properties/roles/items") {
+        items["enum"] = json!(roles.names().collect::<Vec<_>>());
+    }
     schema["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
     schema["title"] = json!("stackprov site file");
     schema

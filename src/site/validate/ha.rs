@@ -3,15 +3,13 @@
 //! controller and an IPv4 address the cluster can use).
 
 use super::Ctx;
+use crate::model::HaPlacement;
 use crate::model::diagnostic::short;
 use crate::model::release::{Choices, IdentityApi, TokenProvider};
 use crate::site::schema::HA_KEYS;
 use crate::site::{Ha, Host};
 use crate::yaml::{Mark, Node, Value};
 use std::net::Ipv4Addr;
-
-/// The roles every controller of an HA site has.
-const CONTROLLER_ROLES: &[&str] = &["base", "ha", "mariadb", "keystone", "glance"];
 
 impl Ctx<'_> {
     pub(super) fn ha(
@@ -85,10 +83,16 @@ impl Ctx<'_> {
         };
         self.finish(f);
 
-        let controllers: Vec<&(Host, Mark)> = hosts
+        let roles = self.roles;
+        // the role that makes a controller, and those every controller has
+        let controller = roles.controller().map_or("", |r| r.name.as_str());
+        let controller_roles: Vec<&str> = roles
+            .0
             .iter()
-            .filter(|(h, _)| h.has_role("keystone"))
+            .filter(|r| r.ha != HaPlacement::Anywhere)
+            .map(|r| r.name.as_str())
             .collect();
+        let controllers: Vec<&(Host, Mark)> = hosts.iter().filter(|(h, _)| h.controller).collect();
         let count = controllers.len();
         if count < 3 || count.is_multiple_of(2) {
             let names: Vec<&str> = controllers.iter().map(|(h, _)| h.name.as_str()).collect();
@@ -96,7 +100,7 @@ impl Ctx<'_> {
                 at,
                 "ha",
                 format!(
-                    "an HA site needs an odd number of controllers, at least 3 (hosts with role `keystone`); it has {count}{}",
+                    "an HA site needs an odd number of controllers, at least 3 (hosts with role `{controller}`); it has {count}{}",
                     if names.is_empty() { String::new() } else { format!(": {}", names.join(", ")) }
                 ),
                 Some(
@@ -107,8 +111,8 @@ impl Ctx<'_> {
         }
         for (i, (h, mark)) in hosts.iter().enumerate() {
             let path = format!("hosts[{i}].roles");
-            if h.has_role("keystone") {
-                let missing: Vec<&str> = CONTROLLER_ROLES
+            if h.controller {
+                let missing: Vec<&str> = controller_roles
                     .iter()
                     .copied()
                     .filter(|r| !h.has_role(r))
@@ -124,7 +128,7 @@ impl Ctx<'_> {
                         ),
                         Some(format!(
                             "give every controller the roles {}",
-                            CONTROLLER_ROLES.join(", ")
+                            controller_roles.join(", ")
                         )),
                     );
                 }
@@ -143,9 +147,13 @@ impl Ctx<'_> {
                     self.error(*mark, &format!("hosts[{i}].address"), format!("controller `{}` has the VIP {v} as its address", h.name), Some("the VIP moves between controllers: give each controller its own address".into()));
                 }
             } else {
-                for role in ["ha", "mariadb", "glance"] {
+                let only = roles
+                    .0
+                    .iter()
+                    .filter(|r| r.ha == HaPlacement::ControllersOnly && !r.controller);
+                for role in only.map(|r| r.name.as_str()) {
                     if h.has_role(role) {
-                        self.error(*mark, &path, format!("role `{role}` on `{}`, which is not a controller (no role `keystone`)", h.name), Some(format!("in an HA site `{role}` goes with the controller roles: add them, or remove `{role}`")));
+                        self.error(*mark, &path, format!("role `{role}` on `{}`, which is not a controller (no role `{controller}`)", h.name), Some(format!("in an HA site `{role}` goes with the controller roles: add them, or remove `{role}`")));
                     }
                 }
             }
@@ -197,14 +205,18 @@ impl Ctx<'_> {
         }
     }
 
-    /// Role `ha` in a site without `ha:`.
+    /// A role that needs `ha:` (`needs_ha`) in a site without it.
     pub(super) fn ha_role_without_ha(&mut self, hosts: &[(Host, Mark)]) {
+        let roles = self.roles;
         for (i, (h, mark)) in hosts.iter().enumerate() {
-            if h.has_role("ha") {
+            for role in roles.0.iter().filter(|r| r.needs_ha && h.has_role(&r.name)) {
                 self.error(
                     *mark,
                     &format!("hosts[{i}].roles"),
-                    format!("role `ha` on `{}`, but the site has no `ha:` block", h.name),
+                    format!(
+                        "role `{}` on `{}`, but the site has no `ha:` block",
+                        role.name, h.name
+                    ),
                     Some(
                         "add `ha: {vip: ..., interface: ...}` (see docs/ha.md), or remove the role"
                             .into(),

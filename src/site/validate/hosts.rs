@@ -3,8 +3,8 @@
 
 use super::Ctx;
 use crate::model::diagnostic::{did_you_mean, short};
+use crate::site::Host;
 use crate::site::schema::HOST_KEYS;
-use crate::site::{Host, ROLES};
 use crate::yaml::{Mark, Node, Value};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -124,19 +124,23 @@ impl Ctx<'_> {
             user,
             become_root,
             identity_file,
+            controller: roles.as_ref().is_some_and(|r| {
+                r.iter()
+                    .any(|n| self.roles.get(n).is_some_and(|r| r.controller))
+            }),
             roles: roles?,
         })
     }
 
     fn roles(&mut self, n: &Node, path: &str) -> Option<Vec<String>> {
+        let known = self.roles.names().collect::<Vec<_>>().join(", ");
         let Value::Seq(items) = &n.value else {
             self.error(
                 n.mark,
                 path,
                 format!("expected a list of roles, found {}", n.kind()),
                 Some(format!(
-                    "e.g. `roles: [base, mariadb]`; known roles: {}",
-                    ROLES.join(", ")
+                    "e.g. `roles: [base, mariadb]`; known roles: {known}"
                 )),
             );
             return None;
@@ -149,10 +153,10 @@ impl Ctx<'_> {
                 ok = false;
                 continue;
             };
-            if !ROLES.contains(&r.as_str()) {
-                let hint = match did_you_mean(&r, ROLES.iter().copied()) {
+            if self.roles.get(&r).is_none() {
+                let hint = match did_you_mean(&r, self.roles.names()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("known roles: {}", ROLES.join(", ")),
+                    None => format!("known roles: {known}"),
                 };
                 self.error(
                     item.mark,
@@ -168,19 +172,17 @@ impl Ctx<'_> {
                 named.push(r);
             }
         }
-        // applied in the canonical order, whatever order the file lists them in
-        ok.then(|| {
-            ROLES
-                .iter()
-                .filter(|r| named.iter().any(|n| n == *r))
-                .map(|r| r.to_string())
-                .collect()
-        })
+        // applied in the roles' order, whatever order the file lists them
+        // in, with the roles they include
+        ok.then(|| self.roles.expand(&named))
     }
 
-    /// `ha`: whether the site has an `ha:` block (its own checks are in
-    /// [`Ctx::ha`]); then mariadb, keystone and glance go on every controller.
+    /// What the roles declare of each other (see [`crate::model::Role`]):
+    /// one host for a `single` role unless the site is HA (`ha`: whether it
+    /// has an `ha:` block, whose own checks are in [`Ctx::ha`]), roles some
+    /// host of the site must have, and roles needed on the same host.
     pub(super) fn cross_checks(&mut self, hosts: &[(Host, Mark)], ha: bool) {
+        let roles = self.roles;
         let with = |role: &str| {
             hosts
                 .iter()
@@ -188,10 +190,8 @@ impl Ctx<'_> {
                 .filter(|(_, (h, _))| h.has_role(role))
                 .collect::<Vec<_>>()
         };
-        for role in ["mariadb", "keystone", "glance"] {
-            if ha {
-                break;
-            }
+        for role in roles.0.iter().filter(|r| r.single && !ha) {
+            let role = role.name.as_str();
             let list = with(role);
             if let [(_, (first, _)), (i, (_, mark)), ..] = list.as_slice() {
                 self.error(
@@ -205,34 +205,33 @@ impl Ctx<'_> {
                 );
             }
         }
-        let keystone_host = with("keystone").first().map(|(_, (h, _))| h.name.clone());
-        for role in ["glance", "openrc"] {
-            for (i, (h, mark)) in with(role) {
-                if keystone_host.is_none() {
+        for role in &roles.0 {
+            for need in &role.requires_in_site {
+                if !with(need).is_empty() {
+                    continue;
+                }
+                for (i, (h, mark)) in with(&role.name) {
                     self.error(
                         *mark,
                         &format!("hosts[{i}].roles"),
-                        format!("role `{role}` needs a host with role `keystone`"),
-                        Some(format!("add `keystone` to the roles of host `{}`", h.name)),
+                        format!("role `{}` needs a host with role `{need}`", role.name),
+                        Some(format!("add `{need}` to the roles of host `{}`", h.name)),
                     );
                 }
             }
         }
-        for (i, (h, mark)) in with("keystone").into_iter().chain(with("glance")) {
-            if !h.has_role("mariadb") {
-                self.error(
-                    *mark,
-                    &format!("hosts[{i}].roles"),
-                    format!(
-                        "role `{}` needs role `mariadb` on the same host",
-                        if h.has_role("keystone") {
-                            "keystone"
-                        } else {
-                            "glance"
-                        }
-                    ),
-                    Some(format!("add `mariadb` to the roles of host `{}`", h.name)),
-                );
+        for role in &roles.0 {
+            for need in &role.requires {
+                for (i, (h, mark)) in with(&role.name) {
+                    if !h.has_role(need) {
+                        self.error(
+                            *mark,
+                            &format!("hosts[{i}].roles"),
+                            format!("role `{}` needs role `{need}` on the same host", role.name),
+                            Some(format!("add `{need}` to the roles of host `{}`", h.name)),
+                        );
+                    }
+                }
             }
         }
         for (i, (h, mark)) in hosts.iter().enumerate() {

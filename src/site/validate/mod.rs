@@ -21,7 +21,7 @@ use values::is_name_char;
 pub(super) fn site_from_bytes(
     path: &Path,
     bytes: &[u8],
-    check: &crate::site::SiteCheck<'_>,
+    rules: &crate::site::Rules<'_>,
 ) -> Result<Site, Vec<Diagnostic>> {
     let start = Mark { line: 1, col: 1 };
     if bytes.len() > MAX_SITE_BYTES {
@@ -70,13 +70,14 @@ pub(super) fn site_from_bytes(
     })?;
     let mut cx = Ctx {
         file: path,
+        roles: rules.roles,
         errors: Vec::new(),
         warnings: Vec::new(),
     };
     let site = cx.site(path, &root);
     // what only the roles can judge, on the site as it was read
     if let Some(site) = &site {
-        cx.errors.extend(check(site));
+        cx.errors.extend((rules.check)(site));
     }
     match site {
         Some(mut site) if cx.errors.is_empty() => {
@@ -124,6 +125,8 @@ fn control_character(path: &Path, text: &str) -> Option<Diagnostic> {
 
 struct Ctx<'a> {
     file: &'a Path,
+    /// The roles the playbooks declare.
+    roles: &'a crate::model::Roles,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
 }
