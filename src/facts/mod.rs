@@ -411,18 +411,7 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
         .collect();
     let services: Vec<&String> = q.services.iter().collect();
     let checks: Vec<&String> = q.checks.iter().collect();
-    let mut sections: Vec<(String, usize, Vec<&str>)> = Vec::new();
-    for line in out.lines() {
-        if let Some(rest) = line.strip_prefix(MARK) {
-            let mut it = rest.split_whitespace();
-            let kind = it.next().unwrap_or_default().to_string();
-            let i = it.next().and_then(|i| i.parse().ok()).unwrap_or(0);
-            sections.push((kind, i, Vec::new()));
-        } else if let Some(last) = sections.last_mut() {
-            last.2.push(line);
-        }
-    }
-    for (kind, i, lines) in sections {
+    for (kind, i, lines) in sections(out) {
         match kind.as_str() {
             "packages" => {
                 for l in lines {
@@ -438,44 +427,9 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
                 let path = all
                     .get(i)
                     .ok_or(FactsError::from("facts output names an unknown file"))?;
-                let stat = lines.first().copied().unwrap_or("missing");
-                if stat == "missing" {
-                    continue;
+                if let Some(f) = file_fact(path, q, &lines)? {
+                    facts.files.insert((*path).clone(), f);
                 }
-                let f: Vec<&str> = stat.split('|').collect();
-                if f.len() != 5 {
-                    return Err(format!("unexpected stat output for {path}: {stat}").into());
-                }
-                let kind = match f[0] {
-                    "regular file" | "regular empty file" => FileKind::File,
-                    "directory" => FileKind::Directory,
-                    _ => FileKind::Other,
-                };
-                let mode = u32::from_str_radix(f[3], 8)
-                    .map_err(|_| FactsError(format!("bad mode for {path}: {}", f[3])))?;
-                let content = if q.contents.contains(*path) && kind == FileKind::File {
-                    let raw = lines.get(1).copied().unwrap_or("");
-                    let bytes = if raw.is_empty() {
-                        Some(Vec::new())
-                    } else {
-                        unb64(raw)
-                    };
-                    bytes.map(|b| String::from_utf8_lossy(&b).into_owned())
-                } else {
-                    None
-                };
-                facts.files.insert(
-                    (*path).clone(),
-                    FileFact {
-                        kind,
-                        perms: Perms {
-                            owner: f[1].into(),
-                            group: f[2].into(),
-                            mode,
-                        },
-                        content,
-                    },
-                );
             }
             "service" => {
                 let name = services
@@ -500,24 +454,9 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
                 facts.checks.insert((*check).clone(), code);
             }
             "sql" => {
-                if lines.first() != Some(&"ok") {
-                    continue;
+                if let Some(sql) = sql_facts(&lines) {
+                    facts.sql = Some(sql);
                 }
-                let mut sql = SqlFacts::default();
-                for l in &lines[1..] {
-                    if let Some(d) = l.strip_prefix("db ") {
-                        sql.databases.insert(d.to_string());
-                    } else if let Some(u) = l.strip_prefix("user ") {
-                        sql.users.insert(u.to_string());
-                    } else if let Some(g) = l.strip_prefix("grant ") {
-                        sql.grants.insert(g.to_string());
-                    } else if let Some(rest) = l.strip_prefix("login ")
-                        && let Some((user, res)) = rest.rsplit_once(' ')
-                    {
-                        sql.logins.insert(user.to_string(), res == "ok");
-                    }
-                }
-                facts.sql = Some(sql);
             }
             // the script stopped on the host before it could answer (see [`script`])
             "error" => {
@@ -539,6 +478,85 @@ pub fn parse(os: OsFacts, q: &FactQuery, out: &str) -> Result<Facts, FactsError>
         }
     }
     Ok(facts)
+}
+
+/// The output of [`script`] cut at its marks: each section's kind, index
+/// (into the query's files, services or checks) and lines.
+fn sections(out: &str) -> Vec<(String, usize, Vec<&str>)> {
+    let mut sections: Vec<(String, usize, Vec<&str>)> = Vec::new();
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix(MARK) {
+            let mut it = rest.split_whitespace();
+            let kind = it.next().unwrap_or_default().to_string();
+            let i = it.next().and_then(|i| i.parse().ok()).unwrap_or(0);
+            sections.push((kind, i, Vec::new()));
+        } else if let Some(last) = sections.last_mut() {
+            last.2.push(line);
+        }
+    }
+    sections
+}
+
+/// A `file` section: the stat line, then the content (base64) when the query
+/// asked for it; `None` when the file is missing.
+fn file_fact(path: &str, q: &FactQuery, lines: &[&str]) -> Result<Option<FileFact>, FactsError> {
+    let stat = lines.first().copied().unwrap_or("missing");
+    if stat == "missing" {
+        return Ok(None);
+    }
+    let f: Vec<&str> = stat.split('|').collect();
+    if f.len() != 5 {
+        return Err(format!("unexpected stat output for {path}: {stat}").into());
+    }
+    let kind = match f[0] {
+        "regular file" | "regular empty file" => FileKind::File,
+        "directory" => FileKind::Directory,
+        _ => FileKind::Other,
+    };
+    let mode = u32::from_str_radix(f[3], 8)
+        .map_err(|_| FactsError(format!("bad mode for {path}: {}", f[3])))?;
+    let content = if q.contents.contains(path) && kind == FileKind::File {
+        let raw = lines.get(1).copied().unwrap_or("");
+        let bytes = if raw.is_empty() {
+            Some(Vec::new())
+        } else {
+            unb64(raw)
+        };
+        bytes.map(|b| String::from_utf8_lossy(&b).into_owned())
+    } else {
+        None
+    };
+    Ok(Some(FileFact {
+        kind,
+        perms: Perms {
+            owner: f[1].into(),
+            group: f[2].into(),
+            mode,
+        },
+        content,
+    }))
+}
+
+/// The `sql` section; `None` when MariaDB did not answer.
+fn sql_facts(lines: &[&str]) -> Option<SqlFacts> {
+    if lines.first() != Some(&"ok") {
+        return None;
+    }
+    let mut sql = SqlFacts::default();
+    for l in &lines[1..] {
+        if let Some(d) = l.strip_prefix("db ") {
+            sql.databases.insert(d.to_string());
+        } else if let Some(u) = l.strip_prefix("user ") {
+            sql.users.insert(u.to_string());
+        } else if let Some(g) = l.strip_prefix("grant ") {
+            sql.grants.insert(g.to_string());
+        } else if let Some(rest) = l.strip_prefix("login ")
+            && let Some((user, res)) = rest.rsplit_once(' ')
+        {
+            sql.logins.insert(user.to_string(), res == "ok");
+        }
+    }
+    Some(sql)
 }
 
 impl Facts {
