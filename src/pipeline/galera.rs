@@ -140,55 +140,14 @@ pub fn choose(
         .join(", ");
     let first_best = known.iter().find(|k| Some(k.1) == best).map(|k| k.0);
     if let Some(h) = requested {
-        let Some(&(_, s, _)) = known.iter().find(|k| k.0 == h) else {
-            return Err(refuse(format!(
-                "--galera-bootstrap {h}: its seqno is not known ({listing}), so starting from it could lose transactions; start MariaDB there once (`systemctl start mariadb`, which recovers the position) and plan again"
-            )));
-        };
-        if Some(s) < best {
-            return Err(refuse(format!(
-                "--galera-bootstrap {h}: its seqno {s} is lower than {}'s {}, so the transactions after {s} would be lost; name {} instead (seqnos: {listing})",
-                first_best.unwrap_or_default(),
-                best.unwrap_or_default(),
-                first_best.unwrap_or_default()
-            )));
-        }
-        return Ok(Some(Bootstrap {
-            host: h.to_string(),
-            reason: format!(
-                "no controller runs MariaDB or is marked safe_to_bootstrap, and --galera-bootstrap names {h}: it has the highest seqno of those known ({listing})"
-            ),
-        }));
+        return chosen_by_operator(h, &known, &listing).map(Some);
     }
     if missing.is_empty() && unknown.is_empty() && known.iter().all(|k| k.2) {
         // every node of the last view is back: pc.recovery ends it by itself
         return Ok(None);
     }
     if !missing.is_empty() || !unknown.is_empty() {
-        let (missing, unknown) = (missing.join(" and "), unknown.join(" and "));
-        let mut what = Vec::new();
-        if !missing.is_empty() {
-            what.push(format!("{missing} cannot be reached"));
-        }
-        if !unknown.is_empty() {
-            what.push(format!(
-                "the last position of {unknown} is not known (MariaDB there has not recovered it since the boot)"
-            ));
-        }
-        let fix = match first_best {
-            _ if !unknown.is_empty() => format!(
-                "Start MariaDB on {unknown} once (`systemctl start mariadb` recovers the position, then waits for the others) and plan again"
-            ),
-            Some(b) => format!(
-                "Bring {missing} back (Galera then starts the cluster by itself), or, if {missing} cannot come back, start the cluster from {b}, the highest seqno known: `stackprov apply {} --galera-bootstrap {b}`",
-                site.path.display()
-            ),
-            None => format!("Bring {missing} back (Galera then starts the cluster by itself)"),
-        };
-        return Err(refuse(format!(
-            "the Galera cluster is down and no reachable controller may start it: none runs MariaDB or is marked safe_to_bootstrap, and {}, so stackprov cannot tell which node holds the last transactions (seqnos: {listing}). {fix}",
-            what.join(", and ")
-        )));
+        return Err(cannot_tell(site, &missing, &unknown, first_best, &listing));
     }
     let host = first_best.unwrap_or_default().to_string();
     Ok(Some(Bootstrap {
@@ -197,6 +156,73 @@ pub fn choose(
         ),
         host,
     }))
+}
+
+/// `--galera-bootstrap h` when no controller is marked safe_to_bootstrap:
+/// only a controller whose seqno is known and the highest.
+fn chosen_by_operator(
+    h: &str,
+    known: &[(&str, i64, bool)],
+    listing: &str,
+) -> Result<Bootstrap, Error> {
+    let refuse = |why: String| Error::GaleraBootstrap { why };
+    let best = known.iter().map(|k| k.1).max();
+    let first_best = known.iter().find(|k| Some(k.1) == best).map(|k| k.0);
+    let Some(&(_, s, _)) = known.iter().find(|k| k.0 == h) else {
+        return Err(refuse(format!(
+            "--galera-bootstrap {h}: its seqno is not known ({listing}), so starting from it could lose transactions; start MariaDB there once (`systemctl start mariadb`, which recovers the position) and plan again"
+        )));
+    };
+    if Some(s) < best {
+        return Err(refuse(format!(
+            "--galera-bootstrap {h}: its seqno {s} is lower than {}'s {}, so the transactions after {s} would be lost; name {} instead (seqnos: {listing})",
+            first_best.unwrap_or_default(),
+            best.unwrap_or_default(),
+            first_best.unwrap_or_default()
+        )));
+    }
+    Ok(Bootstrap {
+        host: h.to_string(),
+        reason: format!(
+            "no controller runs MariaDB or is marked safe_to_bootstrap, and --galera-bootstrap names {h}: it has the highest seqno of those known ({listing})"
+        ),
+    })
+}
+
+/// The refusal when controllers are missing or their positions unknown:
+/// what is not known, and how to go on.
+fn cannot_tell(
+    site: &Site,
+    missing: &[&str],
+    unknown: &[&str],
+    first_best: Option<&str>,
+    listing: &str,
+) -> Error {
+    let refuse = |why: String| Error::GaleraBootstrap { why };
+    let (missing, unknown) = (missing.join(" and "), unknown.join(" and "));
+    let mut what = Vec::new();
+    if !missing.is_empty() {
+        what.push(format!("{missing} cannot be reached"));
+    }
+    if !unknown.is_empty() {
+        what.push(format!(
+            "the last position of {unknown} is not known (MariaDB there has not recovered it since the boot)"
+        ));
+    }
+    let fix = match first_best {
+        _ if !unknown.is_empty() => format!(
+            "Start MariaDB on {unknown} once (`systemctl start mariadb` recovers the position, then waits for the others) and plan again"
+        ),
+        Some(b) => format!(
+            "Bring {missing} back (Galera then starts the cluster by itself), or, if {missing} cannot come back, start the cluster from {b}, the highest seqno known: `stackprov apply {} --galera-bootstrap {b}`",
+            site.path.display()
+        ),
+        None => format!("Bring {missing} back (Galera then starts the cluster by itself)"),
+    };
+    refuse(format!(
+        "the Galera cluster is down and no reachable controller may start it: none runs MariaDB or is marked safe_to_bootstrap, and {}, so stackprov cannot tell which node holds the last transactions (seqnos: {listing}). {fix}",
+        what.join(", and ")
+    ))
 }
 
 #[cfg(test)]
