@@ -4,13 +4,14 @@
 
 use super::{Io, load_site};
 use crate::cli::Format;
-use crate::desired::resource::Kind;
 use crate::error::{Error, Status};
 use crate::pipeline::{self, Connector, Work};
 use crate::plan::catalog::Admin;
+use crate::render::{self, Style};
 use crate::secrets::{Masker, SecretStore};
-use crate::site::Site;
+use crate::site::{Host, Site};
 use crate::tempest::{self, TempestError};
+use crate::verify::{self, TempestOutcome};
 use std::path::Path;
 
 /// What `--tempest` asked for.
@@ -29,162 +30,140 @@ pub fn run(
     io: &mut Io<'_>,
 ) -> Result<Status, Error> {
     let site = load_site(path, io)?;
-    let mut hosts = pipeline::select_hosts(&site, only)?;
-    hosts.retain(|h| h.has_role("keystone"));
-    if hosts.is_empty() {
-        return Err(Error::NothingToVerify(site.path.clone()));
-    }
-    // a Tempest host that is not one of the controllers is connected to as well
-    let runner_name = match tempest_args.as_ref().and_then(|a| a.host) {
-        Some(name) => Some(pipeline::select_hosts(&site, Some(name))?.remove(0)),
-        None => None,
-    };
-    if let Some(r) = &runner_name
-        && !hosts.iter().any(|h| h.name == r.name)
-    {
-        hosts.push(r.clone());
-    }
+    let hosts = hosts_to_verify(&site, only, tempest_args.as_ref().and_then(|a| a.host))?;
     let (mut works, dropped, secrets) = pipeline::prepare_with_secrets(&site, hosts, connect)?;
     super::warn_weak(&secrets, io);
     let masker = secrets.masker();
     pipeline::report_dropped(&dropped, &masker, io.err);
-    let mut all_ok = true;
-    let mut reports = Vec::new();
-    let mut first_admin = None;
-    // an HA site's controllers other than the first declare no keystone_api
-    // (the catalog is made once): each is checked with the first one's, as
-    // its roles declare it (also when the first controller is down)
-    let shared_admin = site.ha.as_ref().and_then(|ha| {
-        let first = site.host(ha.controllers.first()?)?;
-        let w = works.iter().find(|w| w.host.has_role("keystone"))?;
-        let resources = pipeline::desired(&site, first, &w.os).ok()?;
-        let admin = resources.iter().find_map(|r| match &r.kind {
-            Kind::KeystoneApi { admin } => Some(admin.clone()),
-            _ => None,
-        })?;
-        Some((admin, glance_port(&resources)))
-    });
-    for w in works.iter_mut().filter(|w| w.host.has_role("keystone")) {
-        let Some((admin, glance)) = admin_of(w)
-            .map(|a| (a, glance_port(&w.resources)))
-            .or_else(|| shared_admin.clone())
-        else {
-            return Err(Error::NoKeystoneApi(w.host.name.clone()));
-        };
-        let (mut checks, http) = crate::verify::run(w.transport.as_mut(), &admin, glance, &secrets);
-        if let Some(ha) = &site.ha {
-            checks.push(crate::verify::galera(
-                w.transport.as_mut(),
-                ha.controllers.len(),
-            ));
-        }
-        all_ok &= checks.iter().all(|c| c.ok);
-        let stats = w.transport.stats();
-        if format == Format::Human {
-            let text =
-                crate::render::verify_text(&w.host.name, &checks, http.requests, stats, io.style);
-            let _ = write!(io.out, "{}", masker.mask(&text));
-        }
-        reports.push(serde_json::json!({"host": w.host.name, "checks": checks, "http_requests": http.requests, "transport": stats}));
-        first_admin.get_or_insert((w.host.name.clone(), admin));
-    }
-    // and through the VIP, as clients reach the cloud, from the first
-    // controller that answered (each controller's own checks went to itself)
-    if let (Some(ha), Some((admin, glance))) = (&site.ha, &shared_admin)
-        && let Some(mut t) = works
-            .iter()
-            .filter(|w| w.host.has_role("keystone"))
-            .find_map(|w| w.transport.fork())
-    {
-        t.set_service_address(&ha.vip.to_string());
-        let (checks, http) = crate::verify::run(t.as_mut(), admin, *glance, &secrets);
-        all_ok &= checks.iter().all(|c| c.ok);
-        let name = format!(
-            "{} (the VIP {}, from {})",
-            site.controller,
-            ha.vip,
-            t.name()
-        );
-        let stats = t.stats();
-        if format == Format::Human {
-            let text = crate::render::verify_text(&name, &checks, http.requests, stats, io.style);
-            let _ = write!(io.out, "{}", masker.mask(&text));
-        }
-        reports.push(serde_json::json!({"host": name, "vip": ha.vip.to_string(), "checks": checks, "http_requests": http.requests, "transport": stats}));
-    }
-    let mut status = if all_ok {
+    let mut out = Output {
+        format,
+        masker: &masker,
+        io,
+    };
+    let found = verify::site(&site, &mut works, &secrets, &mut |r| {
+        out.human(|style| {
+            render::verify_text(&r.host, &r.checks, r.http_requests, r.transport, style)
+        });
+    })?;
+    let mut status = if found.ok {
         Status::Success
     } else {
         Status::Failed
     };
-    let mut tempest_json = serde_json::Value::Null;
-    if let (Some(args), Some((controller, admin))) = (tempest_args, first_admin) {
-        let runner = args.host.unwrap_or(&controller).to_string();
-        let outcome = match works.iter_mut().find(|w| w.host.name == runner) {
-            None => None, // unreachable: reported with the dropped hosts
-            Some(_) if !all_ok => Some(Err(TempestError::Unsupported(
-                "not run: verify's own checks failed".into(),
-            ))),
-            Some(w) => Some(run_tempest(
-                &site,
-                w,
-                &admin,
-                &secrets,
-                args.concurrency,
-                format,
-                &masker,
-                io,
-            )),
-        };
-        match outcome {
-            Some(Ok(report)) => {
-                if !report.ok() {
-                    status = status.and(Status::Failed);
-                }
-                tempest_json = serde_json::json!(report);
-            }
-            Some(Err(e)) => {
-                status = status.and(if e.is_unreachable() {
-                    Status::Unreachable
-                } else {
-                    Status::Failed
-                });
-                if format == Format::Human {
-                    let _ = writeln!(
-                        io.out,
-                        "{}",
-                        masker.mask(&crate::render::tempest_error(&runner, &e, io.style))
-                    );
-                }
-                tempest_json = serde_json::json!({"host": runner, "error": e.kind(), "message": masker.mask(&e.to_string())});
-            }
-            None => status = status.and(Status::Unreachable),
-        }
+    let mut tempest = None;
+    if let (Some(args), Some(first)) = (tempest_args, &found.first) {
+        let (s, outcome) = run_tempest_where_asked(
+            &site, &mut works, &args, first, found.ok, &secrets, &mut out,
+        );
+        status = status.and(s);
+        tempest = outcome;
     }
     if format == Format::Json {
-        let mut doc = serde_json::json!({
-            "verify": reports,
-            "ok": status == Status::Success && dropped.is_empty(),
-            "unverified": pipeline::dropped_hosts(&dropped, &masker),
-        });
-        if !tempest_json.is_null() {
-            doc["tempest"] = tempest_json;
-        }
-        let _ = writeln!(io.out, "{}", masker.mask(&doc.to_string()));
+        let doc = verify::Document {
+            verify: &found.hosts,
+            ok: status == Status::Success && dropped.is_empty(),
+            unverified: pipeline::dropped_hosts(&dropped, &masker),
+            tempest,
+        };
+        let _ = writeln!(out.io.out, "{}", masker.mask(&doc.to_json()));
     }
     Ok(status.and(pipeline::status_of_dropped(&dropped)))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The Keystone hosts to verify, and the Tempest host when it is not one of them.
+fn hosts_to_verify(
+    site: &Site,
+    only: Option<&str>,
+    tempest_host: Option<&str>,
+) -> Result<Vec<Host>, Error> {
+    let mut hosts = pipeline::select_hosts(site, only)?;
+    hosts.retain(|h| h.controller);
+    if hosts.is_empty() {
+        return Err(Error::NothingToVerify(site.path.clone()));
+    }
+    // a Tempest host that is not one of the controllers is connected to as well
+    if let Some(name) = tempest_host {
+        let runner = pipeline::select_hosts(site, Some(name))?.remove(0);
+        if !hosts.iter().any(|h| h.name == runner.name) {
+            hosts.push(runner);
+        }
+    }
+    Ok(hosts)
+}
+
+/// Where the human text goes (masked), when people read it.
+struct Output<'a, 'b, 'c> {
+    format: Format,
+    masker: &'a Masker,
+    io: &'b mut Io<'c>,
+}
+
+impl Output<'_, '_, '_> {
+    /// Write the text that `text` renders, when people read it.
+    fn human(&mut self, text: impl FnOnce(Style) -> String) {
+        if self.format == Format::Human {
+            let text = text(self.io.style);
+            let _ = write!(self.io.out, "{}", self.masker.mask(&text));
+        }
+    }
+}
+
+/// Tempest on `--tempest-host`, or else on the first controller verified, as
+/// `first`'s admin; not when verify's own checks failed. Its status, and the
+/// JSON document's `tempest` (none when the host could not be reached: it is
+/// reported with the dropped hosts).
+fn run_tempest_where_asked(
+    site: &Site,
+    works: &mut [Work],
+    args: &TempestArgs<'_>,
+    first: &(String, Admin),
+    verified: bool,
+    secrets: &SecretStore,
+    out: &mut Output<'_, '_, '_>,
+) -> (Status, Option<TempestOutcome>) {
+    let (controller, admin) = first;
+    let runner = args.host.unwrap_or(controller).to_string();
+    let outcome = match works.iter_mut().find(|w| w.host.name == runner) {
+        None => return (Status::Unreachable, None),
+        Some(_) if !verified => Err(TempestError::Unsupported(
+            "not run: verify's own checks failed".into(),
+        )),
+        Some(w) => run_tempest(site, w, admin, secrets, args.concurrency, out),
+    };
+    match outcome {
+        Ok(report) => {
+            let status = if report.ok() {
+                Status::Success
+            } else {
+                Status::Failed
+            };
+            (status, Some(TempestOutcome::Ran(report)))
+        }
+        Err(e) => {
+            let status = if e.is_unreachable() {
+                Status::Unreachable
+            } else {
+                Status::Failed
+            };
+            out.human(|style| render::tempest_error(&runner, &e, style));
+            out.human(|_| "\n".into());
+            let failed = TempestOutcome::Failed {
+                host: runner,
+                error: e.kind(),
+                message: out.masker.mask(&e.to_string()),
+            };
+            (status, Some(failed))
+        }
+    }
+}
+
 fn run_tempest(
     site: &Site,
     w: &mut Work,
     admin: &Admin,
     secrets: &SecretStore,
     concurrency: u32,
-    format: Format,
-    masker: &Masker,
-    io: &mut Io<'_>,
+    out: &mut Output<'_, '_, '_>,
 ) -> Result<tempest::Report, TempestError> {
     if admin.is_v2() {
         return Err(TempestError::Unsupported(format!(
@@ -210,7 +189,7 @@ fn run_tempest(
         config,
     };
     let _ = writeln!(
-        io.err,
+        out.io.err,
         "{}: running Tempest's identity v3 and image v2 API tests (concurrency {concurrency}); this takes minutes",
         w.host.name
     );
@@ -220,35 +199,6 @@ fn run_tempest(
         secrets,
         tempest::Options { concurrency },
     )?;
-    if format == Format::Human {
-        let _ = write!(
-            io.out,
-            "{}",
-            masker.mask(&crate::render::tempest_text(&report, io.style))
-        );
-    }
+    out.human(|style| render::tempest_text(&report, style));
     Ok(report)
-}
-
-fn admin_of(w: &Work) -> Option<Admin> {
-    w.resources.iter().find_map(|r| match &r.kind {
-        Kind::KeystoneApi { admin } => Some(admin.clone()),
-        _ => None,
-    })
-}
-
-/// The port of the image endpoint the roles register (9292 unless they say otherwise).
-fn glance_port(resources: &[crate::desired::resource::Resource]) -> u16 {
-    resources
-        .iter()
-        .find_map(|r| match &r.kind {
-            Kind::KeystoneEndpoint {
-                service_type, url, ..
-            } if service_type == "image" => url
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.trim_end_matches('/').parse().ok()),
-            _ => None,
-        })
-        .unwrap_or(9292)
 }

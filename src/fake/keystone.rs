@@ -6,6 +6,9 @@
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// An answer: status, extra headers, JSON body.
+type Answer = (u16, Vec<(String, String)>, Value);
+
 #[derive(Debug, Clone, Default)]
 pub struct FakeKeystone {
     pub projects: BTreeSet<String>,
@@ -80,13 +83,7 @@ impl FakeKeystone {
     }
 
     /// Answer one request: (status, extra headers, JSON body).
-    pub fn handle(
-        &mut self,
-        method: &str,
-        target: &str,
-        headers: &str,
-        body: &[u8],
-    ) -> (u16, Vec<(String, String)>, Value) {
+    pub fn handle(&mut self, method: &str, target: &str, headers: &str, body: &[u8]) -> Answer {
         self.requests += 1;
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let q: BTreeMap<&str, &str> = query
@@ -98,48 +95,7 @@ impl FakeKeystone {
             return self.handle_v2(method, rest, headers, &body);
         }
         if method == "POST" && path == "/v3/auth/tokens" {
-            let u = &body["auth"]["identity"]["password"]["user"];
-            let (name, pw) = (
-                u["name"].as_str().unwrap_or_default(),
-                u["password"].as_str().unwrap_or_default(),
-            );
-            return if self.users.get(name).map(String::as_str) == Some(pw) {
-                self.logins += 1;
-                let g = self.generation.get(name).copied().unwrap_or(0);
-                // a project-scoped token carries the user's roles there and
-                // the catalog: services that have endpoints, with them
-                let project = body["auth"]["scope"]["project"]["name"].as_str();
-                let mut token = json!({});
-                if let Some(p) = project {
-                    let roles: Vec<Value> = self
-                        .assignments
-                        .iter()
-                        .filter(|(u, pr, _)| u == name && pr == p)
-                        .map(|(_, _, r)| json!({"id": Self::id_of("roles", r), "name": r}))
-                        .collect();
-                    let catalog: Vec<Value> = self
-                        .services
-                        .iter()
-                        .filter_map(|(ty, n)| {
-                            let eps: Vec<Value> = self
-                                .endpoints
-                                .iter()
-                                .filter(|(_, (t, _, _, _))| t == ty)
-                                .map(|(id, (_, i, r, u))| json!({"id": id, "interface": i, "region_id": r, "url": u}))
-                                .collect();
-                            (!eps.is_empty()).then(|| json!({"id": Self::id_of("services", ty), "type": ty, "name": n, "endpoints": eps}))
-                        })
-                        .collect();
-                    token = json!({"roles": roles, "catalog": catalog});
-                }
-                (
-                    201,
-                    vec![("X-Subject-Token".into(), format!("tok-{name}.{g}"))],
-                    json!({ "token": token }),
-                )
-            } else {
-                (401, vec![], json!({"error": {"code": 401}}))
-            };
+            return self.login_v3(&body);
         }
         let valid = format!(
             "tok-admin.{}",
@@ -148,6 +104,69 @@ impl FakeKeystone {
         if auth_token(headers) != Some(valid.as_str()) {
             return (401, vec![], json!({"error": {"code": 401}}));
         }
+        let parts: Vec<&str> = path.trim_start_matches("/v3/").split('/').collect();
+        let answer = if method == "GET" {
+            self.get_v3(&parts, &q)
+        } else {
+            self.change_v3(method, &parts, &body)
+        };
+        answer.unwrap_or_else(|| {
+            (
+                404,
+                vec![],
+                json!({"error": {"message": format!("fake keystone: no route {method} {path}")}}),
+            )
+        })
+    }
+
+    /// POST /v3/auth/tokens: a token when the password is the user's.
+    fn login_v3(&mut self, body: &Value) -> Answer {
+        let u = &body["auth"]["identity"]["password"]["user"];
+        let (name, pw) = (
+            u["name"].as_str().unwrap_or_default(),
+            u["password"].as_str().unwrap_or_default(),
+        );
+        if self.users.get(name).map(String::as_str) == Some(pw) {
+            self.logins += 1;
+            let g = self.generation.get(name).copied().unwrap_or(0);
+            // a project-scoped token carries the user's roles there and
+            // the catalog: services that have endpoints, with them
+            let project = body["auth"]["scope"]["project"]["name"].as_str();
+            let mut token = json!({});
+            if let Some(p) = project {
+                let roles: Vec<Value> = self
+                    .assignments
+                    .iter()
+                    .filter(|(u, pr, _)| u == name && pr == p)
+                    .map(|(_, _, r)| json!({"id": Self::id_of("roles", r), "name": r}))
+                    .collect();
+                let catalog: Vec<Value> = self
+                    .services
+                    .iter()
+                    .filter_map(|(ty, n)| {
+                        let eps: Vec<Value> = self
+                            .endpoints
+                            .iter()
+                            .filter(|(_, (t, _, _, _))| t == ty)
+                            .map(|(id, (_, i, r, u))| json!({"id": id, "interface": i, "region_id": r, "url": u}))
+                            .collect();
+                        (!eps.is_empty()).then(|| json!({"id": Self::id_of("services", ty), "type": ty, "name": n, "endpoints": eps}))
+                    })
+                    .collect();
+                token = json!({"roles": roles, "catalog": catalog});
+            }
+            (
+                201,
+                vec![("X-Subject-Token".into(), format!("tok-{name}.{g}"))],
+                json!({ "token": token }),
+            )
+        } else {
+            (401, vec![], json!({"error": {"code": 401}}))
+        }
+    }
+
+    /// A v3 GET, or `None` for no such route.
+    fn get_v3(&self, parts: &[&str], q: &BTreeMap<&str, &str>) -> Option<Answer> {
         let named = |kind: &str, names: Vec<String>| -> Value {
             let list: Vec<Value> = names
                 .into_iter()
@@ -159,24 +178,23 @@ impl FakeKeystone {
                 .collect();
             json!({ kind: list })
         };
-        let parts: Vec<&str> = path.trim_start_matches("/v3/").split('/').collect();
-        match (method, parts.as_slice()) {
-            ("GET", ["projects"]) => (
+        let answer = match parts {
+            ["projects"] => (
                 200,
                 vec![],
                 named("projects", self.projects.iter().cloned().collect()),
             ),
-            ("GET", ["users"]) => (
+            ["users"] => (
                 200,
                 vec![],
                 named("users", self.users.keys().cloned().collect()),
             ),
-            ("GET", ["roles"]) => (
+            ["roles"] => (
                 200,
                 vec![],
                 named("roles", self.roles.iter().cloned().collect()),
             ),
-            ("GET", ["services"]) => {
+            ["services"] => {
                 let list: Vec<Value> = self
                     .services
                     .iter()
@@ -184,7 +202,7 @@ impl FakeKeystone {
                     .collect();
                 (200, vec![], json!({"services": list}))
             }
-            ("GET", ["endpoints"]) => {
+            ["endpoints"] => {
                 let list: Vec<Value> = self
                     .endpoints
                     .iter()
@@ -195,7 +213,7 @@ impl FakeKeystone {
                     .collect();
                 (200, vec![], json!({"endpoints": list}))
             }
-            ("GET", ["role_assignments"]) => {
+            ["role_assignments"] => {
                 let list: Vec<Value> = self
                     .assignments
                     .iter()
@@ -209,6 +227,14 @@ impl FakeKeystone {
                     .collect();
                 (200, vec![], json!({"role_assignments": list}))
             }
+            _ => return None,
+        };
+        Some(answer)
+    }
+
+    /// A v3 POST, PATCH or PUT, or `None` for no such route.
+    fn change_v3(&mut self, method: &str, parts: &[&str], body: &Value) -> Option<Answer> {
+        let answer = match (method, parts) {
             ("POST", ["projects"]) => {
                 self.create(&body["project"]["name"], |k, n| k.projects.insert(n))
             }
@@ -269,38 +295,15 @@ impl FakeKeystone {
                     .insert((Self::name_of(u), Self::name_of(p), Self::name_of(r)));
                 (204, vec![], Value::Null)
             }
-            _ => (
-                404,
-                vec![],
-                json!({"error": {"message": format!("fake keystone: no route {method} {path}")}}),
-            ),
-        }
+            _ => return None,
+        };
+        Some(answer)
     }
 
     /// The v2.0 admin API: the admin token for everything but password logins.
-    fn handle_v2(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &str,
-        body: &Value,
-    ) -> (u16, Vec<(String, String)>, Value) {
+    fn handle_v2(&mut self, method: &str, path: &str, headers: &str, body: &Value) -> Answer {
         if method == "POST" && path == "tokens" {
-            let c = &body["auth"]["passwordCredentials"];
-            let (name, pw) = (
-                c["username"].as_str().unwrap_or_default(),
-                c["password"].as_str().unwrap_or_default(),
-            );
-            return if self.users.get(name).map(String::as_str) == Some(pw) {
-                self.logins += 1;
-                (
-                    200,
-                    vec![],
-                    json!({"access": {"token": {"id": format!("tok2-{name}")}}}),
-                )
-            } else {
-                (401, vec![], json!({"error": {"code": 401}}))
-            };
+            return self.login_v2(body);
         }
         // the admin token, or a token of a user holding the admin role
         let admins: Vec<String> = self
@@ -315,31 +318,65 @@ impl FakeKeystone {
         if !authorized {
             return (401, vec![], json!({"error": {"code": 401}}));
         }
+        let parts: Vec<&str> = path.split('/').collect();
+        let answer = if method == "GET" {
+            self.get_v2(&parts)
+        } else {
+            self.change_v2(method, &parts, body)
+        };
+        answer.unwrap_or_else(|| {
+            (
+                404,
+                vec![],
+                json!({"error": {"message": format!("fake keystone: no route {method} /v2.0/{path}")}}),
+            )
+        })
+    }
+
+    /// POST /v2.0/tokens: a token when the password is the user's.
+    fn login_v2(&mut self, body: &Value) -> Answer {
+        let c = &body["auth"]["passwordCredentials"];
+        let (name, pw) = (
+            c["username"].as_str().unwrap_or_default(),
+            c["password"].as_str().unwrap_or_default(),
+        );
+        if self.users.get(name).map(String::as_str) == Some(pw) {
+            self.logins += 1;
+            (
+                200,
+                vec![],
+                json!({"access": {"token": {"id": format!("tok2-{name}")}}}),
+            )
+        } else {
+            (401, vec![], json!({"error": {"code": 401}}))
+        }
+    }
+
+    /// A v2.0 GET, or `None` for no such route.
+    fn get_v2(&self, parts: &[&str]) -> Option<Answer> {
         let list = |kind: &str, names: Vec<String>| -> Vec<Value> {
             names
                 .into_iter()
                 .map(|n| json!({"id": Self::id_of(kind, &n), "name": n}))
                 .collect()
         };
-        let parts: Vec<&str> = path.split('/').collect();
-        let s = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
-        match (method, parts.as_slice()) {
-            ("GET", ["tenants"]) => (
+        let answer = match parts {
+            ["tenants"] => (
                 200,
                 vec![],
                 json!({"tenants": list("projects", self.projects.iter().cloned().collect())}),
             ),
-            ("GET", ["users"]) => (
+            ["users"] => (
                 200,
                 vec![],
                 json!({"users": list("users", self.users.keys().cloned().collect())}),
             ),
-            ("GET", ["OS-KSADM", "roles"]) => (
+            ["OS-KSADM", "roles"] => (
                 200,
                 vec![],
                 json!({"roles": list("roles", self.roles.iter().cloned().collect())}),
             ),
-            ("GET", ["OS-KSADM", "services"]) => {
+            ["OS-KSADM", "services"] => {
                 let l: Vec<Value> = self
                     .services
                     .iter()
@@ -347,7 +384,7 @@ impl FakeKeystone {
                     .collect();
                 (200, vec![], json!({"OS-KSADM:services": l}))
             }
-            ("GET", ["endpoints"]) => {
+            ["endpoints"] => {
                 let l: Vec<Value> = self
                     .endpoints_v2
                     .iter()
@@ -355,7 +392,7 @@ impl FakeKeystone {
                     .collect();
                 (200, vec![], json!({"endpoints": l}))
             }
-            ("GET", ["tenants", t, "users", u, "roles"]) => {
+            ["tenants", t, "users", u, "roles"] => {
                 let (t, u) = (Self::name_of(t), Self::name_of(u));
                 let names: Vec<String> = self
                     .assignments
@@ -365,6 +402,15 @@ impl FakeKeystone {
                     .collect();
                 (200, vec![], json!({"roles": list("roles", names)}))
             }
+            _ => return None,
+        };
+        Some(answer)
+    }
+
+    /// A v2.0 POST, PUT or DELETE, or `None` for no such route.
+    fn change_v2(&mut self, method: &str, parts: &[&str], body: &Value) -> Option<Answer> {
+        let s = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let answer = match (method, parts) {
             ("POST", ["tenants"]) => {
                 self.create(&body["tenant"]["name"], |k, n| k.projects.insert(n))
             }
@@ -416,19 +462,16 @@ impl FakeKeystone {
                 Some(_) => (204, vec![], Value::Null),
                 None => (404, vec![], Value::Null),
             },
-            _ => (
-                404,
-                vec![],
-                json!({"error": {"message": format!("fake keystone: no route {method} /v2.0/{path}")}}),
-            ),
-        }
+            _ => return None,
+        };
+        Some(answer)
     }
 
     fn create(
         &mut self,
         name: &Value,
         insert: impl Fn(&mut FakeKeystone, String) -> bool,
-    ) -> (u16, Vec<(String, String)>, Value) {
+    ) -> Answer {
         let n = name.as_str().unwrap_or_default().to_string();
         if insert(self, n) {
             (201, vec![], json!({}))

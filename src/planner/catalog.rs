@@ -187,7 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn v3_catalog_table() {
+    fn v3_catalog_table_projects_and_users() {
         check(
             &[api(v3())],
             vec![
@@ -251,6 +251,15 @@ mod tests {
                     }),
                     noop("exists; password login works"),
                 ),
+            ],
+        );
+    }
+
+    #[test]
+    fn v3_catalog_table_roles_assignments_and_services() {
+        check(
+            &[api(v3())],
+            vec![
                 (
                     "role missing",
                     role(),

@@ -205,7 +205,7 @@ mod tests {
     }
 
     #[test]
-    fn command_table() {
+    fn command_table_creates_and_checks() {
         check(
             &[],
             vec![
@@ -277,6 +277,15 @@ mod tests {
                         "check passed; it runs only when the admin cannot log in with the secrets file's password",
                     ),
                 ),
+            ],
+        );
+    }
+
+    #[test]
+    fn command_table_unless_login() {
+        check(
+            &[],
+            vec![
                 (
                     "unless_login: the admin logged in while the catalog was read",
                     bootstrap_by_login(),
@@ -313,6 +322,15 @@ mod tests {
                         &["cd / && su -s /bin/sh -c 'keystone-manage bootstrap' keystone"],
                     ),
                 ),
+            ],
+        );
+    }
+
+    #[test]
+    fn command_table_unless_amqp_and_no_guard() {
+        check(
+            &[],
+            vec![
                 (
                     "unless_amqp: the login opened the vhost",
                     rabbit_user(),

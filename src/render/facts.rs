@@ -1,13 +1,28 @@
 //! `stackprov facts` for people.
 
 use super::Style;
+use crate::facts::Facts;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// `stackprov facts` for people: what the planner knows about one host.
-pub fn facts_text(host: &str, f: &crate::facts::Facts, style: Style) -> String {
-    use crate::facts::{FileKind, Init, PackageManager};
+pub fn facts_text(host: &str, f: &Facts, style: Style) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}", style.bold(host));
+    os(&mut s, f);
+    packages(&mut s, f, style);
+    files(&mut s, f, style);
+    services(&mut s, f, style);
+    checks(&mut s, f, style);
+    sql(&mut s, f, style);
+    catalog(&mut s, f, style);
+    amqp(&mut s, f, style);
+    pending_restarts(&mut s, f, style);
+    s
+}
+
+fn os(s: &mut String, f: &Facts) {
+    use crate::facts::{Init, PackageManager};
     let pm = match f.os.package_manager {
         PackageManager::Apt => "apt",
         PackageManager::Yum => "yum",
@@ -23,7 +38,9 @@ pub fn facts_text(host: &str, f: &crate::facts::Facts, style: Style) -> String {
         ""
     };
     let _ = writeln!(s, "  os: {}; {pm}, {init}{container}", f.os.pretty_name);
+}
 
+fn packages(s: &mut String, f: &Facts, style: Style) {
     let _ = writeln!(
         s,
         "  packages: {} of {} installed",
@@ -40,7 +57,10 @@ pub fn facts_text(host: &str, f: &crate::facts::Facts, style: Style) -> String {
             }
         }
     }
+}
 
+fn files(s: &mut String, f: &Facts, style: Style) {
+    use crate::facts::FileKind;
     let paths: std::collections::BTreeSet<&String> =
         f.query.stats.iter().chain(&f.query.contents).collect();
     let _ = writeln!(s, "  files: {} of {} present", f.files.len(), paths.len());
@@ -63,50 +83,60 @@ pub fn facts_text(host: &str, f: &crate::facts::Facts, style: Style) -> String {
             }
         }
     }
+}
 
-    if !f.services.is_empty() {
-        let _ = writeln!(s, "  services:");
-        for (name, sf) in &f.services {
-            let state = if !sf.exists {
-                style.yellow("not installed")
-            } else {
-                format!(
-                    "{}, {}",
-                    if sf.enabled { "enabled" } else { "disabled" },
-                    if sf.running { "running" } else { "stopped" }
-                )
-            };
-            let _ = writeln!(s, "    {name} {state}");
-        }
+fn services(s: &mut String, f: &Facts, style: Style) {
+    if f.services.is_empty() {
+        return;
     }
-
-    if !f.checks.is_empty() {
-        let _ = writeln!(s, "  checks (a failing one makes its command run):");
-        for (cmd, status) in &f.checks {
-            let mark = if *status == 0 {
-                style.green("ok   ")
-            } else {
-                style.yellow("fails")
-            };
-            let exit = if *status == 0 {
-                String::new()
-            } else {
-                format!(" (exit {status})")
-            };
-            let _ = writeln!(s, "    {mark} {cmd}{exit}");
-        }
+    let _ = writeln!(s, "  services:");
+    for (name, sf) in &f.services {
+        let state = if !sf.exists {
+            style.yellow("not installed")
+        } else {
+            format!(
+                "{}, {}",
+                if sf.enabled { "enabled" } else { "disabled" },
+                if sf.running { "running" } else { "stopped" }
+            )
+        };
+        let _ = writeln!(s, "    {name} {state}");
     }
+}
 
-    let logins = |l: &std::collections::BTreeMap<String, bool>| -> String {
-        if l.is_empty() {
-            return String::new();
-        }
-        let each: Vec<String> = l
-            .iter()
-            .map(|(u, ok)| format!("{u} {}", if *ok { "ok" } else { "refused" }))
-            .collect();
-        format!("; password logins: {}", each.join(", "))
-    };
+fn checks(s: &mut String, f: &Facts, style: Style) {
+    if f.checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "  checks (a failing one makes its command run):");
+    for (cmd, status) in &f.checks {
+        let mark = if *status == 0 {
+            style.green("ok   ")
+        } else {
+            style.yellow("fails")
+        };
+        let exit = if *status == 0 {
+            String::new()
+        } else {
+            format!(" (exit {status})")
+        };
+        let _ = writeln!(s, "    {mark} {cmd}{exit}");
+    }
+}
+
+/// The password logins checked, after a summary line (empty when none were).
+fn logins(l: &BTreeMap<String, bool>) -> String {
+    if l.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = l
+        .iter()
+        .map(|(u, ok)| format!("{u} {}", if *ok { "ok" } else { "refused" }))
+        .collect();
+    format!("; password logins: {}", each.join(", "))
+}
+
+fn sql(s: &mut String, f: &Facts, style: Style) {
     match &f.sql {
         Some(sql) => {
             let _ = writeln!(
@@ -123,51 +153,58 @@ pub fn facts_text(host: &str, f: &crate::facts::Facts, style: Style) -> String {
         }
         None => {}
     }
-    if let Some(c) = &f.catalog {
-        match &c.unavailable {
-            Some(why) => {
-                let _ = writeln!(
-                    s,
-                    "  keystone catalog: {} ({why})",
-                    style.yellow("unavailable")
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    s,
-                    "  keystone catalog: {} projects, {} users, {} roles, {} assignments, {} services, {} endpoints{}",
-                    c.projects.len(),
-                    c.users.len(),
-                    c.roles.len(),
-                    c.assignments.len(),
-                    c.services.len(),
-                    c.endpoints.len(),
-                    logins(&c.logins)
-                );
-                for e in &c.endpoints {
-                    let _ = writeln!(
-                        s,
-                        "    {} {} {} {}",
-                        e.service_type, e.interface, e.region, e.url
-                    );
-                }
-            }
-        }
+}
+
+fn catalog(s: &mut String, f: &Facts, style: Style) {
+    let Some(c) = &f.catalog else {
+        return;
+    };
+    if let Some(why) = &c.unavailable {
+        let _ = writeln!(
+            s,
+            "  keystone catalog: {} ({why})",
+            style.yellow("unavailable")
+        );
+        return;
     }
+    let _ = writeln!(
+        s,
+        "  keystone catalog: {} projects, {} users, {} roles, {} assignments, {} services, {} endpoints{}",
+        c.projects.len(),
+        c.users.len(),
+        c.roles.len(),
+        c.assignments.len(),
+        c.services.len(),
+        c.endpoints.len(),
+        logins(&c.logins)
+    );
+    for e in &c.endpoints {
+        let _ = writeln!(
+            s,
+            "    {} {} {} {}",
+            e.service_type, e.interface, e.region, e.url
+        );
+    }
+}
+
+fn amqp(s: &mut String, f: &Facts, style: Style) {
     for (login, a) in &f.amqp {
         let _ = match &a.why {
             None => writeln!(s, "  amqp login {login}: ok"),
             Some(why) => writeln!(s, "  amqp login {login}: {}", style.yellow(why)),
         };
     }
-    if !f.pending_restarts.is_empty() {
-        let pending: Vec<&str> = f.pending_restarts.iter().map(String::as_str).collect();
-        let _ = writeln!(
-            s,
-            "  {}: {}",
-            style.yellow("restarts left pending by an interrupted run"),
-            pending.join(", ")
-        );
+}
+
+fn pending_restarts(s: &mut String, f: &Facts, style: Style) {
+    if f.pending_restarts.is_empty() {
+        return;
     }
-    s
+    let pending: Vec<&str> = f.pending_restarts.iter().map(String::as_str).collect();
+    let _ = writeln!(
+        s,
+        "  {}: {}",
+        style.yellow("restarts left pending by an interrupted run"),
+        pending.join(", ")
+    );
 }

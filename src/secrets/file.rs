@@ -44,6 +44,38 @@ pub fn forbidden(c: char) -> bool {
 
 /// The entries of a secrets file, in file order, or why it is refused.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>, Diagnostic> {
+    let text = text_of(path, bytes)?;
+    let root = yaml::parse(text).map_err(|e| match e.duplicate_of {
+        Some(_) => Diagnostic::new(path, e.mark, "", e.message)
+            .hint("keep one of the two lines: stackprov cannot tell which value the hosts use"),
+        None => Diagnostic::new(path, e.mark, "", format!("invalid YAML: {}", e.message)),
+    })?;
+    let nodes = match root.value {
+        Value::Null => Vec::new(),
+        Value::Map(entries) => entries,
+        _ => {
+            return Err(Diagnostic::new(
+                path,
+                root.mark,
+                "",
+                "expected a mapping of secret names to values",
+            ));
+        }
+    };
+    let mut entries = Vec::with_capacity(nodes.len());
+    let mut first_at: HashMap<String, usize> = HashMap::new();
+    for (k, v) in nodes {
+        let entry = entry(path, &k, v, &first_at)?;
+        first_at.insert(entry.name.clone(), k.mark.line);
+        entries.push((entry, k.mark));
+    }
+    agrees_with_lines(path, text, &entries)?;
+    Ok(entries.into_iter().map(|(e, _)| e).collect())
+}
+
+/// The file's text: UTF-8 without a BOM, NUL or invisible characters (tabs
+/// and line ends aside).
+fn text_of<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
     let at = |mark: Mark, msg: String| Diagnostic::new(path, mark, "", msg);
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         return Err(at(
@@ -91,92 +123,86 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>, Diagnostic> {
             .hint("remove it: secret names and values are printable text")
         });
     }
-    let root = yaml::parse(text).map_err(|e| match e.duplicate_of {
-        Some(_) => Diagnostic::new(path, e.mark, "", e.message)
-            .hint("keep one of the two lines: stackprov cannot tell which value the hosts use"),
-        None => Diagnostic::new(path, e.mark, "", format!("invalid YAML: {}", e.message)),
-    })?;
-    let nodes = match root.value {
-        Value::Null => Vec::new(),
-        Value::Map(entries) => entries,
+    Ok(text)
+}
+
+/// One `name: value` entry: a printable string name seen once, and a one-line
+/// printable string value.
+fn entry(
+    path: &Path,
+    k: &yaml::Node,
+    v: yaml::Node,
+    first_at: &HashMap<String, usize>,
+) -> Result<Entry, Diagnostic> {
+    let at = |mark: Mark, msg: String| Diagnostic::new(path, mark, "", msg);
+    let name = k.as_str().unwrap_or_default().to_string();
+    if let Some(c) = name.chars().find(|c| forbidden(*c)) {
+        return Err(at(
+            k.mark,
+            format!("a secret name holds an invisible character ({})", code(c)),
+        )
+        .hint("secret names are printable text"));
+    }
+    if name.is_empty() {
+        return Err(at(k.mark, "empty secret name".into())
+            .hint("give the secret a name, or delete the line"));
+    }
+    if k.kind() != "a string" {
+        return Err(at(
+            k.mark,
+            format!("secret name `{name}` is {} to YAML, not a string", k.kind()),
+        )
+        .hint(format!("quote it: `\"{name}\": ...`")));
+    }
+    if let Some(first) = first_at.get(&name) {
+        return Err(at(
+            k.mark,
+            format!("duplicate key `{name}` (first at line {first})"),
+        )
+        .hint("keep one of the two lines: stackprov cannot tell which value the hosts use"));
+    }
+    let kind = v.kind();
+    let value = match v.value {
+        Value::Scalar { text, .. } if !text.is_empty() && !text.contains('\n') => text,
         _ => {
             return Err(Diagnostic::new(
                 path,
-                root.mark,
-                "",
-                "expected a mapping of secret names to values",
-            ));
+                v.mark,
+                &name,
+                "expected a one-line, non-empty string",
+            )
+            .hint("delete the line to have stackprov generate a new value"));
         }
     };
-    let mut entries = Vec::with_capacity(nodes.len());
-    let mut first_at: HashMap<String, usize> = HashMap::new();
-    for (k, v) in nodes {
-        let name = k.as_str().unwrap_or_default().to_string();
-        if let Some(c) = name.chars().find(|c| forbidden(*c)) {
-            return Err(at(
-                k.mark,
-                format!("a secret name holds an invisible character ({})", code(c)),
-            )
-            .hint("secret names are printable text"));
-        }
-        if name.is_empty() {
-            return Err(at(k.mark, "empty secret name".into())
-                .hint("give the secret a name, or delete the line"));
-        }
-        if k.kind() != "a string" {
-            return Err(at(
-                k.mark,
-                format!("secret name `{name}` is {} to YAML, not a string", k.kind()),
-            )
-            .hint(format!("quote it: `\"{name}\": ...`")));
-        }
-        if let Some(first) = first_at.get(&name) {
-            return Err(at(
-                k.mark,
-                format!("duplicate key `{name}` (first at line {first})"),
-            )
-            .hint("keep one of the two lines: stackprov cannot tell which value the hosts use"));
-        }
-        first_at.insert(name.clone(), k.mark.line);
-        let kind = v.kind();
-        let value = match v.value {
-            Value::Scalar { text, .. } if !text.is_empty() && !text.contains('\n') => text,
-            _ => {
-                return Err(Diagnostic::new(
-                    path,
-                    v.mark,
-                    &name,
-                    "expected a one-line, non-empty string",
-                )
-                .hint("delete the line to have stackprov generate a new value"));
-            }
-        };
-        if kind != "a string" {
-            return Err(Diagnostic::new(
-                path,
-                v.mark,
-                &name,
-                format!("expected a string, found {kind}"),
-            )
-            .hint(format!(
-                "quote the value (`{name}: \"...\"`) so that YAML reads it as text"
-            )));
-        }
-        if let Some(c) = value.chars().find(|c| forbidden(*c)) {
-            return Err(Diagnostic::new(
-                path,
-                v.mark,
-                &name,
-                format!("the value holds an invisible character ({})", code(c)),
-            )
-            .hint("secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one"));
-        }
-        entries.push((Entry { name, value }, k.mark));
+    if kind != "a string" {
+        return Err(Diagnostic::new(
+            path,
+            v.mark,
+            &name,
+            format!("expected a string, found {kind}"),
+        )
+        .hint(format!(
+            "quote the value (`{name}: \"...\"`) so that YAML reads it as text"
+        )));
     }
+    if let Some(c) = value.chars().find(|c| forbidden(*c)) {
+        return Err(Diagnostic::new(
+            path,
+            v.mark,
+            &name,
+            format!("the value holds an invisible character ({})", code(c)),
+        )
+        .hint("secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one"));
+    }
+    Ok(Entry { name, value })
+}
+
+/// The line reader accepts a subset of what YAML does; where they agree,
+/// appending a line cannot change what the file already says.
+fn agrees_with_lines(path: &Path, text: &str, entries: &[(Entry, Mark)]) -> Result<(), Diagnostic> {
+    let at = |mark: Mark, msg: String| Diagnostic::new(path, mark, "", msg);
     let lines = parse_lines(path, text)?;
-    // The line reader accepts a subset of what YAML does; where they agree,
-    // appending a line cannot change what the file already says.
-    for (line, (entry, mark)) in lines.iter().zip(&entries) {
+    for (line, (entry, mark)) in lines.iter().zip(entries) {
         if line.entry != *entry || line.mark.line != mark.line {
             return Err(at(
                 line.mark,
@@ -193,7 +219,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>, Diagnostic> {
             .unwrap_or(Mark { line: 1, col: 1 });
         return Err(at(mark, "expected one `name: value` per line".into()).hint(ONE_PER_LINE));
     }
-    Ok(entries.into_iter().map(|(e, _)| e).collect())
+    Ok(())
 }
 
 /// The line to append for a new secret: `name: "value"`, the name quoted too

@@ -74,9 +74,122 @@ pub fn execute(
     cache: &mut TokenCache,
 ) -> Result<(), ApiError> {
     if admin.is_v2() {
-        v2::execute(t, admin, call, secrets, stats)
+        dispatch(&mut v2::V2::new(t, admin, secrets, stats)?, call)
     } else {
-        v3::execute(t, admin, call, secrets, stats, cache)
+        let mut api = v3::V3 {
+            t,
+            admin,
+            secrets,
+            stats,
+            cache,
+        };
+        dispatch(&mut api, call)
+    }
+}
+
+/// Keystone's catalog calls, one method each, in the API version the admin
+/// speaks: [`v2::V2`] or [`v3::V3`]. Each looks before it creates, so a
+/// repeated call changes nothing twice.
+trait Api {
+    /// Poll until the API answers and the admin can log in.
+    fn wait(&mut self, timeout_secs: u64) -> Result<(), ApiError>;
+    fn create_project(&mut self, name: &str, description: &str) -> Result<(), ApiError>;
+    /// `password` is the name of the secret.
+    fn create_user(&mut self, name: &str, password: &str) -> Result<(), ApiError>;
+    fn set_password(&mut self, name: &str, password: &str) -> Result<(), ApiError>;
+    fn create_role(&mut self, name: &str) -> Result<(), ApiError>;
+    fn assign(&mut self, user: &str, project: &str, role: &str) -> Result<(), ApiError>;
+    fn create_service(
+        &mut self,
+        name: &str,
+        service_type: &str,
+        description: &str,
+    ) -> Result<(), ApiError>;
+    /// v3 only.
+    fn create_endpoint(
+        &mut self,
+        service_type: &str,
+        interface: &str,
+        region: &str,
+        url: &str,
+    ) -> Result<(), ApiError>;
+    /// v3 only.
+    fn update_endpoint(&mut self, id: &str, url: &str) -> Result<(), ApiError>;
+    /// v2.0 only: create the record, or with `replace` delete that one first.
+    fn put_endpoint_v2(
+        &mut self,
+        endpoint: &EndpointV2<'_>,
+        replace: Option<&str>,
+    ) -> Result<(), ApiError>;
+}
+
+/// A v2.0 endpoint record: one per service and region, with its three URLs.
+struct EndpointV2<'a> {
+    service_type: &'a str,
+    region: &'a str,
+    publicurl: &'a str,
+    internalurl: &'a str,
+    adminurl: &'a str,
+}
+
+/// The one place a [`Call`] becomes a method of the [`Api`].
+fn dispatch(api: &mut dyn Api, call: &Call) -> Result<(), ApiError> {
+    match call {
+        Call::Wait { timeout_secs } => api.wait(*timeout_secs),
+        Call::CreateProject { name, description } => api.create_project(name, description),
+        Call::CreateUser { name, password } => api.create_user(name, password),
+        Call::SetPassword { name, password } => api.set_password(name, password),
+        Call::CreateRole { name } => api.create_role(name),
+        Call::Assign {
+            user,
+            project,
+            role,
+        } => api.assign(user, project, role),
+        Call::CreateService {
+            name,
+            service_type,
+            description,
+        } => api.create_service(name, service_type, description),
+        Call::CreateEndpoint {
+            service_type,
+            interface,
+            region,
+            url,
+        } => api.create_endpoint(service_type, interface, region, url),
+        Call::UpdateEndpoint { id, url } => api.update_endpoint(id, url),
+        Call::CreateEndpointV2 {
+            service_type,
+            region,
+            publicurl,
+            internalurl,
+            adminurl,
+        } => api.put_endpoint_v2(
+            &EndpointV2 {
+                service_type,
+                region,
+                publicurl,
+                internalurl,
+                adminurl,
+            },
+            None,
+        ),
+        Call::ReplaceEndpointV2 {
+            id,
+            service_type,
+            region,
+            publicurl,
+            internalurl,
+            adminurl,
+        } => api.put_endpoint_v2(
+            &EndpointV2 {
+                service_type,
+                region,
+                publicurl,
+                internalurl,
+                adminurl,
+            },
+            Some(id),
+        ),
     }
 }
 

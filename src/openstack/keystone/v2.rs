@@ -4,11 +4,11 @@
 //! Same catalog facts and calls as v3, so the planner and the playbooks stay
 //! one; only endpoints differ (one record with three URLs).
 
-use super::{get, s, secret, send_ok};
+use super::{Api, EndpointV2, get, s, secret, send_ok};
 use crate::facts::catalog::{CatalogFacts, EndpointFact};
 use crate::openstack::error::ApiError;
 use crate::openstack::http::{self, HttpStats, Request};
-use crate::plan::catalog::{Admin, Call};
+use crate::plan::catalog::Admin;
 use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde_json::{Value, json};
@@ -185,239 +185,212 @@ pub(super) fn gather(
     Ok(c)
 }
 
-fn find(
-    t: &mut dyn Transport,
-    admin: &Admin,
-    tok: &str,
-    path: &str,
-    key: &str,
-    name: &str,
-    stats: &mut HttpStats,
-) -> Result<Option<String>, ApiError> {
-    Ok(list(t, admin, tok, path, key, stats)?
-        .iter()
-        .find(|v| s(v, "name") == name)
-        .map(|v| s(v, "id")))
+/// The v2.0 admin API with the admin token, one method per call; each looks
+/// before it creates, so a repeat changes nothing.
+pub(super) struct V2<'a> {
+    t: &'a mut dyn Transport,
+    admin: &'a Admin,
+    secrets: &'a SecretStore,
+    stats: &'a mut HttpStats,
+    tok: &'a str,
 }
 
-fn need(found: Option<String>, what: &str, name: &str) -> Result<String, ApiError> {
-    found.ok_or_else(|| ApiError::NotFound {
-        kind: what.to_string(),
-        name: name.to_string(),
-    })
+impl<'a> V2<'a> {
+    /// The admin token is looked up first, whatever the call.
+    pub(super) fn new(
+        t: &'a mut dyn Transport,
+        admin: &'a Admin,
+        secrets: &'a SecretStore,
+        stats: &'a mut HttpStats,
+    ) -> Result<V2<'a>, ApiError> {
+        let tok = token(admin, secrets)?;
+        Ok(V2 {
+            t,
+            admin,
+            secrets,
+            stats,
+            tok,
+        })
+    }
+
+    fn list(&mut self, path: &str, key: &str) -> Result<Vec<Value>, ApiError> {
+        list(self.t, self.admin, self.tok, path, key, self.stats)
+    }
+
+    /// The id of the one named `name` in the list at `path`.
+    fn find(&mut self, path: &str, key: &str, name: &str) -> Result<Option<String>, ApiError> {
+        Ok(self
+            .list(path, key)?
+            .iter()
+            .find(|v| s(v, "name") == name)
+            .map(|v| s(v, "id")))
+    }
+
+    /// [`Self::find`], and not finding it is an error.
+    fn need(&mut self, path: &str, key: &str, what: &str, name: &str) -> Result<String, ApiError> {
+        self.find(path, key, name)?
+            .ok_or_else(|| ApiError::NotFound {
+                kind: what.to_string(),
+                name: name.to_string(),
+            })
+    }
+
+    fn service_id(&mut self, service_type: &str) -> Result<Option<String>, ApiError> {
+        Ok(self
+            .list("/v2.0/OS-KSADM/services", "OS-KSADM:services")?
+            .iter()
+            .find(|v| s(v, "type") == service_type)
+            .map(|v| s(v, "id")))
+    }
+
+    /// Send with the admin token, and expect a 2xx.
+    fn send_ok(&mut self, req: Request<'_>) -> Result<Value, ApiError> {
+        let req = req.header("X-Auth-Token", self.tok.to_string());
+        send_ok(self.t, self.admin.port, req, self.stats)
+    }
+
+    /// Create the user, or set the password of the one there.
+    fn user(&mut self, name: &str, password: &str) -> Result<(), ApiError> {
+        let pw = secret(self.secrets, password)?;
+        match self.find("/v2.0/users", "users", name)? {
+            None => {
+                let body = json!({"user": {"name": name, "password": pw, "enabled": true}});
+                self.send_ok(Request::json("POST", "/v2.0/users", &body))?;
+            }
+            Some(id) => {
+                let path = format!("/v2.0/users/{id}/OS-KSADM/password");
+                let body = json!({"user": {"password": pw}});
+                self.send_ok(Request::json("PUT", &path, &body))?;
+            }
+        }
+        Ok(())
+    }
 }
 
-fn service_id(
-    t: &mut dyn Transport,
-    admin: &Admin,
-    tok: &str,
-    service_type: &str,
-    stats: &mut HttpStats,
-) -> Result<Option<String>, ApiError> {
-    Ok(list(
-        t,
-        admin,
-        tok,
-        "/v2.0/OS-KSADM/services",
-        "OS-KSADM:services",
-        stats,
-    )?
-    .iter()
-    .find(|v| s(v, "type") == service_type)
-    .map(|v| s(v, "id")))
-}
-
-fn authed<'a>(r: Request<'a>, tok: &str) -> Request<'a> {
-    r.header("X-Auth-Token", tok.to_string())
-}
-
-/// Carry out one call; each looks before it creates, so a repeat changes nothing.
-pub(super) fn execute(
-    t: &mut dyn Transport,
-    admin: &Admin,
-    call: &Call,
-    secrets: &SecretStore,
-    stats: &mut HttpStats,
-) -> Result<(), ApiError> {
-    let tok = token(admin, secrets)?;
-    let port = admin.port;
-    match call {
-        Call::Wait { timeout_secs } => {
-            let deadline =
-                std::time::Instant::now() + std::time::Duration::from_secs(*timeout_secs);
-            loop {
-                match list(t, admin, tok, "/v2.0/tenants", "tenants", stats) {
-                    Ok(_) => return Ok(()),
-                    Err(e) if e.is_unreachable() => return Err(e),
-                    Err(e) if std::time::Instant::now() >= deadline => {
-                        return Err(ApiError::Timeout {
-                            api: "the Keystone v2.0 admin API",
-                            secs: *timeout_secs,
-                            last: Box::new(e),
-                        });
-                    }
-                    Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
-                }
-            }
-        }
-        Call::CreateProject { name, description } => {
-            if find(t, admin, tok, "/v2.0/tenants", "tenants", name, stats)?.is_none() {
-                let body =
-                    json!({"tenant": {"name": name, "description": description, "enabled": true}});
-                send_ok(
-                    t,
-                    port,
-                    authed(Request::json("POST", "/v2.0/tenants", &body), tok),
-                    stats,
-                )?;
-            }
-            Ok(())
-        }
-        Call::CreateUser { name, password } | Call::SetPassword { name, password } => {
-            let pw = secret(secrets, password)?;
-            match find(t, admin, tok, "/v2.0/users", "users", name, stats)? {
-                None => {
-                    let body = json!({"user": {"name": name, "password": pw, "enabled": true}});
-                    send_ok(
-                        t,
-                        port,
-                        authed(Request::json("POST", "/v2.0/users", &body), tok),
-                        stats,
-                    )?;
-                }
-                Some(id) => {
-                    let path = format!("/v2.0/users/{id}/OS-KSADM/password");
-                    let body = json!({"user": {"password": pw}});
-                    send_ok(
-                        t,
-                        port,
-                        authed(Request::json("PUT", &path, &body), tok),
-                        stats,
-                    )?;
-                }
-            }
-            Ok(())
-        }
-        Call::CreateRole { name } => {
-            if find(t, admin, tok, "/v2.0/OS-KSADM/roles", "roles", name, stats)?.is_none() {
-                let body = json!({"role": {"name": name}});
-                send_ok(
-                    t,
-                    port,
-                    authed(Request::json("POST", "/v2.0/OS-KSADM/roles", &body), tok),
-                    stats,
-                )?;
-            }
-            Ok(())
-        }
-        Call::Assign {
-            user,
-            project,
-            role,
-        } => {
-            let u = need(
-                find(t, admin, tok, "/v2.0/users", "users", user, stats)?,
-                "user",
-                user,
-            )?;
-            let p = need(
-                find(t, admin, tok, "/v2.0/tenants", "tenants", project, stats)?,
-                "tenant",
-                project,
-            )?;
-            let r = need(
-                find(t, admin, tok, "/v2.0/OS-KSADM/roles", "roles", role, stats)?,
-                "role",
-                role,
-            )?;
-            let roles_path = format!("/v2.0/tenants/{p}/users/{u}/roles");
-            let has = list(t, admin, tok, &roles_path, "roles", stats)?
-                .iter()
-                .any(|v| s(v, "id") == r);
-            if !has {
-                let path = format!("/v2.0/tenants/{p}/users/{u}/roles/OS-KSADM/{r}");
-                send_ok(
-                    t,
-                    port,
-                    authed(Request::get(&path).method("PUT"), tok),
-                    stats,
-                )?;
-            }
-            Ok(())
-        }
-        Call::CreateService {
-            name,
-            service_type,
-            description,
-        } => {
-            if service_id(t, admin, tok, service_type, stats)?.is_none() {
-                let body = json!({"OS-KSADM:service": {"name": name, "type": service_type, "description": description}});
-                send_ok(
-                    t,
-                    port,
-                    authed(Request::json("POST", "/v2.0/OS-KSADM/services", &body), tok),
-                    stats,
-                )?;
-            }
-            Ok(())
-        }
-        Call::CreateEndpointV2 {
-            service_type,
-            region,
-            publicurl,
-            internalurl,
-            adminurl,
-        }
-        | Call::ReplaceEndpointV2 {
-            service_type,
-            region,
-            publicurl,
-            internalurl,
-            adminurl,
-            ..
-        } => {
-            let sid = service_id(t, admin, tok, service_type, stats)?
-                .ok_or_else(|| ApiError::NoService(service_type.clone()))?;
-            let existing = list(t, admin, tok, "/v2.0/endpoints", "endpoints", stats)?;
-            let mine: Vec<&Value> = existing
-                .iter()
-                .filter(|e| s(e, "service_id") == sid && s(e, "region") == *region)
-                .collect();
-            let same = |e: &Value| {
-                s(e, "publicurl") == *publicurl
-                    && s(e, "internalurl") == *internalurl
-                    && s(e, "adminurl") == *adminurl
-            };
-            if mine.iter().any(|e| same(e)) {
-                return Ok(());
-            }
-            if let Call::ReplaceEndpointV2 { id, .. } = call {
-                let path = format!("/v2.0/endpoints/{id}");
-                let r = http::send(
-                    t,
-                    port,
-                    &authed(Request::get(&path), tok).method("DELETE"),
-                    stats,
-                )?;
-                if !r.ok() && r.status != 404 {
-                    return Err(ApiError::Status {
-                        request: format!("DELETE {path}"),
-                        status: r.status,
-                        body: None,
+impl Api for V2<'_> {
+    fn wait(&mut self, timeout_secs: u64) -> Result<(), ApiError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout_secs);
+        loop {
+            match self.list("/v2.0/tenants", "tenants") {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_unreachable() => return Err(e),
+                Err(e) if std::time::Instant::now() >= deadline => {
+                    return Err(ApiError::Timeout {
+                        api: "the Keystone v2.0 admin API",
+                        secs: timeout_secs,
+                        last: Box::new(e),
                     });
                 }
+                Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
             }
-            let body = json!({"endpoint": {"region": region, "service_id": sid, "publicurl": publicurl, "internalurl": internalurl, "adminurl": adminurl}});
-            send_ok(
-                t,
-                port,
-                authed(Request::json("POST", "/v2.0/endpoints", &body), tok),
-                stats,
-            )?;
-            Ok(())
         }
-        Call::CreateEndpoint { .. } | Call::UpdateEndpoint { .. } => Err(ApiError::Unsupported(
-            "a v3 endpoint call cannot go through the v2.0 admin API; use keystone_endpoints",
-        )),
     }
+
+    fn create_project(&mut self, name: &str, description: &str) -> Result<(), ApiError> {
+        if self.find("/v2.0/tenants", "tenants", name)?.is_none() {
+            let body =
+                json!({"tenant": {"name": name, "description": description, "enabled": true}});
+            self.send_ok(Request::json("POST", "/v2.0/tenants", &body))?;
+        }
+        Ok(())
+    }
+
+    fn create_user(&mut self, name: &str, password: &str) -> Result<(), ApiError> {
+        self.user(name, password)
+    }
+
+    fn set_password(&mut self, name: &str, password: &str) -> Result<(), ApiError> {
+        self.user(name, password)
+    }
+
+    fn create_role(&mut self, name: &str) -> Result<(), ApiError> {
+        if self.find("/v2.0/OS-KSADM/roles", "roles", name)?.is_none() {
+            let body = json!({"role": {"name": name}});
+            self.send_ok(Request::json("POST", "/v2.0/OS-KSADM/roles", &body))?;
+        }
+        Ok(())
+    }
+
+    fn assign(&mut self, user: &str, project: &str, role: &str) -> Result<(), ApiError> {
+        let u = self.need("/v2.0/users", "users", "user", user)?;
+        let p = self.need("/v2.0/tenants", "tenants", "tenant", project)?;
+        let r = self.need("/v2.0/OS-KSADM/roles", "roles", "role", role)?;
+        let roles_path = format!("/v2.0/tenants/{p}/users/{u}/roles");
+        let has = self
+            .list(&roles_path, "roles")?
+            .iter()
+            .any(|v| s(v, "id") == r);
+        if !has {
+            let path = format!("/v2.0/tenants/{p}/users/{u}/roles/OS-KSADM/{r}");
+            self.send_ok(Request::get(&path).method("PUT"))?;
+        }
+        Ok(())
+    }
+
+    fn create_service(
+        &mut self,
+        name: &str,
+        service_type: &str,
+        description: &str,
+    ) -> Result<(), ApiError> {
+        if self.service_id(service_type)?.is_none() {
+            let body = json!({"OS-KSADM:service": {"name": name, "type": service_type, "description": description}});
+            self.send_ok(Request::json("POST", "/v2.0/OS-KSADM/services", &body))?;
+        }
+        Ok(())
+    }
+
+    fn create_endpoint(&mut self, _: &str, _: &str, _: &str, _: &str) -> Result<(), ApiError> {
+        Err(v3_only())
+    }
+
+    fn update_endpoint(&mut self, _: &str, _: &str) -> Result<(), ApiError> {
+        Err(v3_only())
+    }
+
+    /// One record with the three URLs; a v2.0 endpoint cannot be changed, so
+    /// `replace` names the record to delete before it is created again.
+    fn put_endpoint_v2(
+        &mut self,
+        e: &EndpointV2<'_>,
+        replace: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let sid = self
+            .service_id(e.service_type)?
+            .ok_or_else(|| ApiError::NoService(e.service_type.to_string()))?;
+        let existing = self.list("/v2.0/endpoints", "endpoints")?;
+        let same = existing.iter().any(|x| {
+            s(x, "service_id") == sid
+                && s(x, "region") == e.region
+                && s(x, "publicurl") == e.publicurl
+                && s(x, "internalurl") == e.internalurl
+                && s(x, "adminurl") == e.adminurl
+        });
+        if same {
+            return Ok(());
+        }
+        if let Some(id) = replace {
+            let path = format!("/v2.0/endpoints/{id}");
+            let req = Request::get(&path)
+                .header("X-Auth-Token", self.tok.to_string())
+                .method("DELETE");
+            let r = http::send(self.t, self.admin.port, &req, self.stats)?;
+            if !r.ok() && r.status != 404 {
+                return Err(ApiError::Status {
+                    request: format!("DELETE {path}"),
+                    status: r.status,
+                    body: None,
+                });
+            }
+        }
+        let body = json!({"endpoint": {"region": e.region, "service_id": sid, "publicurl": e.publicurl, "internalurl": e.internalurl, "adminurl": e.adminurl}});
+        self.send_ok(Request::json("POST", "/v2.0/endpoints", &body))?;
+        Ok(())
+    }
+}
+
+fn v3_only() -> ApiError {
+    ApiError::Unsupported(
+        "a v3 endpoint call cannot go through the v2.0 admin API; use keystone_endpoints",
+    )
 }

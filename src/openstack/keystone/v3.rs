@@ -2,10 +2,10 @@
 //! v3_read.rs). Calls look up by name before creating, so a retried or
 //! repeated call changes nothing twice.
 
-use super::{TokenCache, get, s, secret, send_ok};
+use super::{Api, EndpointV2, TokenCache, get, s, secret, send_ok};
 use crate::openstack::error::ApiError;
 use crate::openstack::http::{self, HttpStats, Request};
-use crate::plan::catalog::{Admin, Call};
+use crate::plan::catalog::Admin;
 use crate::secrets::SecretStore;
 use crate::transport::Transport;
 use serde_json::{Value, json};
@@ -129,152 +129,122 @@ fn need_id(
     })
 }
 
-/// Carry out one call (placeholders in passwords resolved here, at the last moment).
-pub(super) fn execute(
-    t: &mut dyn Transport,
-    admin: &Admin,
-    call: &Call,
-    secrets: &SecretStore,
-    stats: &mut HttpStats,
-    cache: &mut TokenCache,
-) -> Result<(), ApiError> {
-    if let Call::Wait { timeout_secs } = call {
-        cache.token = None;
-        return wait(t, admin, *timeout_secs, secrets, stats);
-    }
-    let cached = cache.token.is_some();
-    let token = match cache.token.take() {
-        Some(token) => token,
-        None => admin_token(t, admin, secrets, stats)?,
-    };
-    // a change of the admin's own password revokes the admin's tokens
-    let mut revoked = false;
-    let r = match call_v3(t, admin, call, &token, secrets, stats, &mut revoked) {
-        // revoked some other way since: log in again, once; every call looks
-        // before it creates, so running it again is safe
-        Err(e) if cached && e.status() == Some(401) => {
-            tracing::debug!(error = %e, "the kept Keystone token was refused; logging in again");
-            let token = admin_token(t, admin, secrets, stats)?;
-            let r = call_v3(t, admin, call, &token, secrets, stats, &mut revoked);
-            cache.token = Some(token);
-            r
-        }
-        r => {
-            cache.token = Some(token);
-            r
-        }
-    };
-    if revoked || r.is_err() {
-        cache.token = None;
-    }
-    r
+/// The v3 API as the admin, one method per call: each logs in (or uses the
+/// kept token) and looks before it creates.
+pub(super) struct V3<'a> {
+    pub(super) t: &'a mut dyn Transport,
+    pub(super) admin: &'a Admin,
+    pub(super) secrets: &'a SecretStore,
+    pub(super) stats: &'a mut HttpStats,
+    pub(super) cache: &'a mut TokenCache,
 }
 
-/// Wait until the admin can log in.
-fn wait(
-    t: &mut dyn Transport,
-    admin: &Admin,
-    timeout_secs: u64,
-    secrets: &SecretStore,
-    stats: &mut HttpStats,
-) -> Result<(), ApiError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout_secs);
-    let mut refusals = 0;
-    loop {
-        match admin_token(t, admin, secrets, stats) {
-            Ok(_) => {
-                // a password reset by bootstrap just now revokes tokens issued
-                // within the same second; the calls after this get new ones
-                std::thread::sleep(std::time::Duration::from_millis(1100));
-                return Ok(());
+impl V3<'_> {
+    /// Run `call` with the kept admin token, or a new login. `call` sets its
+    /// flag when it revoked the admin's own tokens (a change of the admin's
+    /// password), and the kept token is dropped then.
+    fn with_token(
+        &mut self,
+        call: impl Fn(&mut Self, &str, &mut bool) -> Result<(), ApiError>,
+    ) -> Result<(), ApiError> {
+        let cached = self.cache.token.is_some();
+        let token = match self.cache.token.take() {
+            Some(token) => token,
+            None => self.admin_token()?,
+        };
+        let mut revoked = false;
+        let r = match call(self, &token, &mut revoked) {
+            // revoked some other way since: log in again, once; every call looks
+            // before it creates, so running it again is safe
+            Err(e) if cached && e.status() == Some(401) => {
+                tracing::debug!(error = %e, "the kept Keystone token was refused; logging in again");
+                let token = self.admin_token()?;
+                let r = call(self, &token, &mut revoked);
+                self.cache.token = Some(token);
+                r
             }
-            // the API answers and says no: after bootstrap that is a secrets
-            // file that does not belong to this cloud, not a slow start
-            Err(e) if e.is_refusal() && refusals >= 10 => {
-                return Err(ApiError::SecretsMismatch(Box::new(e)));
+            r => {
+                self.cache.token = Some(token);
+                r
             }
-            // the host is gone: waiting longer does not bring it back
-            Err(e) if e.is_unreachable() => return Err(e),
-            Err(e) if e.is_refusal() => {
-                refusals += 1;
-                std::thread::sleep(std::time::Duration::from_secs(1));
-            }
-            Err(e) if std::time::Instant::now() >= deadline => {
-                return Err(ApiError::Timeout {
-                    api: "the Keystone API",
-                    secs: timeout_secs,
-                    last: Box::new(e),
-                });
-            }
-            // not answering yet (starting): look again soon, it answers in seconds
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(250)),
+        };
+        if revoked || r.is_err() {
+            self.cache.token = None;
         }
+        r
     }
-}
 
-/// One v3 call with `token`.
-fn call_v3(
-    t: &mut dyn Transport,
-    admin: &Admin,
-    call: &Call,
-    token: &str,
-    secrets: &SecretStore,
-    stats: &mut HttpStats,
-    revoked: &mut bool,
-) -> Result<(), ApiError> {
-    let port = admin.port;
-    let token = token.to_string();
-    let tok = |r: Request<'static>| r.header("X-Auth-Token", token.clone());
-    match call {
-        Call::Wait { .. } => Ok(()),
-        Call::CreateProject { name, description } => {
-            if find_id(t, port, &token, "projects", name, stats)?.is_none() {
-                let body = json!({"project": {"name": name, "domain_id": "default", "description": description}});
-                send_ok(
-                    t,
-                    port,
-                    tok(Request::json("POST", "/v3/projects", &body)),
-                    stats,
-                )?;
-            }
-            Ok(())
+    fn admin_token(&mut self) -> Result<String, ApiError> {
+        admin_token(self.t, self.admin, self.secrets, self.stats)
+    }
+
+    fn get(&mut self, token: &str, path: &str, key: &str) -> Result<Vec<Value>, ApiError> {
+        get(self.t, self.admin.port, token, path, key, self.stats)
+    }
+
+    fn find_id(&mut self, token: &str, kind: &str, name: &str) -> Result<Option<String>, ApiError> {
+        find_id(self.t, self.admin.port, token, kind, name, self.stats)
+    }
+
+    fn need_id(&mut self, token: &str, kind: &str, name: &str) -> Result<String, ApiError> {
+        need_id(self.t, self.admin.port, token, kind, name, self.stats)
+    }
+
+    /// Send with `token`, and expect a 2xx.
+    fn send_ok(&mut self, token: &str, req: Request<'_>) -> Result<Value, ApiError> {
+        let req = req.header("X-Auth-Token", token.to_string());
+        send_ok(self.t, self.admin.port, req, self.stats)
+    }
+
+    /// Send with `token`; anything but a 2xx is an error that names `request`.
+    fn send_expect_ok(
+        &mut self,
+        token: &str,
+        req: Request<'_>,
+        request: String,
+    ) -> Result<(), ApiError> {
+        let req = req.header("X-Auth-Token", token.to_string());
+        let r = http::send(self.t, self.admin.port, &req, self.stats)?;
+        if !r.ok() {
+            return Err(ApiError::Status {
+                request,
+                status: r.status,
+                body: None,
+            });
         }
-        Call::CreateUser { name, password } | Call::SetPassword { name, password } => {
-            let pw = secret(secrets, password)?;
-            match find_id(t, port, &token, "users", name, stats)? {
+        Ok(())
+    }
+
+    /// Create the user, or set its password. With `keep_if_it_logs_in`, a user
+    /// that exists keeps its password when it already logs in with the secret
+    /// (a change revokes the user's tokens); planned as a create because the
+    /// catalog was unreadable, it may not.
+    fn user(
+        &mut self,
+        name: &str,
+        password: &str,
+        keep_if_it_logs_in: bool,
+    ) -> Result<(), ApiError> {
+        self.with_token(|api, token, revoked| {
+            let pw = secret(api.secrets, password)?;
+            match api.find_id(token, "users", name)? {
                 None => {
                     let body =
                         json!({"user": {"name": name, "domain_id": "default", "password": pw}});
-                    send_ok(
-                        t,
-                        port,
-                        tok(Request::json("POST", "/v3/users", &body)),
-                        stats,
-                    )?;
+                    api.send_ok(token, Request::json("POST", "/v3/users", &body))?;
                 }
-                // a user that exists keeps its password when it already logs in
-                // with the secret (a change revokes the user's tokens); planned
-                // as a create because the catalog was unreadable, it may not
                 Some(_)
-                    if matches!(call, Call::CreateUser { .. })
-                        && login(t, port, name, pw, None, stats)?.is_some() => {}
+                    if keep_if_it_logs_in
+                        && login(api.t, api.admin.port, name, pw, None, api.stats)?.is_some() => {}
                 Some(id) => {
                     let path = format!("/v3/users/{id}");
                     let body = json!({"user": {"password": pw}});
-                    let r = http::send(
-                        t,
-                        port,
-                        &Request::json("PATCH", &path, &body).header("X-Auth-Token", token.clone()),
-                        stats,
+                    api.send_expect_ok(
+                        token,
+                        Request::json("PATCH", &path, &body),
+                        format!("PATCH /v3/users/{id}"),
                     )?;
-                    if !r.ok() {
-                        return Err(ApiError::Status {
-                            request: format!("PATCH /v3/users/{id}"),
-                            status: r.status,
-                            body: None,
-                        });
-                    }
-                    if *name == admin.user {
+                    if name == api.admin.user {
                         *revoked = true;
                         // the revocation covers tokens issued in the same second
                         std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -282,114 +252,151 @@ fn call_v3(
                 }
             }
             Ok(())
+        })
+    }
+
+    /// The id of the service of `service_type`.
+    fn service_id(&mut self, token: &str, service_type: &str) -> Result<Option<String>, ApiError> {
+        let services = self.get(token, "/v3/services", "services")?;
+        Ok(services
+            .iter()
+            .find(|v| s(v, "type") == service_type)
+            .map(|v| s(v, "id")))
+    }
+}
+
+impl Api for V3<'_> {
+    /// Wait until the admin can log in.
+    fn wait(&mut self, timeout_secs: u64) -> Result<(), ApiError> {
+        self.cache.token = None;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout_secs);
+        let mut refusals = 0;
+        loop {
+            match self.admin_token() {
+                Ok(_) => {
+                    // a password reset by bootstrap just now revokes tokens issued
+                    // within the same second; the calls after this get new ones
+                    std::thread::sleep(std::time::Duration::from_millis(1100));
+                    return Ok(());
+                }
+                // the API answers and says no: after bootstrap that is a secrets
+                // file that does not belong to this cloud, not a slow start
+                Err(e) if e.is_refusal() && refusals >= 10 => {
+                    return Err(ApiError::SecretsMismatch(Box::new(e)));
+                }
+                // the host is gone: waiting longer does not bring it back
+                Err(e) if e.is_unreachable() => return Err(e),
+                Err(e) if e.is_refusal() => {
+                    refusals += 1;
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+                Err(e) if std::time::Instant::now() >= deadline => {
+                    return Err(ApiError::Timeout {
+                        api: "the Keystone API",
+                        secs: timeout_secs,
+                        last: Box::new(e),
+                    });
+                }
+                // not answering yet (starting): look again soon, it answers in seconds
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(250)),
+            }
         }
-        Call::CreateRole { name } => {
-            if find_id(t, port, &token, "roles", name, stats)?.is_none() {
-                send_ok(
-                    t,
-                    port,
-                    tok(Request::json(
-                        "POST",
-                        "/v3/roles",
-                        &json!({"role": {"name": name}}),
-                    )),
-                    stats,
-                )?;
+    }
+
+    fn create_project(&mut self, name: &str, description: &str) -> Result<(), ApiError> {
+        self.with_token(|api, token, _| {
+            if api.find_id(token, "projects", name)?.is_none() {
+                let body = json!({"project": {"name": name, "domain_id": "default", "description": description}});
+                api.send_ok(token, Request::json("POST", "/v3/projects", &body))?;
             }
             Ok(())
-        }
-        Call::Assign {
-            user,
-            project,
-            role,
-        } => {
-            let u = need_id(t, port, &token, "users", user, stats)?;
-            let p = need_id(t, port, &token, "projects", project, stats)?;
-            let r = need_id(t, port, &token, "roles", role, stats)?;
+        })
+    }
+
+    fn create_user(&mut self, name: &str, password: &str) -> Result<(), ApiError> {
+        self.user(name, password, true)
+    }
+
+    fn set_password(&mut self, name: &str, password: &str) -> Result<(), ApiError> {
+        self.user(name, password, false)
+    }
+
+    fn create_role(&mut self, name: &str) -> Result<(), ApiError> {
+        self.with_token(|api, token, _| {
+            if api.find_id(token, "roles", name)?.is_none() {
+                let body = json!({"role": {"name": name}});
+                api.send_ok(token, Request::json("POST", "/v3/roles", &body))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn assign(&mut self, user: &str, project: &str, role: &str) -> Result<(), ApiError> {
+        self.with_token(|api, token, _| {
+            let u = api.need_id(token, "users", user)?;
+            let p = api.need_id(token, "projects", project)?;
+            let r = api.need_id(token, "roles", role)?;
             let path = format!("/v3/projects/{p}/users/{u}/roles/{r}");
-            let resp = http::send(
-                t,
-                port,
-                &Request {
-                    method: "PUT",
-                    path: &path,
-                    headers: vec![("X-Auth-Token", token.clone())],
-                    body: Vec::new(),
-                    content_type: "application/json",
-                },
-                stats,
-            )?;
-            if !resp.ok() {
-                return Err(ApiError::Status {
-                    request: format!("PUT {path}"),
-                    status: resp.status,
-                    body: None,
-                });
-            }
-            Ok(())
-        }
-        Call::CreateService {
-            name,
-            service_type,
-            description,
-        } => {
-            let services = get(t, port, &token, "/v3/services", "services", stats)?;
-            if !services.iter().any(|v| s(v, "type") == *service_type) {
+            api.send_expect_ok(
+                token,
+                Request::get(&path).method("PUT"),
+                format!("PUT {path}"),
+            )
+        })
+    }
+
+    fn create_service(
+        &mut self,
+        name: &str,
+        service_type: &str,
+        description: &str,
+    ) -> Result<(), ApiError> {
+        self.with_token(|api, token, _| {
+            if api.service_id(token, service_type)?.is_none() {
                 let body = json!({"service": {"name": name, "type": service_type, "description": description, "enabled": true}});
-                send_ok(
-                    t,
-                    port,
-                    tok(Request::json("POST", "/v3/services", &body)),
-                    stats,
-                )?;
+                api.send_ok(token, Request::json("POST", "/v3/services", &body))?;
             }
             Ok(())
-        }
-        Call::CreateEndpoint {
-            service_type,
-            interface,
-            region,
-            url,
-        } => {
-            let services = get(t, port, &token, "/v3/services", "services", stats)?;
-            let sid = services
-                .iter()
-                .find(|v| s(v, "type") == *service_type)
-                .map(|v| s(v, "id"))
-                .ok_or_else(|| ApiError::NoService(service_type.clone()))?;
+        })
+    }
+
+    fn create_endpoint(
+        &mut self,
+        service_type: &str,
+        interface: &str,
+        region: &str,
+        url: &str,
+    ) -> Result<(), ApiError> {
+        self.with_token(|api, token, _| {
+            let sid = api
+                .service_id(token, service_type)?
+                .ok_or_else(|| ApiError::NoService(service_type.to_string()))?;
             let path = format!("/v3/endpoints?service_id={sid}&interface={interface}");
-            let existing = get(t, port, &token, &path, "endpoints", stats)?;
-            if !existing.iter().any(|e| s(e, "region_id") == *region) {
+            let existing = api.get(token, &path, "endpoints")?;
+            if !existing.iter().any(|e| s(e, "region_id") == region) {
                 let body = json!({"endpoint": {"interface": interface, "region_id": region, "url": url, "service_id": sid, "enabled": true}});
-                send_ok(
-                    t,
-                    port,
-                    tok(Request::json("POST", "/v3/endpoints", &body)),
-                    stats,
-                )?;
+                api.send_ok(token, Request::json("POST", "/v3/endpoints", &body))?;
             }
             Ok(())
-        }
-        Call::CreateEndpointV2 { .. } | Call::ReplaceEndpointV2 { .. } => {
+        })
+    }
+
+    fn update_endpoint(&mut self, id: &str, url: &str) -> Result<(), ApiError> {
+        self.with_token(|api, token, _| {
+            let path = format!("/v3/endpoints/{id}");
+            let body = json!({"endpoint": {"url": url}});
+            api.send_ok(token, Request::json("PATCH", &path, &body))?;
+            Ok(())
+        })
+    }
+
+    fn put_endpoint_v2(&mut self, _: &EndpointV2<'_>, _: Option<&str>) -> Result<(), ApiError> {
+        // as every call: logged in first
+        self.with_token(|_, _, _| {
             Err(ApiError::Unsupported(
                 "a v2.0 endpoint call needs the v2.0 admin API (keystone_api version v2.0)",
             ))
-        }
-        Call::UpdateEndpoint { id, url } => {
-            let path = format!("/v3/endpoints/{id}");
-            send_ok(
-                t,
-                port,
-                tok(Request::json(
-                    "PATCH",
-                    "/v3/endpoints/x",
-                    &json!({"endpoint": {"url": url}}),
-                ))
-                .with_path(&path),
-                stats,
-            )?;
-            Ok(())
-        }
+        })
     }
 }
 
@@ -398,6 +405,7 @@ mod tests {
     use super::*;
     use crate::fake::keystone::FakeKeystone;
     use crate::fake::{FakeHost, FakeService, SharedFake};
+    use crate::plan::catalog::Call;
 
     /// A fake host with Keystone bootstrapped and running, and one apply's state.
     struct Api {
@@ -442,7 +450,7 @@ mod tests {
         fn call(&mut self, call: &Call) {
             let mut t = self.fake.clone();
             let (a, s) = (&self.admin, &self.secrets);
-            execute(&mut t, a, call, s, &mut self.stats, &mut self.cache).unwrap();
+            super::super::execute(&mut t, a, call, s, &mut self.stats, &mut self.cache).unwrap();
         }
 
         fn project(&mut self, name: &str) {

@@ -22,25 +22,60 @@ impl Ctx<'_> {
     ) -> Option<Ha> {
         let mut f = self.fields(n, "ha", "the HA control plane", HA_KEYS)?;
         let vip = self.required(&mut f, "vip").and_then(|v| self.vip(v));
-        let interface = self.required(&mut f, "interface").and_then(|v| {
-            self.word(v, "ha.interface", "interface name", |c| {
-                c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
-            })
-            .filter(|s| {
-                let ok = s.len() <= 15;
-                if !ok {
-                    self.invalid(
-                        v,
-                        "ha.interface",
-                        s,
-                        "interface name",
-                        "at most 15 characters (Linux's IFNAMSIZ)",
-                    );
-                }
-                ok
-            })
-        });
-        let router_id = match f.get("router_id") {
+        let interface = self
+            .required(&mut f, "interface")
+            .and_then(|v| self.ha_interface(v));
+        let router_id = self.router_id(f.get("router_id"));
+        let image_store = self.image_store(f.get("image_store"));
+        self.finish(f);
+
+        let controllers: Vec<&(Host, Mark)> = hosts.iter().filter(|(h, _)| h.controller).collect();
+        self.controller_count(at, &controllers);
+        self.ha_hosts(hosts, vip);
+        if let Some(c) = choices
+            && (c.token_provider != TokenProvider::Fernet || c.identity_api != IdentityApi::V3)
+        {
+            self.error(
+                at,
+                "ha",
+                "an HA site needs fernet tokens and the v3 Identity API (the controllers share one key set)",
+                Some("use a release from ocata on with the default token_provider and identity_api".into()),
+            );
+        }
+        let (vip, prefix) = vip?;
+        Some(Ha {
+            vip,
+            prefix,
+            interface: interface?,
+            router_id: router_id?,
+            image_store: image_store?,
+            controllers: controllers.iter().map(|(h, _)| h.name.clone()).collect(),
+        })
+    }
+
+    /// `ha.interface`: a Linux interface name.
+    fn ha_interface(&mut self, v: &Node) -> Option<String> {
+        self.word(v, "ha.interface", "interface name", |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+        })
+        .filter(|s| {
+            let ok = s.len() <= 15;
+            if !ok {
+                self.invalid(
+                    v,
+                    "ha.interface",
+                    s,
+                    "interface name",
+                    "at most 15 characters (Linux's IFNAMSIZ)",
+                );
+            }
+            ok
+        })
+    }
+
+    /// `ha.router_id`: VRRP's virtual_router_id (default 51).
+    fn router_id(&mut self, v: Option<&Node>) -> Option<u8> {
+        match v {
             None => Some(51),
             Some(v) => {
                 let id = v
@@ -57,8 +92,12 @@ impl Ctx<'_> {
                 }
                 id
             }
-        };
-        let image_store = match f.get("image_store") {
+        }
+    }
+
+    /// `ha.image_store`: where the controllers share Glance's images, if set.
+    fn image_store(&mut self, v: Option<&Node>) -> Option<Option<String>> {
+        match v {
             None => Some(None),
             Some(v) => {
                 let s = v.as_str().unwrap_or_default().to_string();
@@ -80,19 +119,12 @@ impl Ctx<'_> {
                     Some(Some(s.trim_end_matches('/').to_string()))
                 }
             }
-        };
-        self.finish(f);
+        }
+    }
 
-        let roles = self.roles;
-        // the role that makes a controller, and those every controller has
-        let controller = roles.controller().map_or("", |r| r.name.as_str());
-        let controller_roles: Vec<&str> = roles
-            .0
-            .iter()
-            .filter(|r| r.ha != HaPlacement::Anywhere)
-            .map(|r| r.name.as_str())
-            .collect();
-        let controllers: Vec<&(Host, Mark)> = hosts.iter().filter(|(h, _)| h.controller).collect();
+    /// An odd number of controllers, at least 3.
+    fn controller_count(&mut self, at: Mark, controllers: &[&(Host, Mark)]) {
+        let controller = self.roles.controller().map_or("", |r| r.name.as_str());
         let count = controllers.len();
         if count < 3 || count.is_multiple_of(2) {
             let names: Vec<&str> = controllers.iter().map(|(h, _)| h.name.as_str()).collect();
@@ -109,6 +141,20 @@ impl Ctx<'_> {
                 ),
             );
         }
+    }
+
+    /// Each controller has a controller's roles and its own IPv4 address;
+    /// no other host has a role that goes with them.
+    fn ha_hosts(&mut self, hosts: &[(Host, Mark)], vip: Option<(Ipv4Addr, u8)>) {
+        let roles = self.roles;
+        // the role that makes a controller, and those every controller has
+        let controller = roles.controller().map_or("", |r| r.name.as_str());
+        let controller_roles: Vec<&str> = roles
+            .0
+            .iter()
+            .filter(|r| r.ha != HaPlacement::Anywhere)
+            .map(|r| r.name.as_str())
+            .collect();
         for (i, (h, mark)) in hosts.iter().enumerate() {
             let path = format!("hosts[{i}].roles");
             if h.controller {
@@ -158,25 +204,6 @@ impl Ctx<'_> {
                 }
             }
         }
-        if let Some(c) = choices
-            && (c.token_provider != TokenProvider::Fernet || c.identity_api != IdentityApi::V3)
-        {
-            self.error(
-                at,
-                "ha",
-                "an HA site needs fernet tokens and the v3 Identity API (the controllers share one key set)",
-                Some("use a release from ocata on with the default token_provider and identity_api".into()),
-            );
-        }
-        let (vip, prefix) = vip?;
-        Some(Ha {
-            vip,
-            prefix,
-            interface: interface?,
-            router_id: router_id?,
-            image_store: image_store?,
-            controllers: controllers.iter().map(|(h, _)| h.name.clone()).collect(),
-        })
     }
 
     /// `A.B.C.D` or `A.B.C.D/N`.

@@ -1,6 +1,6 @@
 //! Site YAML tree → [`Site`], collecting every problem with its position.
 
-use super::{MAX_SITE_BYTES, Site};
+use super::{Choices, Ha, Host, MAX_SITE_BYTES, Site};
 use crate::model::diagnostic::{Diagnostic, did_you_mean, short};
 use crate::site::schema::{HOST_KEY_POLICIES, Key, SITE_KEYS};
 use crate::transport::HostKeyPolicy;
@@ -307,37 +307,7 @@ impl Ctx<'_> {
         let known_hosts = f
             .get("known_hosts")
             .and_then(|n| self.local_path(n, "known_hosts", &base));
-        let host_key_policy = match f.get("host_key_policy") {
-            None => Some(HostKeyPolicy::Strict),
-            Some(n) => match HOST_KEY_POLICIES
-                .iter()
-                .find(|(name, _)| n.as_str() == Some(*name))
-            {
-                Some((_, policy)) => Some(*policy),
-                None => {
-                    let hint = if matches!(
-                        n.as_str(),
-                        Some("no" | "off" | "none" | "false" | "insecure")
-                    ) || n.kind() == "a boolean"
-                    {
-                        "host keys are always checked; use `accept-new` to record unknown keys on first contact".to_string()
-                    } else {
-                        let names: Vec<&str> = HOST_KEY_POLICIES.iter().map(|(n, _)| *n).collect();
-                        format!("one of: {}", names.join(", "))
-                    };
-                    self.error(
-                        n.mark,
-                        "host_key_policy",
-                        format!(
-                            "unknown host key policy `{}`",
-                            short(n.as_str().unwrap_or(n.kind()))
-                        ),
-                        Some(hint),
-                    );
-                    None
-                }
-            },
-        };
+        let host_key_policy = self.host_key_policy(f.get("host_key_policy"));
         let hosts = self
             .required(&mut f, "hosts")
             .and_then(|n| self.hosts(n, &base));
@@ -369,18 +339,7 @@ impl Ctx<'_> {
         if let Some(hosts) = &hosts {
             self.cross_checks(hosts, ha_node.is_some());
         }
-        let ha = match (ha_node, &hosts) {
-            (None, hosts) => {
-                if let Some(hosts) = hosts {
-                    self.ha_role_without_ha(hosts);
-                }
-                Some(None)
-            }
-            (Some(n), Some(hosts)) => self
-                .ha(n, ha_mark.unwrap_or(n.mark), hosts, choices.as_ref())
-                .map(Some),
-            (Some(_), None) => None,
-        };
+        let ha = self.ha_of(ha_node, ha_mark, hosts.as_deref(), choices.as_ref());
         let site = Site {
             path: path.to_path_buf(),
             name: name?,
@@ -400,5 +359,64 @@ impl Ctx<'_> {
             warnings: Vec::new(),
         };
         Some(site)
+    }
+
+    /// `host_key_policy` (default strict); unknown names are an error that
+    /// says host keys are always checked.
+    fn host_key_policy(&mut self, v: Option<&Node>) -> Option<HostKeyPolicy> {
+        match v {
+            None => Some(HostKeyPolicy::Strict),
+            Some(n) => match HOST_KEY_POLICIES
+                .iter()
+                .find(|(name, _)| n.as_str() == Some(*name))
+            {
+                Some((_, policy)) => Some(*policy),
+                None => {
+                    let hint = if matches!(
+                        n.as_str(),
+                        Some("no" | "off" | "none" | "false" | "insecure")
+                    ) || n.kind() == "a boolean"
+                    {
+                        "host keys are always checked; use `accept-new` to record unknown keys on first contact".to_string()
+                    } else {
+                        let names: Vec<&str> = HOST_KEY_POLICIES.iter().map(|(n, _)| *n).collect();
+                        format!("one of: {}", names.join(", "))
+                    };
+                    self.error(
+                        n.mark,
+                        "host_key_policy",
+                        format!(
+                            "unknown host key policy `{}`",
+                            short(n.as_str().unwrap_or(n.kind()))
+                        ),
+                        Some(hint),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// The `ha` block, checked against the hosts; a site without one has no
+    /// host with role `ha` either.
+    fn ha_of(
+        &mut self,
+        ha_node: Option<&Node>,
+        ha_mark: Option<Mark>,
+        hosts: Option<&[(Host, Mark)]>,
+        choices: Option<&Choices>,
+    ) -> Option<Option<Ha>> {
+        match (ha_node, hosts) {
+            (None, hosts) => {
+                if let Some(hosts) = hosts {
+                    self.ha_role_without_ha(hosts);
+                }
+                Some(None)
+            }
+            (Some(n), Some(hosts)) => self
+                .ha(n, ha_mark.unwrap_or(n.mark), hosts, choices)
+                .map(Some),
+            (Some(_), None) => None,
+        }
     }
 }

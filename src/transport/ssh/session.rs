@@ -277,57 +277,10 @@ impl Setup<'_> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let at = |k: &hostkey::KnownKey| {
-            format!(
-                "{} {} at {}:{}",
-                hostkey::short_type(&k.key_type),
-                k.fingerprint,
-                k.file.display(),
-                k.line
-            )
-        };
         match hostkey::check(self.kh_files, &ep.host, ep.port, blob) {
             hostkey::Verdict::Known => Ok(()),
             hostkey::Verdict::Mismatch { known } => {
-                let listed = known.iter().map(at).collect::<Vec<_>>().join("; ");
-                let mut types: Vec<String> = Vec::new();
-                for k in &known {
-                    let t = hostkey::short_type(&k.key_type);
-                    if !types.contains(&t) {
-                        types.push(t);
-                    }
-                }
-                let other_type = if known.iter().any(|k| k.key_type == ktype) {
-                    String::new()
-                } else {
-                    format!(
-                        " ({pattern} is known only by {} and now offers {short}; a host does \
-                         not change its key type by itself)",
-                        types.join(" and ")
-                    )
-                };
-                let mut files: Vec<&Path> = Vec::new();
-                for k in &known {
-                    if !files.contains(&k.file.as_path()) {
-                        files.push(&k.file);
-                    }
-                }
-                let remove = files
-                    .iter()
-                    .map(|f| format!("`ssh-keygen -R '{pattern}' -f {}`", f.display()))
-                    .collect::<Vec<_>>()
-                    .join(" and ");
-                Err(TransportError::new(
-                    Kind::HostKey,
-                    format!(
-                        "{name}: HOST KEY MISMATCH: the host key for {pattern} has changed: the host \
-                         offered {short} key {fp}, but known_hosts records {listed}{other_type}. \
-                         Someone may be intercepting the connection, or the host was reinstalled. \
-                         Verify the new key out of band; if the change is expected, remove the old \
-                         entries with {remove} and connect again (host_key_policy: accept-new records \
-                         the new key). This is never accepted automatically."
-                    ),
-                ))
+                Err(mismatch(name, &pattern, &ktype, &fp, &known))
             }
             hostkey::Verdict::Revoked { file, line } => Err(TransportError::new(
                 Kind::HostKey,
@@ -353,7 +306,7 @@ impl Setup<'_> {
                             " known_hosts has only port 22's entries for {} ({}), and none holds \
                              this key: entries for port {} are written {pattern}.",
                             hostkey::host_pattern(&ep.host, 22),
-                            port22.iter().map(at).collect::<Vec<_>>().join("; "),
+                            port22.iter().map(known_at).collect::<Vec<_>>().join("; "),
                             ep.port
                         )
                     };
@@ -448,4 +401,66 @@ fn agent_auth(sess: &Session, user: &str, sock: &Path) -> Result<(), AgentError>
     }
     let _ = agent.disconnect();
     result
+}
+
+/// A known_hosts entry, for messages: type, fingerprint, file and line.
+fn known_at(k: &hostkey::KnownKey) -> String {
+    format!(
+        "{} {} at {}:{}",
+        hostkey::short_type(&k.key_type),
+        k.fingerprint,
+        k.file.display(),
+        k.line
+    )
+}
+
+/// The host offered a key that known_hosts does not hold for it, but holds
+/// `known` ones: never accepted, and the message says how to go on.
+fn mismatch(
+    name: &str,
+    pattern: &str,
+    ktype: &str,
+    fp: &str,
+    known: &[hostkey::KnownKey],
+) -> TransportError {
+    let short = hostkey::short_type(ktype);
+    let listed = known.iter().map(known_at).collect::<Vec<_>>().join("; ");
+    let mut types: Vec<String> = Vec::new();
+    for k in known {
+        let t = hostkey::short_type(&k.key_type);
+        if !types.contains(&t) {
+            types.push(t);
+        }
+    }
+    let other_type = if known.iter().any(|k| k.key_type == ktype) {
+        String::new()
+    } else {
+        format!(
+            " ({pattern} is known only by {} and now offers {short}; a host does \
+             not change its key type by itself)",
+            types.join(" and ")
+        )
+    };
+    let mut files: Vec<&Path> = Vec::new();
+    for k in known {
+        if !files.contains(&k.file.as_path()) {
+            files.push(&k.file);
+        }
+    }
+    let remove = files
+        .iter()
+        .map(|f| format!("`ssh-keygen -R '{pattern}' -f {}`", f.display()))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    TransportError::new(
+        Kind::HostKey,
+        format!(
+            "{name}: HOST KEY MISMATCH: the host key for {pattern} has changed: the host \
+             offered {short} key {fp}, but known_hosts records {listed}{other_type}. \
+             Someone may be intercepting the connection, or the host was reinstalled. \
+             Verify the new key out of band; if the change is expected, remove the old \
+             entries with {remove} and connect again (host_key_policy: accept-new records \
+             the new key). This is never accepted automatically."
+        ),
+    )
 }

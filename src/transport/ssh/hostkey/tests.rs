@@ -89,12 +89,26 @@ fn verdict(text: &str, host: &str, port: u16, offered: &str) -> Want {
     }
 }
 
-/// (known_hosts, host, port, offered key) → verdict, as OpenSSH's client decides.
+/// Each (known_hosts, host, port, offered key) gets the verdict OpenSSH's
+/// client gives; all the wrong ones are listed.
+fn assert_verdicts(table: &[(&str, &str, u16, &str, Want)]) {
+    let mut wrong = Vec::new();
+    for (text, host, port, offered, want) in table {
+        let got = verdict(text, host, *port, offered);
+        if got != *want {
+            wrong.push(format!(
+                "{text:?} {host}:{port} {offered}: {got:?}, want {want:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+/// (known_hosts, host, port, offered key) → verdict, as OpenSSH's client
+/// decides: Port 22 and other ports, key types, a matching entry anywhere.
 #[test]
-fn matching_follows_openssh() {
-    let long = "x".repeat(1023);
-    let long_list = format!("{long},h ssh-ed25519 A");
-    let table: &[(&str, &str, u16, &str, Want)] = &[
+fn matching_by_name_port_and_key_follows_openssh() {
+    assert_verdicts(&[
         // Port 22: plain names.
         ("h ssh-ed25519 A", "h", 22, "A", Match),
         ("h ssh-ed25519 B", "h", 22, "A", Mismatch(1)),
@@ -150,6 +164,14 @@ fn matching_follows_openssh() {
         // RSA keys under their signature names.
         ("h rsa-sha2-256 R", "h", 22, "R", Match),
         ("h rsa-sha2-512 R", "h", 22, "A", Mismatch(1)),
+    ]);
+}
+
+/// (known_hosts, host, port, offered key) → verdict, as OpenSSH's client
+/// decides: `@revoked`, `@cert-authority` and bad markers.
+#[test]
+fn markers_follow_openssh() {
+    assert_verdicts(&[
         // @revoked: this key revoked for the name is refused, whatever else is there.
         (
             "@revoked h ssh-ed25519 A\nh ssh-ed25519 A",
@@ -223,6 +245,16 @@ fn matching_follows_openssh() {
             "A",
             Match,
         ),
+    ]);
+}
+
+/// (known_hosts, host, port, offered key) → verdict, as OpenSSH's client
+/// decides: Patterns, IPv6 and hashed names.
+#[test]
+fn patterns_and_hashed_names_follow_openssh() {
+    let long = "x".repeat(1023);
+    let long_list = format!("{long},h ssh-ed25519 A");
+    assert_verdicts(&[
         // Patterns: comma lists, `*`, `?`, negation, case-insensitive.
         ("a,h,b ssh-ed25519 A", "h", 22, "A", Match),
         (
@@ -288,6 +320,14 @@ fn matching_follows_openssh() {
             "A",
             NotFound,
         ),
+    ]);
+}
+
+/// (known_hosts, host, port, offered key) → verdict, as OpenSSH's client
+/// decides: Lines OpenSSH skips, comments, blank lines and line ends.
+#[test]
+fn skipped_lines_follow_openssh() {
+    assert_verdicts(&[
         // Lines OpenSSH skips: truncated, bad keys, unknown types, a type that is
         // not the key's; comments and blank lines; CRLF endings are read.
         ("h", "h", 22, "A", NotFound),
@@ -314,17 +354,7 @@ fn matching_follows_openssh() {
         ),
         ("h ssh-ed25519 B\r\n", "h", 22, "A", Mismatch(1)),
         ("h\tssh-ed25519\t B", "h", 22, "A", Mismatch(1)),
-    ];
-    let mut wrong = Vec::new();
-    for (text, host, port, offered, want) in table {
-        let got = verdict(text, host, *port, offered);
-        if got != *want {
-            wrong.push(format!(
-                "{text:?} {host}:{port} {offered}: {got:?}, want {want:?}"
-            ));
-        }
-    }
-    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+    ]);
 }
 
 /// Every file is read, in order: the mismatch lists each recorded key with its
