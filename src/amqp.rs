@@ -248,28 +248,7 @@ pub fn converse<S: Read + Write + ?Sized>(
             mechanisms: String::from_utf8_lossy(mechanisms).into_owned(),
         });
     }
-    let mut a = Vec::new();
-    // the capability makes RabbitMQ say ACCESS_REFUSED instead of hanging up
-    let mut caps = Vec::new();
-    put_shortstr(&mut caps, "authentication_failure_close");
-    caps.extend_from_slice(b"t\x01");
-    let mut props = Vec::new();
-    put_shortstr(&mut props, "product");
-    props.push(b'S');
-    put_longstr(&mut props, b"stackprov");
-    put_shortstr(&mut props, "capabilities");
-    props.push(b'F');
-    put_longstr(&mut props, &caps);
-    put_longstr(&mut a, &props);
-    put_shortstr(&mut a, "PLAIN");
-    let mut response = Vec::with_capacity(user.len() + password.len() + 2);
-    response.push(0);
-    response.extend_from_slice(user.as_bytes());
-    response.push(0);
-    response.extend_from_slice(password.as_bytes());
-    put_longstr(&mut a, &response);
-    put_shortstr(&mut a, "en_US");
-    write_method(s, START_OK, &a)?;
+    write_method(s, START_OK, &start_ok(user, password))?;
     let Some((class, method, args)) = read_awaited(s, Awaited::LoginAnswer)? else {
         // the legacy refusal: the connection closed right after the login
         return Ok(Outcome::Refused(
@@ -340,6 +319,32 @@ pub fn converse<S: Read + Write + ?Sized>(
             due: "Connection.Open-Ok",
         }),
     }
+}
+
+/// Connection.Start-Ok's arguments: a PLAIN login as `user`.
+fn start_ok(user: &str, password: &str) -> Vec<u8> {
+    let mut a = Vec::new();
+    // the capability makes RabbitMQ say ACCESS_REFUSED instead of hanging up
+    let mut caps = Vec::new();
+    put_shortstr(&mut caps, "authentication_failure_close");
+    caps.extend_from_slice(b"t\x01");
+    let mut props = Vec::new();
+    put_shortstr(&mut props, "product");
+    props.push(b'S');
+    put_longstr(&mut props, b"stackprov");
+    put_shortstr(&mut props, "capabilities");
+    props.push(b'F');
+    put_longstr(&mut props, &caps);
+    put_longstr(&mut a, &props);
+    put_shortstr(&mut a, "PLAIN");
+    let mut response = Vec::with_capacity(user.len() + password.len() + 2);
+    response.push(0);
+    response.extend_from_slice(user.as_bytes());
+    response.push(0);
+    response.extend_from_slice(password.as_bytes());
+    put_longstr(&mut a, &response);
+    put_shortstr(&mut a, "en_US");
+    a
 }
 
 /// [`read_method`], the failure saying what was due.

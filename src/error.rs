@@ -76,8 +76,8 @@ pub enum Error {
         site: PathBuf,
         hint: String,
     },
-    #[error("no host with role `keystone` to verify in {}", .0.display())]
-    NothingToVerify(PathBuf),
+    #[error("no controller to verify in {} (no host with role `{role}`)", site.display())]
+    NothingToVerify { site: PathBuf, role: String },
     #[error("host `{0}`: its roles declare no keystone_api")]
     NoKeystoneApi(String),
     /// A file from `facts --save` or `plan --out` that cannot be used (the
@@ -133,7 +133,7 @@ impl Error {
             Error::SecretsStore(_) => "secrets_store",
             Error::Unencodable { .. } => "secrets",
             Error::NoSuchHost { .. } => "no_such_host",
-            Error::NothingToVerify(_) => "nothing_to_verify",
+            Error::NothingToVerify { .. } => "nothing_to_verify",
             Error::NoKeystoneApi(_) => "no_keystone_api",
             Error::SavedFile { .. } => "saved_file",
             Error::StalePlan { .. } => "stale_plan",

@@ -294,3 +294,109 @@ fn the_checker_sees_imports_of_every_form() {
         assert!(found.iter().any(|f| f == want), "{want} not in {found:?}");
     }
 }
+
+/// The most lines a function of `src/` may span, from `fn` to its closing
+/// brace (tests included).
+const MAX_FN_LINES: usize = 120;
+/// The most lines of code (test modules left out) a file of `src/` may hold.
+const MAX_FILE_LINES: usize = 600;
+/// Functions allowed to be longer, each with the reason.
+const LONG_FNS: &[(&str, &str)] = &[(
+    "desired/playbook.rs::resource",
+    "every kind's parsing in one match: being split per kind",
+)];
+
+fn all_sources() -> Vec<(PathBuf, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            (f.strip_prefix(&src).unwrap().to_path_buf(), text)
+        })
+        .collect()
+}
+
+/// Each function's name and length in lines: from a line that starts an
+/// item `fn` to the first later line that closes at the same indent.
+fn functions(text: &str) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.trim_start();
+        let indent = l.len() - t.len();
+        let t = t
+            .trim_start_matches("pub(crate) ")
+            .trim_start_matches("pub(super) ")
+            .trim_start_matches("pub ")
+            .trim_start_matches("const ")
+            .trim_start_matches("unsafe ");
+        let Some(rest) = t.strip_prefix("fn ") else {
+            continue;
+        };
+        let name = rest
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        // a declaration without a body (in a trait), or a body on one line
+        let Some(open) = lines[i..]
+            .iter()
+            .position(|x| x.contains('{') || x.trim_end().ends_with(';'))
+        else {
+            continue;
+        };
+        let head = lines[i + open].trim_end();
+        if !head.contains('{') || head.ends_with('}') {
+            continue;
+        }
+        let close = format!("{}}}", " ".repeat(indent));
+        if let Some(end) = lines[i..]
+            .iter()
+            .position(|x| x.starts_with(&close) && x.trim() == "}")
+        {
+            out.push((name, i + 1, end + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_is_over_120_lines_and_no_file_over_600() {
+    let mut long = Vec::new();
+    for (file, text) in all_sources() {
+        for (name, line, len) in functions(&text) {
+            let at = format!("{}::{name}", file.display());
+            if len > MAX_FN_LINES && !LONG_FNS.iter().any(|(f, _)| *f == at) {
+                long.push(format!(
+                    "src/{}:{line}: fn {name} is {len} lines",
+                    file.display()
+                ));
+            }
+        }
+        let code = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
+        let n = code.lines().count();
+        if n > MAX_FILE_LINES {
+            long.push(format!("src/{}: {n} lines of code", file.display()));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "split these (or name the function in LONG_FNS with the reason):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_length_checker_counts_a_function_to_its_closing_brace() {
+    let text = "impl X {\n    pub fn a(&self) {\n        if x {\n        }\n    }\n}\nfn b() {}\nfn c() {\n}\n";
+    let f = functions(text);
+    assert_eq!(f[0], ("a".to_string(), 2, 4));
+    assert_eq!(f[1], ("c".to_string(), 8, 2));
+}

@@ -79,7 +79,14 @@ fn hosts_to_verify(
     let mut hosts = pipeline::select_hosts(site, only)?;
     hosts.retain(|h| h.controller);
     if hosts.is_empty() {
-        return Err(Error::NothingToVerify(site.path.clone()));
+        let roles = crate::desired::roles::roles().map_err(crate::error::HostError::from)?;
+        return Err(Error::NothingToVerify {
+            site: site.path.clone(),
+            role: roles
+                .controller()
+                .map_or("", |r| r.name.as_str())
+                .to_string(),
+        });
     }
     // a Tempest host that is not one of the controllers is connected to as well
     if let Some(name) = tempest_host {

@@ -47,7 +47,8 @@ pub struct Site {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// `ha:`: the controllers (every host with role `keystone`, an odd number of
+/// `ha:`: the controllers (every host with the role that declares
+/// `controller: true`, the keystone role, an odd number of
 /// at least 3, in site-file order) share a virtual IP that keepalived moves
 /// and HAProxy listens on; `controller` is the name clients use for it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -398,7 +398,7 @@ impl Ctx<'_> {
     }
 
     /// The `ha` block, checked against the hosts; a site without one has no
-    /// host with role `ha` either.
+    /// host with a role that `needs_ha` either.
     fn ha_of(
         &mut self,
         ha_node: Option<&Node>,
