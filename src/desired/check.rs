@@ -154,9 +154,13 @@ fn removed_options(site: &Site, file: &str, out: &mut Vec<Diagnostic>) {
         if f != file {
             continue;
         }
-        let Some((gone, instead)) = removed::removed_option(site.release, file, section, key)
-        else {
-            continue;
+        let (gone, instead) = match removed::removed(site.release, file, section, key) {
+            Ok(Some(found)) => found,
+            Ok(None) => continue,
+            Err(e) => {
+                out.push(broken(e));
+                return;
+            }
         };
         out.push(
             Diagnostic::new(

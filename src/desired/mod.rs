@@ -150,6 +150,8 @@ pub enum PlaybookReason {
     OrderNotANumber,
     #[error("`{0}` must be a list of role names")]
     NotRoleNames(String),
+    #[error("`{0}` is not a release stackprov knows")]
+    UnknownRelease(String),
     #[error("no role `{0}` (no playbooks/{0}.yaml with a role header)")]
     UnknownRole(String),
     #[error("`ha` `{0}`: one of anywhere, every_controller, controllers_only")]
