@@ -4,7 +4,7 @@
 
 use super::{Io, load_site};
 use crate::cli::Format;
-use crate::desired::resource::Kind;
+use crate::desired::resource::{KeystoneApiSpec, KeystoneEndpointSpec, Kind};
 use crate::error::{Error, Status};
 use crate::pipeline::{self, Connector, Work};
 use crate::plan::catalog::Admin;
@@ -59,7 +59,7 @@ pub fn run(
         let w = works.iter().find(|w| w.host.has_role("keystone"))?;
         let resources = pipeline::desired(&site, first, &w.os).ok()?;
         let admin = resources.iter().find_map(|r| match &r.kind {
-            Kind::KeystoneApi { admin } => Some(admin.clone()),
+            Kind::KeystoneApi(KeystoneApiSpec { admin }) => Some(admin.clone()),
             _ => None,
         })?;
         Some((admin, glance_port(&resources)))
@@ -232,7 +232,7 @@ fn run_tempest(
 
 fn admin_of(w: &Work) -> Option<Admin> {
     w.resources.iter().find_map(|r| match &r.kind {
-        Kind::KeystoneApi { admin } => Some(admin.clone()),
+        Kind::KeystoneApi(KeystoneApiSpec { admin }) => Some(admin.clone()),
         _ => None,
     })
 }
@@ -242,9 +242,9 @@ fn glance_port(resources: &[crate::desired::resource::Resource]) -> u16 {
     resources
         .iter()
         .find_map(|r| match &r.kind {
-            Kind::KeystoneEndpoint {
+            Kind::KeystoneEndpoint(KeystoneEndpointSpec {
                 service_type, url, ..
-            } if service_type == "image" => url
+            }) if service_type == "image" => url
                 .rsplit(':')
                 .next()
                 .and_then(|p| p.trim_end_matches('/').parse().ok()),

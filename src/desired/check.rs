@@ -4,7 +4,7 @@
 //! reported with the site file's own, all at once.
 
 use super::removed;
-use crate::desired::resource::Kind;
+use crate::desired::resource::{FileSpec, IniEditSpec, Kind};
 use crate::model::Diagnostic;
 use crate::model::diagnostic::{did_you_mean, short};
 use crate::site::Site;
@@ -40,7 +40,9 @@ pub fn targets(site: &Site) -> BTreeMap<String, OverrideTarget> {
                 continue;
             };
             for r in resources {
-                if let Kind::File { path, .. } | Kind::IniEdit { path, .. } = r.kind {
+                if let Kind::File(FileSpec { path, .. }) | Kind::IniEdit(IniEditSpec { path, .. }) =
+                    r.kind
+                {
                     let ini = ini_files.contains(&path);
                     let t = out.entry(path).or_insert(OverrideTarget {
                         ini,

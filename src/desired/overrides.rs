@@ -2,7 +2,7 @@
 //! which files those may name (for `validate`).
 
 use super::DesiredError;
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{FileSpec, IniEditSpec, Kind, Resource};
 use crate::ini::IniSetting;
 use crate::site::Site;
 use std::collections::BTreeSet;
@@ -33,14 +33,14 @@ pub(super) fn apply(
             .collect();
         for r in resources.iter_mut() {
             match &mut r.kind {
-                Kind::File {
+                Kind::File(FileSpec {
                     path: p, content, ..
-                } if p == path => *content = crate::ini::apply(content, &settings),
-                Kind::IniEdit {
+                }) if p == path => *content = crate::ini::apply(content, &settings),
+                Kind::IniEdit(IniEditSpec {
                     path: p,
                     settings: s,
                     ..
-                } if p == path => s.extend(settings.iter().cloned()),
+                }) if p == path => s.extend(settings.iter().cloned()),
                 _ => {}
             }
         }

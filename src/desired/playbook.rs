@@ -4,7 +4,12 @@
 
 use super::templates::{context, tera, tera_error};
 use super::{DesiredError, PlaybookError, PlaybookReason as Why};
-use crate::desired::resource::{Kind, Resource, SqlUserSyntax};
+use crate::desired::resource::{
+    CommandSpec, DirectorySpec, FileSpec, GaleraStatusSpec, IniEditSpec, KeystoneApiSpec,
+    KeystoneAssignmentSpec, KeystoneEndpointSpec, KeystoneEndpointsSpec, KeystoneProjectSpec,
+    KeystoneRoleSpec, KeystoneServiceSpec, KeystoneUserSpec, Kind, PackagesSpec, Resource,
+    ServiceSpec, SqlDatabaseSpec, SqlGrantSpec, SqlUserSpec, SqlUserSyntax,
+};
 use crate::facts::OsFacts;
 use crate::ini::IniSetting;
 use crate::model::{AmqpLogin, Perms};
@@ -131,14 +136,14 @@ pub fn desired(site: &Site, host: &Host, os: &OsFacts) -> Result<Desired, Desire
     // an `unless_login` guard reads a login the catalog read makes: one of
     // this host's keystone_users, or the guard would never pass
     for r in &resources {
-        if let Kind::Command {
+        if let Kind::Command(CommandSpec {
             name,
             unless_login: Some(user),
             ..
-        } = &r.kind
+        }) = &r.kind
             && !resources
                 .iter()
-                .any(|k| matches!(&k.kind, Kind::KeystoneUser { name, .. } if name == user))
+                .any(|k| matches!(&k.kind, Kind::KeystoneUser(KeystoneUserSpec { name, .. }) if name == user))
         {
             return Err(DesiredError::UnknownLoginUser {
                 command: name.clone(),
@@ -184,7 +189,10 @@ pub(super) fn roles(
         };
         for item in items {
             if let Some((r, ini)) = resource(&mut l, role, item)? {
-                if ini && let Kind::File { path, .. } | Kind::IniEdit { path, .. } = &r.kind {
+                if ini
+                    && let Kind::File(FileSpec { path, .. })
+                    | Kind::IniEdit(IniEditSpec { path, .. }) = &r.kind
+                {
                     ini_files.insert(path.clone());
                 }
                 resources.push(r);
@@ -262,26 +270,26 @@ fn resource(
         _ => false,
     };
     let kind = match kind_name {
-        "packages" => Kind::Packages {
+        "packages" => Kind::Packages(PackagesSpec {
             names: l.words(body)?,
-        },
+        }),
         "file" => {
             let content = match (b.get("template"), b.get("content")) {
                 (Some(t), _) => l.template(t)?,
                 (None, Some(c)) => l.render(c)?,
                 _ => return Err(l.err(body, Why::NoContent)),
             };
-            Kind::File {
+            Kind::File(FileSpec {
                 path: need(l, "path")?,
                 content,
                 perms: perms(l)?,
                 notify: notify(l)?,
-            }
+            })
         }
-        "directory" => Kind::Directory {
+        "directory" => Kind::Directory(DirectorySpec {
             path: need(l, "path")?,
             perms: perms(l)?,
-        },
+        }),
         "ini" => {
             let sn = b.get("settings").ok_or_else(|| {
                 let (kind, key) = ("ini".into(), "settings".into());
@@ -304,14 +312,14 @@ fn resource(
                     });
                 }
             }
-            Kind::IniEdit {
+            Kind::IniEdit(IniEditSpec {
                 path: need(l, "path")?,
                 settings,
                 perms: perms(l)?,
                 notify: notify(l)?,
-            }
+            })
         }
-        "service" => Kind::Service {
+        "service" => Kind::Service(ServiceSpec {
             name: need(l, "name")?,
             enabled: opt(l, "enabled")?.is_none_or(|s| s == "true"),
             running: opt(l, "running")?.is_none_or(|s| s == "true"),
@@ -322,7 +330,7 @@ fn resource(
                         .map_err(|_| l.err(body, Why::PortNotANumber(p.clone())))?,
                 ),
             },
-        },
+        }),
         "command" => {
             let creates = opt(l, "creates")?;
             let unless = opt(l, "unless")?;
@@ -348,7 +356,7 @@ fn resource(
                 .map(|t| t.parse().map_err(|_| l.err(body, Why::TimeoutNotSeconds)))
                 .transpose()?
                 .unwrap_or(600);
-            Kind::Command {
+            Kind::Command(CommandSpec {
                 name: need(l, "name")?,
                 run,
                 user: opt(l, "user")?,
@@ -362,24 +370,24 @@ fn resource(
                 notify: notify(l)?,
                 timeout_secs,
                 starts_cluster: opt(l, "starts_cluster")?,
-            }
+            })
         }
-        "galera_status" => Kind::GaleraStatus {
+        "galera_status" => Kind::GaleraStatus(GaleraStatusSpec {
             service: need(l, "service")?,
             nodes: need(l, "nodes")?
                 .parse()
                 .map_err(|_| l.err(body, Why::NodesNotANumber))?,
             peers: opt(l, "peers")?.unwrap_or_default(),
-        },
+        }),
         "sql_database" => {
             let name = need(l, "name")?;
             let charset = opt(l, "charset")?.unwrap_or_else(|| "utf8mb4".into());
             let collation = opt(l, "collation")?.unwrap_or_else(|| "utf8mb4_general_ci".into());
-            Kind::SqlDatabase {
+            Kind::SqlDatabase(SqlDatabaseSpec {
                 name: sql_ident(l, body, name)?,
                 charset: sql_ident(l, body, charset)?,
                 collation: sql_ident(l, body, collation)?,
-            }
+            })
         }
         "sql_user" => {
             let name = need(l, "name")?;
@@ -390,18 +398,18 @@ fn resource(
                     return Err(l.err(body, Why::SqlUserSyntax(other.into())));
                 }
             };
-            Kind::SqlUser {
+            Kind::SqlUser(SqlUserSpec {
                 name: sql_ident(l, body, name)?,
                 password: need(l, "password")?,
                 syntax,
-            }
+            })
         }
         "sql_grant" => {
             let (user, database) = (need(l, "user")?, need(l, "database")?);
-            Kind::SqlGrant {
+            Kind::SqlGrant(SqlGrantSpec {
                 user: sql_ident(l, body, user)?,
                 database: sql_ident(l, body, database)?,
-            }
+            })
         }
         "keystone_api" => {
             let port_s = need(l, "port")?;
@@ -429,42 +437,42 @@ fn resource(
                     return Err(l.err(body, Why::KeystoneApiVersion(other.into())));
                 }
             };
-            Kind::KeystoneApi { admin }
+            Kind::KeystoneApi(KeystoneApiSpec { admin })
         }
-        "keystone_project" => Kind::KeystoneProject {
+        "keystone_project" => Kind::KeystoneProject(KeystoneProjectSpec {
             name: need(l, "name")?,
             description: opt(l, "description")?.unwrap_or_default(),
-        },
-        "keystone_user" => Kind::KeystoneUser {
+        }),
+        "keystone_user" => Kind::KeystoneUser(KeystoneUserSpec {
             name: need(l, "name")?,
             password: need(l, "password")?,
-        },
-        "keystone_role" => Kind::KeystoneRole {
+        }),
+        "keystone_role" => Kind::KeystoneRole(KeystoneRoleSpec {
             name: need(l, "name")?,
-        },
-        "keystone_assignment" => Kind::KeystoneAssignment {
+        }),
+        "keystone_assignment" => Kind::KeystoneAssignment(KeystoneAssignmentSpec {
             user: need(l, "user")?,
             project: need(l, "project")?,
             role: need(l, "role")?,
-        },
-        "keystone_service" => Kind::KeystoneService {
+        }),
+        "keystone_service" => Kind::KeystoneService(KeystoneServiceSpec {
             name: need(l, "name")?,
             service_type: need(l, "type")?,
             description: opt(l, "description")?.unwrap_or_default(),
-        },
-        "keystone_endpoint" => Kind::KeystoneEndpoint {
+        }),
+        "keystone_endpoint" => Kind::KeystoneEndpoint(KeystoneEndpointSpec {
             service_type: need(l, "service")?,
             interface: need(l, "interface")?,
             region: need(l, "region")?,
             url: need(l, "url")?,
-        },
-        "keystone_endpoints" => Kind::KeystoneEndpoints {
+        }),
+        "keystone_endpoints" => Kind::KeystoneEndpoints(KeystoneEndpointsSpec {
             service_type: need(l, "service")?,
             region: need(l, "region")?,
             publicurl: need(l, "publicurl")?,
             internalurl: need(l, "internalurl")?,
             adminurl: need(l, "adminurl")?,
-        },
+        }),
         other => return Err(l.err(body, Why::UnknownKind(other.into()))),
     };
     Ok(Some((

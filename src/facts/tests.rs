@@ -176,14 +176,12 @@ fn keystone_processes_follow_the_processors() {
         d.resources
             .iter()
             .find_map(|r| match &r.kind {
-                crate::desired::resource::Kind::IniEdit { path, settings, .. }
-                    if path == "/etc/keystone/keystone-uwsgi.ini" =>
-                {
-                    settings
-                        .iter()
-                        .find(|s| s.key == "processes")
-                        .map(|s| s.value.clone())
-                }
+                crate::desired::resource::Kind::IniEdit(
+                    crate::desired::resource::IniEditSpec { path, settings, .. },
+                ) if path == "/etc/keystone/keystone-uwsgi.ini" => settings
+                    .iter()
+                    .find(|s| s.key == "processes")
+                    .map(|s| s.value.clone()),
                 _ => None,
             })
             .unwrap()

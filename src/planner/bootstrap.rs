@@ -7,7 +7,7 @@
 //! seqno; when a controller cannot be reached its seqno is unknown, and only
 //! the operator may decide it is gone for good (`--galera-bootstrap HOST`).
 
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{GaleraStatusSpec, Kind, Resource};
 use crate::facts::Facts;
 use crate::planner::GaleraRole;
 use crate::site::Site;
@@ -169,7 +169,7 @@ pub type Gathered<'a> = (&'a str, &'a Facts, &'a [Resource]);
 /// The MariaDB service a host's `galera_status` watches.
 fn galera_service(resources: &[Resource]) -> Option<&str> {
     resources.iter().find_map(|r| match &r.kind {
-        Kind::GaleraStatus { service, .. } => Some(service.as_str()),
+        Kind::GaleraStatus(GaleraStatusSpec { service, .. }) => Some(service.as_str()),
         _ => None,
     })
 }
@@ -351,11 +351,11 @@ mod tests {
     }
 
     fn resources() -> Vec<Resource> {
-        vec![res(Kind::GaleraStatus {
+        vec![res(Kind::GaleraStatus(GaleraStatusSpec {
             service: "mariadb".into(),
             nodes: 3,
             peers: String::new(),
-        })]
+        }))]
     }
 
     fn pick(nodes: &[(&str, Facts)], requested: Option<&str>) -> Result<Option<Bootstrap>, String> {

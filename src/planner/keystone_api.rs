@@ -3,16 +3,18 @@
 //! resources are planned against.
 
 use super::{Cx, Decision, PlanError, change, noop};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{KeystoneApiSpec, Kind, Resource};
 use crate::facts::catalog::CatalogFacts;
 use crate::plan::catalog::{Admin, Call};
 use crate::plan::{Action, Op};
 use std::borrow::Cow;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::KeystoneApi { admin } = &r.kind else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+pub(super) fn plan(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &KeystoneApiSpec,
+) -> Result<Decision, PlanError> {
+    let KeystoneApiSpec { admin } = s;
     let facts = cx.facts;
     let answers = facts
         .catalog
@@ -86,12 +88,12 @@ pub(super) fn catalog<'a>(cx: &Cx<'a>, r: &Resource) -> Result<Catalog<'a>, Plan
         });
     };
     match (&r.kind, admin.is_v2()) {
-        (Kind::KeystoneEndpoint { .. }, true) => {
+        (Kind::KeystoneEndpoint(_), true) => {
             return Err(PlanError::EndpointNeedsV3 {
                 at: r.source.clone(),
             });
         }
-        (Kind::KeystoneEndpoints { .. }, false) => {
+        (Kind::KeystoneEndpoints(_), false) => {
             return Err(PlanError::EndpointsNeedV2 {
                 at: r.source.clone(),
             });
@@ -107,7 +109,9 @@ pub(super) fn catalog<'a>(cx: &Cx<'a>, r: &Resource) -> Result<Catalog<'a>, Plan
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::Kind;
+    use crate::desired::resource::{
+        KeystoneEndpointSpec, KeystoneEndpointsSpec, KeystoneRoleSpec, Kind,
+    };
     use crate::plan::Action::Run;
     use crate::planner::PlanError;
     use crate::planner::testkit::*;
@@ -212,22 +216,22 @@ mod tests {
 
     #[test]
     fn catalog_resources_need_a_keystone_api_of_their_version() {
-        let endpoint = res(Kind::KeystoneEndpoint {
+        let endpoint = res(Kind::KeystoneEndpoint(KeystoneEndpointSpec {
             service_type: "image".into(),
             interface: "public".into(),
             region: "RegionOne".into(),
             url: "http://controller:9292".into(),
-        });
-        let endpoints = res(Kind::KeystoneEndpoints {
+        }));
+        let endpoints = res(Kind::KeystoneEndpoints(KeystoneEndpointsSpec {
             service_type: "image".into(),
             region: "RegionOne".into(),
             publicurl: "http://controller:9292".into(),
             internalurl: "http://controller:9292".into(),
             adminurl: "http://controller:9292".into(),
-        });
-        let role = res(Kind::KeystoneRole {
+        }));
+        let role = res(Kind::KeystoneRole(KeystoneRoleSpec {
             name: "admin".into(),
-        });
+        }));
         let at = || AT.to_string();
         let cases = [
             (

@@ -27,7 +27,11 @@ mod tests;
 
 pub use diff::{diff, mask_secret_lines};
 
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{
+    CommandSpec, DirectorySpec, FileSpec, GaleraStatusSpec, IniEditSpec, KeystoneApiSpec,
+    KeystoneAssignmentSpec, KeystoneEndpointSpec, KeystoneProjectSpec, KeystoneRoleSpec,
+    KeystoneServiceSpec, KeystoneUserSpec, Kind, PackagesSpec, Resource, ServiceSpec, SqlUserSpec,
+};
 use crate::facts::Facts;
 use crate::model::Perms;
 use crate::plan::catalog::Admin;
@@ -117,33 +121,33 @@ pub fn catalog_wants(resources: &[Resource]) -> crate::facts::catalog::CatalogWa
     let mut w = crate::facts::catalog::CatalogWants::default();
     for r in resources {
         match &r.kind {
-            Kind::KeystoneProject { name, .. } => {
+            Kind::KeystoneProject(KeystoneProjectSpec { name, .. }) => {
                 w.projects.insert(name.clone());
             }
-            Kind::KeystoneUser { name, .. } => {
+            Kind::KeystoneUser(KeystoneUserSpec { name, .. }) => {
                 w.users.insert(name.clone());
             }
-            Kind::KeystoneRole { name } => {
+            Kind::KeystoneRole(KeystoneRoleSpec { name }) => {
                 w.roles.insert(name.clone());
             }
-            Kind::KeystoneAssignment {
+            Kind::KeystoneAssignment(KeystoneAssignmentSpec {
                 user,
                 project,
                 role,
-            } => {
+            }) => {
                 w.users.insert(user.clone());
                 w.projects.insert(project.clone());
                 w.roles.insert(role.clone());
             }
-            Kind::KeystoneService { service_type, .. } => {
+            Kind::KeystoneService(KeystoneServiceSpec { service_type, .. }) => {
                 w.services.insert(service_type.clone());
             }
-            Kind::KeystoneEndpoint {
+            Kind::KeystoneEndpoint(KeystoneEndpointSpec {
                 service_type,
                 interface,
                 region,
                 ..
-            } => {
+            }) => {
                 w.services.insert(service_type.clone());
                 w.endpoints
                     .insert((service_type.clone(), interface.clone(), region.clone()));
@@ -159,23 +163,23 @@ pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
     let mut q = crate::facts::FactQuery::default();
     for r in resources {
         match &r.kind {
-            Kind::Packages { names } => q.packages.extend(names.iter().cloned()),
-            Kind::File { path, .. } | Kind::IniEdit { path, .. } => {
+            Kind::Packages(PackagesSpec { names }) => q.packages.extend(names.iter().cloned()),
+            Kind::File(FileSpec { path, .. }) | Kind::IniEdit(IniEditSpec { path, .. }) => {
                 q.contents.insert(path.clone());
             }
-            Kind::Directory { path, .. } => {
+            Kind::Directory(DirectorySpec { path, .. }) => {
                 q.stats.insert(path.clone());
             }
-            Kind::Service { name, .. } => {
+            Kind::Service(ServiceSpec { name, .. }) => {
                 q.services.insert(name.clone());
             }
-            Kind::Command {
+            Kind::Command(CommandSpec {
                 creates,
                 unless,
                 unless_stdin,
                 unless_amqp,
                 ..
-            } => {
+            }) => {
                 if let Some(a) = unless_amqp {
                     q.amqp_logins.insert((**a).clone());
                 }
@@ -189,27 +193,27 @@ pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
                     }
                 }
             }
-            Kind::SqlDatabase { .. } | Kind::SqlGrant { .. } => q.sql = true,
-            Kind::GaleraStatus { service, .. } => {
+            Kind::SqlDatabase(_) | Kind::SqlGrant(_) => q.sql = true,
+            Kind::GaleraStatus(GaleraStatusSpec { service, .. }) => {
                 q.services.insert(service.clone());
                 q.galera = true;
                 q.checks
                     .extend(galera::CHECKS.iter().map(|c| c.to_string()));
             }
-            Kind::SqlUser { name, password, .. } => {
+            Kind::SqlUser(SqlUserSpec { name, password, .. }) => {
                 q.sql = true;
                 q.sql_logins.insert(name.clone(), password.clone());
             }
-            Kind::KeystoneApi { admin } => q.catalog = Some(admin.clone()),
-            Kind::KeystoneUser { name, password } => {
+            Kind::KeystoneApi(KeystoneApiSpec { admin }) => q.catalog = Some(admin.clone()),
+            Kind::KeystoneUser(KeystoneUserSpec { name, password }) => {
                 q.catalog_logins.insert(name.clone(), password.clone());
             }
-            Kind::KeystoneProject { .. }
-            | Kind::KeystoneRole { .. }
-            | Kind::KeystoneAssignment { .. }
-            | Kind::KeystoneService { .. }
-            | Kind::KeystoneEndpoint { .. }
-            | Kind::KeystoneEndpoints { .. } => {}
+            Kind::KeystoneProject(_)
+            | Kind::KeystoneRole(_)
+            | Kind::KeystoneAssignment(_)
+            | Kind::KeystoneService(_)
+            | Kind::KeystoneEndpoint(_)
+            | Kind::KeystoneEndpoints(_) => {}
         }
     }
     q
@@ -220,14 +224,16 @@ pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for r in resources {
         let texts: Vec<&str> = match &r.kind {
-            Kind::File { content, .. } => vec![content],
-            Kind::IniEdit { settings, .. } => settings.iter().map(|s| s.value.as_str()).collect(),
-            Kind::Command {
+            Kind::File(FileSpec { content, .. }) => vec![content],
+            Kind::IniEdit(IniEditSpec { settings, .. }) => {
+                settings.iter().map(|s| s.value.as_str()).collect()
+            }
+            Kind::Command(CommandSpec {
                 stdin,
                 unless_stdin,
                 unless_amqp,
                 ..
-            } => {
+            }) => {
                 if let Some(a) = unless_amqp {
                     out.insert(a.password.clone());
                 }
@@ -237,11 +243,11 @@ pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
                     .map(String::as_str)
                     .collect()
             }
-            Kind::SqlUser { password, .. } => {
+            Kind::SqlUser(SqlUserSpec { password, .. }) => {
                 out.insert(password.clone());
                 vec![]
             }
-            Kind::KeystoneApi { admin } => {
+            Kind::KeystoneApi(KeystoneApiSpec { admin }) => {
                 out.extend(admin.token.iter().cloned());
                 vec![]
             }
@@ -282,15 +288,15 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
             })),
         };
         let (texts, stdin): (Vec<&str>, Vec<&str>) = match &r.kind {
-            Kind::File { content, .. } => (vec![content], vec![]),
-            Kind::IniEdit { settings, .. } => {
+            Kind::File(FileSpec { content, .. }) => (vec![content], vec![]),
+            Kind::IniEdit(IniEditSpec { settings, .. }) => {
                 (settings.iter().map(|s| s.value.as_str()).collect(), vec![])
             }
-            Kind::Command {
+            Kind::Command(CommandSpec {
                 stdin,
                 unless_stdin,
                 ..
-            } => (
+            }) => (
                 vec![],
                 stdin
                     .iter()
@@ -298,7 +304,7 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
                     .map(String::as_str)
                     .collect(),
             ),
-            Kind::SqlUser { password, .. } => {
+            Kind::SqlUser(SqlUserSpec { password, .. }) => {
                 if let Some(v) = value(password) {
                     for enc in [Encoding::Sql, Encoding::Cnf] {
                         enc.check(&v).map_err(|u| refuse(password, enc, u))?;
@@ -335,10 +341,10 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
         }
         // RabbitMQ's CLI trims the password it reads on stdin: RabbitMQ would
         // hold another one than the secrets file (the AMQP login shows it)
-        if let Kind::Command {
+        if let Kind::Command(CommandSpec {
             unless_amqp: Some(a),
             ..
-        } = &r.kind
+        }) = &r.kind
             && let Some(v) = value(&a.password)
             && v.trim() != v
         {
@@ -460,24 +466,24 @@ impl<'a> Cx<'a> {
 /// One resource, by kind.
 fn plan_one(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     match &r.kind {
-        Kind::Packages { .. } => packages::plan(cx, r),
-        Kind::File { .. } => file::plan(cx, r),
-        Kind::Directory { .. } => directory::plan(cx, r),
-        Kind::IniEdit { .. } => ini_edit::plan(cx, r),
-        Kind::Service { .. } => service::plan(cx, r),
-        Kind::Command { .. } => command::plan(cx, r),
-        Kind::GaleraStatus { .. } => galera::plan(cx, r),
-        Kind::SqlDatabase { .. } => sql::database(cx, r),
-        Kind::SqlUser { .. } => sql::user(cx, r),
-        Kind::SqlGrant { .. } => sql::grant(cx, r),
-        Kind::KeystoneApi { .. } => keystone_api::plan(cx, r),
-        Kind::KeystoneProject { .. } => catalog::project(cx, r),
-        Kind::KeystoneUser { .. } => catalog::user(cx, r),
-        Kind::KeystoneRole { .. } => catalog::role(cx, r),
-        Kind::KeystoneAssignment { .. } => catalog::assignment(cx, r),
-        Kind::KeystoneService { .. } => catalog::service(cx, r),
-        Kind::KeystoneEndpoint { .. } => endpoint::v3(cx, r),
-        Kind::KeystoneEndpoints { .. } => endpoint::v2(cx, r),
+        Kind::Packages(s) => packages::plan(cx, r, s),
+        Kind::File(s) => file::plan(cx, r, s),
+        Kind::Directory(s) => directory::plan(cx, r, s),
+        Kind::IniEdit(s) => ini_edit::plan(cx, r, s),
+        Kind::Service(s) => service::plan(cx, r, s),
+        Kind::Command(s) => command::plan(cx, r, s),
+        Kind::GaleraStatus(s) => galera::plan(cx, r, s),
+        Kind::SqlDatabase(s) => sql::database(cx, r, s),
+        Kind::SqlUser(s) => sql::user(cx, r, s),
+        Kind::SqlGrant(s) => sql::grant(cx, r, s),
+        Kind::KeystoneApi(s) => keystone_api::plan(cx, r, s),
+        Kind::KeystoneProject(s) => catalog::project(cx, r, s),
+        Kind::KeystoneUser(s) => catalog::user(cx, r, s),
+        Kind::KeystoneRole(s) => catalog::role(cx, r, s),
+        Kind::KeystoneAssignment(s) => catalog::assignment(cx, r, s),
+        Kind::KeystoneService(s) => catalog::service(cx, r, s),
+        Kind::KeystoneEndpoint(s) => endpoint::v3(cx, r, s),
+        Kind::KeystoneEndpoints(s) => endpoint::v2(cx, r, s),
     }
 }
 

@@ -36,10 +36,10 @@ fn refused(guard: &str, expected: &str) {
 /// The login a taken `unless_amqp: GUARD` asks for.
 fn taken(guard: &str) -> AmqpLogin {
     let (r, _) = load(&command(guard)).unwrap().unwrap();
-    let Kind::Command {
+    let Kind::Command(CommandSpec {
         unless_amqp: Some(a),
         ..
-    } = &r.kind
+    }) = &r.kind
     else {
         panic!("{r:?}")
     };
