@@ -4,7 +4,7 @@
 
 use super::{Io, load_site};
 use crate::cli::Format;
-use crate::desired::resource::{KeystoneApiSpec, KeystoneEndpointSpec, Kind};
+use crate::desired::resource::Kind;
 use crate::error::{Error, Status};
 use crate::pipeline::{self, Connector, Work};
 use crate::plan::catalog::Admin;
@@ -58,10 +58,7 @@ pub fn run(
         let first = site.host(ha.controllers.first()?)?;
         let w = works.iter().find(|w| w.host.has_role("keystone"))?;
         let resources = pipeline::desired(&site, first, &w.os).ok()?;
-        let admin = resources.iter().find_map(|r| match &r.kind {
-            Kind::KeystoneApi(KeystoneApiSpec { admin }) => Some(admin.clone()),
-            _ => None,
-        })?;
+        let admin = keystone_admin(&resources)?;
         Some((admin, glance_port(&resources)))
     });
     for w in works.iter_mut().filter(|w| w.host.has_role("keystone")) {
@@ -231,9 +228,16 @@ fn run_tempest(
 }
 
 fn admin_of(w: &Work) -> Option<Admin> {
-    w.resources.iter().find_map(|r| match &r.kind {
-        Kind::KeystoneApi(KeystoneApiSpec { admin }) => Some(admin.clone()),
-        _ => None,
+    keystone_admin(&w.resources)
+}
+
+/// The admin of the roles' first `keystone_api`.
+fn keystone_admin(resources: &[crate::desired::resource::Resource]) -> Option<Admin> {
+    resources.iter().find_map(|r| {
+        let Kind::KeystoneApi(api) = &r.kind else {
+            return None;
+        };
+        Some(api.admin.clone())
     })
 }
 
@@ -241,14 +245,17 @@ fn admin_of(w: &Work) -> Option<Admin> {
 fn glance_port(resources: &[crate::desired::resource::Resource]) -> u16 {
     resources
         .iter()
-        .find_map(|r| match &r.kind {
-            Kind::KeystoneEndpoint(KeystoneEndpointSpec {
-                service_type, url, ..
-            }) if service_type == "image" => url
+        .find_map(|r| {
+            let Kind::KeystoneEndpoint(e) = &r.kind else {
+                return None;
+            };
+            if e.service_type != "image" {
+                return None;
+            }
+            e.url
                 .rsplit(':')
                 .next()
-                .and_then(|p| p.trim_end_matches('/').parse().ok()),
-            _ => None,
+                .and_then(|p| p.trim_end_matches('/').parse().ok())
         })
         .unwrap_or(9292)
 }

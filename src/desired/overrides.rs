@@ -2,7 +2,7 @@
 //! which files those may name (for `validate`).
 
 use super::DesiredError;
-use crate::desired::resource::{FileSpec, IniEditSpec, Kind, Resource};
+use crate::desired::resource::{Kind, Resource};
 use crate::ini::IniSetting;
 use crate::site::Site;
 use std::collections::BTreeSet;
@@ -33,15 +33,27 @@ pub(super) fn apply(
             .collect();
         for r in resources.iter_mut() {
             match &mut r.kind {
-                Kind::File(FileSpec {
-                    path: p, content, ..
-                }) if p == path => *content = crate::ini::apply(content, &settings),
-                Kind::IniEdit(IniEditSpec {
-                    path: p,
-                    settings: s,
-                    ..
-                }) if p == path => s.extend(settings.iter().cloned()),
-                _ => {}
+                Kind::File(f) if f.path == *path => {
+                    f.content = crate::ini::apply(&f.content, &settings);
+                }
+                Kind::IniEdit(e) if e.path == *path => e.settings.extend(settings.iter().cloned()),
+                Kind::File(_) | Kind::IniEdit(_) => {}
+                Kind::Packages(_)
+                | Kind::Directory(_)
+                | Kind::Service(_)
+                | Kind::Command(_)
+                | Kind::GaleraStatus(_)
+                | Kind::SqlDatabase(_)
+                | Kind::SqlUser(_)
+                | Kind::SqlGrant(_)
+                | Kind::KeystoneApi(_)
+                | Kind::KeystoneProject(_)
+                | Kind::KeystoneUser(_)
+                | Kind::KeystoneRole(_)
+                | Kind::KeystoneAssignment(_)
+                | Kind::KeystoneService(_)
+                | Kind::KeystoneEndpoint(_)
+                | Kind::KeystoneEndpoints(_) => {}
             }
         }
     }

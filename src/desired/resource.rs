@@ -209,6 +209,23 @@ pub struct SqlGrantSpec {
     pub database: String,
 }
 
+impl IniEditSpec {
+    /// The values it sets (they may hold secret placeholders).
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.settings.iter().map(|s| s.value.as_str())
+    }
+}
+
+impl CommandSpec {
+    /// What it sends on stdin: the command's, then its `unless` check's.
+    pub fn stdins(&self) -> impl Iterator<Item = &str> {
+        self.stdin
+            .iter()
+            .chain(&self.unless_stdin)
+            .map(String::as_str)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SqlUserSyntax {
@@ -222,17 +239,52 @@ pub const SQL_USER_HOSTS: &[&str] = &["localhost", "%"];
 impl Kind {
     /// Resources planned against the Keystone catalog rather than host facts.
     pub fn is_catalog(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Kind::KeystoneApi(_)
-                | Kind::KeystoneProject(_)
-                | Kind::KeystoneUser(_)
-                | Kind::KeystoneRole(_)
-                | Kind::KeystoneAssignment(_)
-                | Kind::KeystoneService(_)
-                | Kind::KeystoneEndpoint(_)
-                | Kind::KeystoneEndpoints(_)
-        )
+            | Kind::KeystoneProject(_)
+            | Kind::KeystoneUser(_)
+            | Kind::KeystoneRole(_)
+            | Kind::KeystoneAssignment(_)
+            | Kind::KeystoneService(_)
+            | Kind::KeystoneEndpoint(_)
+            | Kind::KeystoneEndpoints(_) => true,
+            Kind::Packages(_)
+            | Kind::File(_)
+            | Kind::Directory(_)
+            | Kind::IniEdit(_)
+            | Kind::Service(_)
+            | Kind::Command(_)
+            | Kind::GaleraStatus(_)
+            | Kind::SqlDatabase(_)
+            | Kind::SqlUser(_)
+            | Kind::SqlGrant(_) => false,
+        }
+    }
+
+    /// The file it writes whole (`file`) or edits (`ini`): what a site's
+    /// `overrides` may name (see [`crate::desired::check::targets`]).
+    pub fn written_file(&self) -> Option<&str> {
+        match self {
+            Kind::File(s) => Some(&s.path),
+            Kind::IniEdit(s) => Some(&s.path),
+            // a directory holds files, it is not one
+            Kind::Directory(_) => None,
+            Kind::Packages(_)
+            | Kind::Service(_)
+            | Kind::Command(_)
+            | Kind::GaleraStatus(_)
+            | Kind::SqlDatabase(_)
+            | Kind::SqlUser(_)
+            | Kind::SqlGrant(_)
+            | Kind::KeystoneApi(_)
+            | Kind::KeystoneProject(_)
+            | Kind::KeystoneUser(_)
+            | Kind::KeystoneRole(_)
+            | Kind::KeystoneAssignment(_)
+            | Kind::KeystoneService(_)
+            | Kind::KeystoneEndpoint(_)
+            | Kind::KeystoneEndpoints(_) => None,
+        }
     }
 }
 

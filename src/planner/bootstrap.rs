@@ -7,7 +7,7 @@
 //! seqno; when a controller cannot be reached its seqno is unknown, and only
 //! the operator may decide it is gone for good (`--galera-bootstrap HOST`).
 
-use crate::desired::resource::{GaleraStatusSpec, Kind, Resource};
+use crate::desired::resource::{Kind, Resource};
 use crate::facts::Facts;
 use crate::planner::GaleraRole;
 use crate::site::Site;
@@ -168,9 +168,11 @@ pub type Gathered<'a> = (&'a str, &'a Facts, &'a [Resource]);
 
 /// The MariaDB service a host's `galera_status` watches.
 fn galera_service(resources: &[Resource]) -> Option<&str> {
-    resources.iter().find_map(|r| match &r.kind {
-        Kind::GaleraStatus(GaleraStatusSpec { service, .. }) => Some(service.as_str()),
-        _ => None,
+    resources.iter().find_map(|r| {
+        let Kind::GaleraStatus(g) = &r.kind else {
+            return None;
+        };
+        Some(g.service.as_str())
     })
 }
 
@@ -325,6 +327,7 @@ fn operators_choice(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desired::resource::GaleraStatusSpec;
     use crate::facts::galera::GaleraFacts;
     use crate::planner::{set_service, test_facts as facts, test_res as res};
 

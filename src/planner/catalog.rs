@@ -2,7 +2,7 @@
 //! `keystone_project`, `keystone_user`, `keystone_role`,
 //! `keystone_assignment` and `keystone_service`.
 
-use super::keystone_api::catalog;
+use super::keystone_api::{Needs, catalog};
 use super::{Cx, Decision, PlanError, change, noop};
 use crate::desired::resource::{
     KeystoneAssignmentSpec, KeystoneProjectSpec, KeystoneRoleSpec, KeystoneServiceSpec,
@@ -17,7 +17,7 @@ pub(super) fn project(
     s: &KeystoneProjectSpec,
 ) -> Result<Decision, PlanError> {
     let KeystoneProjectSpec { name, description } = s;
-    let cat = catalog(cx, r)?;
+    let cat = catalog(cx, r, Needs::Either)?;
     if cat.facts.projects.contains_key(name) {
         return Ok(noop("exists"));
     }
@@ -39,7 +39,7 @@ pub(super) fn user(
     s: &KeystoneUserSpec,
 ) -> Result<Decision, PlanError> {
     let KeystoneUserSpec { name, password } = s;
-    let cat = catalog(cx, r)?;
+    let cat = catalog(cx, r, Needs::Either)?;
     Ok(if !cat.facts.users.contains_key(name) {
         change(
             r,
@@ -73,7 +73,7 @@ pub(super) fn role(
     s: &KeystoneRoleSpec,
 ) -> Result<Decision, PlanError> {
     let KeystoneRoleSpec { name } = s;
-    let cat = catalog(cx, r)?;
+    let cat = catalog(cx, r, Needs::Either)?;
     if cat.facts.roles.contains_key(name) {
         return Ok(noop("exists"));
     }
@@ -96,7 +96,7 @@ pub(super) fn assignment(
         project,
         role,
     } = s;
-    let cat = catalog(cx, r)?;
+    let cat = catalog(cx, r, Needs::Either)?;
     let key = (user.clone(), project.clone(), role.clone());
     if cat.facts.assignments.contains(&key) {
         return Ok(noop("already assigned"));
@@ -124,7 +124,7 @@ pub(super) fn service(
         service_type,
         description,
     } = s;
-    let cat = catalog(cx, r)?;
+    let cat = catalog(cx, r, Needs::Either)?;
     // matched by type, as the catalog looks services up (a name is not unique)
     if let Some(existing) = cat.facts.services.get(service_type) {
         return Ok(noop(format!("exists as `{existing}`")));

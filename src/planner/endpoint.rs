@@ -1,7 +1,7 @@
 //! Endpoints: `keystone_endpoint` (v3, one record per interface) and
 //! `keystone_endpoints` (v2.0, one record with the three URLs).
 
-use super::keystone_api::catalog;
+use super::keystone_api::{Needs, catalog};
 use super::{Cx, Decision, PlanError, change, noop};
 use crate::desired::resource::{KeystoneEndpointSpec, KeystoneEndpointsSpec, Resource};
 use crate::facts::catalog::EndpointFact;
@@ -19,7 +19,7 @@ pub(super) fn v3(
         region,
         url,
     } = s;
-    let cat = catalog(cx, r)?;
+    let cat = catalog(cx, r, Needs::V3)?;
     let found = cat.facts.endpoints.iter().find(|e| {
         e.service_type == *service_type && e.interface == *interface && e.region == *region
     });
@@ -62,7 +62,7 @@ pub(super) fn v2(
         internalurl,
         adminurl,
     } = s;
-    let cat = catalog(cx, r)?;
+    let cat = catalog(cx, r, Needs::V2)?;
     let mine: Vec<&EndpointFact> = cat
         .facts
         .endpoints

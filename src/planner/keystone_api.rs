@@ -3,7 +3,7 @@
 //! resources are planned against.
 
 use super::{Cx, Decision, PlanError, change, noop};
-use crate::desired::resource::{KeystoneApiSpec, Kind, Resource};
+use crate::desired::resource::{KeystoneApiSpec, Resource};
 use crate::facts::catalog::CatalogFacts;
 use crate::plan::catalog::{Admin, Call};
 use crate::plan::{Action, Op};
@@ -81,24 +81,32 @@ impl Catalog<'_> {
     }
 }
 
-pub(super) fn catalog<'a>(cx: &Cx<'a>, r: &Resource) -> Result<Catalog<'a>, PlanError> {
+/// The API version a catalog resource needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Needs {
+    /// Projects, users, roles, assignments and services: either.
+    Either,
+    /// `keystone_endpoint`.
+    V3,
+    /// `keystone_endpoints`.
+    V2,
+}
+
+pub(super) fn catalog<'a>(
+    cx: &Cx<'a>,
+    r: &Resource,
+    needs: Needs,
+) -> Result<Catalog<'a>, PlanError> {
     let Some(admin) = cx.api.clone() else {
         return Err(PlanError::NoKeystoneApi {
             at: r.source.clone(),
         });
     };
-    match (&r.kind, admin.is_v2()) {
-        (Kind::KeystoneEndpoint(_), true) => {
-            return Err(PlanError::EndpointNeedsV3 {
-                at: r.source.clone(),
-            });
-        }
-        (Kind::KeystoneEndpoints(_), false) => {
-            return Err(PlanError::EndpointsNeedV2 {
-                at: r.source.clone(),
-            });
-        }
-        _ => {}
+    let at = || r.source.clone();
+    match (needs, admin.is_v2()) {
+        (Needs::V3, true) => return Err(PlanError::EndpointNeedsV3 { at: at() }),
+        (Needs::V2, false) => return Err(PlanError::EndpointsNeedV2 { at: at() }),
+        (Needs::Either, _) | (Needs::V3, false) | (Needs::V2, true) => {}
     }
     let (facts, down) = match cx.facts.catalog.as_ref() {
         Some(c) if c.unavailable.is_none() => (Cow::Borrowed(c), false),

@@ -9,7 +9,7 @@
 //! written, instead of unconfigured (keystone's uwsgi then took 15 s to stop).
 
 use super::{Cx, Decision, PlanError, change, exec, noop};
-use crate::desired::resource::{Kind, PackagesSpec, Resource, ServiceSpec};
+use crate::desired::resource::{Kind, PackagesSpec, Resource};
 use crate::facts::Facts;
 use crate::host_commands;
 use crate::plan::{Action, Op};
@@ -34,10 +34,10 @@ impl Batch {
             .map_or(0, |i| i + 1);
         let mut b = Batch::default();
         for r in &resources[after..] {
-            let Kind::Packages(PackagesSpec { names }) = &r.kind else {
+            let Kind::Packages(p) = &r.kind else {
                 continue;
             };
-            let missing = missing(names, facts);
+            let missing = missing(&p.names, facts);
             if missing.is_empty() {
                 continue;
             }
@@ -58,13 +58,11 @@ impl Batch {
         }
         b.held = resources
             .iter()
-            .filter_map(|r| match &r.kind {
-                Kind::Service(ServiceSpec {
-                    name,
-                    running: true,
-                    ..
-                }) if !facts.service(name).running => Some(name.clone()),
-                _ => None,
+            .filter_map(|r| {
+                let Kind::Service(s) = &r.kind else {
+                    return None;
+                };
+                (s.running && !facts.service(&s.name).running).then(|| s.name.clone())
             })
             .collect();
         b
