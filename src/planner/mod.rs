@@ -142,7 +142,8 @@ pub fn catalog_wants(resources: &[Resource]) -> crate::facts::catalog::CatalogWa
                     s.region.clone(),
                 ));
             }
-            // the v2.0 endpoints are read whole (see facts::catalog)
+            // a v2.0 catalog is read whole (openstack::keystone::v2 takes no wants);
+            // the API itself is read, not looked for
             Kind::KeystoneEndpoints(_) | Kind::KeystoneApi(_) => {}
             Kind::Packages(_)
             | Kind::File(_)
