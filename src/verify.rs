@@ -189,9 +189,11 @@ fn through_vip(
 
 /// The admin the roles declare (keystone_api).
 fn admin_of(resources: &[Resource]) -> Option<Admin> {
-    resources.iter().find_map(|r| match &r.kind {
-        Kind::KeystoneApi { admin } => Some(admin.clone()),
-        _ => None,
+    resources.iter().find_map(|r| {
+        let Kind::KeystoneApi(api) = &r.kind else {
+            return None;
+        };
+        Some(api.admin.clone())
     })
 }
 
@@ -199,14 +201,17 @@ fn admin_of(resources: &[Resource]) -> Option<Admin> {
 fn glance_port(resources: &[Resource]) -> u16 {
     resources
         .iter()
-        .find_map(|r| match &r.kind {
-            Kind::KeystoneEndpoint {
-                service_type, url, ..
-            } if service_type == "image" => url
+        .find_map(|r| {
+            let Kind::KeystoneEndpoint(e) = &r.kind else {
+                return None;
+            };
+            if e.service_type != "image" {
+                return None;
+            }
+            e.url
                 .rsplit(':')
                 .next()
-                .and_then(|p| p.trim_end_matches('/').parse().ok()),
-            _ => None,
+                .and_then(|p| p.trim_end_matches('/').parse().ok())
         })
         .unwrap_or(9292)
 }

@@ -387,7 +387,10 @@ fn a_database_password_no_encoding_can_carry_is_refused_before_anything_runs() {
 /// a changed endpoint URL is replaced; a wrong admin token is reported.
 #[test]
 fn v2_catalog_converges_and_corrects_drift() {
-    use stackprov::desired::resource::{Kind, Resource};
+    use stackprov::desired::resource::{
+        KeystoneApiSpec, KeystoneAssignmentSpec, KeystoneEndpointsSpec, KeystoneProjectSpec,
+        KeystoneRoleSpec, KeystoneServiceSpec, KeystoneUserSpec, Kind, Resource,
+    };
     use stackprov::fake::FakeService;
     use stackprov::fake::keystone::FakeKeystone;
     use stackprov::plan::catalog::Admin;
@@ -414,7 +417,7 @@ fn v2_catalog_converges_and_corrects_drift() {
         package_source: false,
     };
     let resources = vec![
-        r(Kind::KeystoneApi {
+        r(Kind::KeystoneApi(KeystoneApiSpec {
             admin: Admin {
                 port: 35357,
                 user: String::new(),
@@ -422,39 +425,39 @@ fn v2_catalog_converges_and_corrects_drift() {
                 password: String::new(),
                 token: Some("admin_token".into()),
             },
-        }),
-        r(Kind::KeystoneProject {
+        })),
+        r(Kind::KeystoneProject(KeystoneProjectSpec {
             name: "admin".into(),
             description: "Admin Tenant".into(),
-        }),
-        r(Kind::KeystoneProject {
+        })),
+        r(Kind::KeystoneProject(KeystoneProjectSpec {
             name: "service".into(),
             description: "Service Tenant".into(),
-        }),
-        r(Kind::KeystoneUser {
+        })),
+        r(Kind::KeystoneUser(KeystoneUserSpec {
             name: "admin".into(),
             password: "admin".into(),
-        }),
-        r(Kind::KeystoneRole {
+        })),
+        r(Kind::KeystoneRole(KeystoneRoleSpec {
             name: "admin".into(),
-        }),
-        r(Kind::KeystoneAssignment {
+        })),
+        r(Kind::KeystoneAssignment(KeystoneAssignmentSpec {
             user: "admin".into(),
             project: "admin".into(),
             role: "admin".into(),
-        }),
-        r(Kind::KeystoneService {
+        })),
+        r(Kind::KeystoneService(KeystoneServiceSpec {
             name: "keystone".into(),
             service_type: "identity".into(),
             description: "OpenStack Identity".into(),
-        }),
-        r(Kind::KeystoneEndpoints {
+        })),
+        r(Kind::KeystoneEndpoints(KeystoneEndpointsSpec {
             service_type: "identity".into(),
             region: "RegionOne".into(),
             publicurl: "http://controller:5000/v2.0".into(),
             internalurl: "http://controller:5000/v2.0".into(),
             adminurl: "http://controller:35357/v2.0".into(),
-        }),
+        })),
     ];
     let secrets = SecretStore::from_values([
         ("admin_token".to_string(), "the-admin-token".to_string()),

@@ -4,7 +4,6 @@
 //! removed), reported with the site file's own problems, all at once.
 
 use super::removed;
-use crate::desired::resource::Kind;
 use crate::model::Diagnostic;
 use crate::model::diagnostic::{did_you_mean, short};
 use crate::site::{Rules, Site};
@@ -77,9 +76,9 @@ pub fn targets(site: &Site) -> BTreeMap<String, OverrideTarget> {
                 continue;
             };
             for r in resources {
-                if let Kind::File { path, .. } | Kind::IniEdit { path, .. } = r.kind {
-                    let ini = ini_files.contains(&path);
-                    let t = out.entry(path).or_insert(OverrideTarget {
+                if let Some(path) = r.kind.written_file() {
+                    let ini = ini_files.contains(path);
+                    let t = out.entry(path.to_string()).or_insert(OverrideTarget {
                         ini,
                         role: r.role.clone(),
                     });

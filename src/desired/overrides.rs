@@ -33,15 +33,27 @@ pub(super) fn apply(
             .collect();
         for r in resources.iter_mut() {
             match &mut r.kind {
-                Kind::File {
-                    path: p, content, ..
-                } if p == path => *content = crate::ini::apply(content, &settings),
-                Kind::IniEdit {
-                    path: p,
-                    settings: s,
-                    ..
-                } if p == path => s.extend(settings.iter().cloned()),
-                _ => {}
+                Kind::File(f) if f.path == *path => {
+                    f.content = crate::ini::apply(&f.content, &settings);
+                }
+                Kind::IniEdit(e) if e.path == *path => e.settings.extend(settings.iter().cloned()),
+                Kind::File(_) | Kind::IniEdit(_) => {}
+                Kind::Packages(_)
+                | Kind::Directory(_)
+                | Kind::Service(_)
+                | Kind::Command(_)
+                | Kind::GaleraStatus(_)
+                | Kind::SqlDatabase(_)
+                | Kind::SqlUser(_)
+                | Kind::SqlGrant(_)
+                | Kind::KeystoneApi(_)
+                | Kind::KeystoneProject(_)
+                | Kind::KeystoneUser(_)
+                | Kind::KeystoneRole(_)
+                | Kind::KeystoneAssignment(_)
+                | Kind::KeystoneService(_)
+                | Kind::KeystoneEndpoint(_)
+                | Kind::KeystoneEndpoints(_) => {}
             }
         }
     }

@@ -175,16 +175,14 @@ fn keystone_processes_follow_the_processors() {
         let d = crate::desired::playbook::desired(&site, &site.hosts[0], &os).unwrap();
         d.resources
             .iter()
-            .find_map(|r| match &r.kind {
-                crate::desired::resource::Kind::IniEdit { path, settings, .. }
-                    if path == "/etc/keystone/keystone-uwsgi.ini" =>
-                {
-                    settings
-                        .iter()
-                        .find(|s| s.key == "processes")
-                        .map(|s| s.value.clone())
-                }
-                _ => None,
+            .find_map(|r| {
+                let crate::desired::resource::Kind::IniEdit(e) = &r.kind else {
+                    return None;
+                };
+                (e.path == "/etc/keystone/keystone-uwsgi.ini")
+                    .then(|| e.settings.iter().find(|s| s.key == "processes"))
+                    .flatten()
+                    .map(|s| s.value.clone())
             })
             .unwrap()
     };

@@ -3,7 +3,7 @@
 //! catalog) → plan; and the saved-facts round trip. Everything goes through a
 //! `Transport`; the commands build on this.
 
-use crate::desired::resource::Resource;
+use crate::desired::resource::{FileSpec, Resource};
 use crate::error::{Error, HostError, Status};
 use crate::facts::{Facts, OsFacts};
 use crate::plan::{HostPlan, PLAN_FORMAT, Plan};
@@ -373,9 +373,9 @@ pub fn facts_for_saving(f: &Facts, masker: &Masker, resources: &[Resource]) -> F
         if let Some(c) = file.content.as_mut() {
             *c = masker.to_placeholders(c);
             for r in resources {
-                if let crate::desired::resource::Kind::File {
+                if let crate::desired::resource::Kind::File(FileSpec {
                     path: p, content, ..
-                } = &r.kind
+                }) = &r.kind
                     && p == path
                 {
                     *c = planner::mask_secret_lines(c, content);

@@ -168,9 +168,11 @@ pub type Gathered<'a> = (&'a str, &'a Facts, &'a [Resource]);
 
 /// The MariaDB service a host's `galera_status` watches.
 fn galera_service(resources: &[Resource]) -> Option<&str> {
-    resources.iter().find_map(|r| match &r.kind {
-        Kind::GaleraStatus { service, .. } => Some(service.as_str()),
-        _ => None,
+    resources.iter().find_map(|r| {
+        let Kind::GaleraStatus(g) = &r.kind else {
+            return None;
+        };
+        Some(g.service.as_str())
     })
 }
 
@@ -325,6 +327,7 @@ fn operators_choice(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desired::resource::GaleraStatusSpec;
     use crate::facts::galera::GaleraFacts;
     use crate::planner::{set_service, test_facts as facts, test_res as res};
 
@@ -351,11 +354,11 @@ mod tests {
     }
 
     fn resources() -> Vec<Resource> {
-        vec![res(Kind::GaleraStatus {
+        vec![res(Kind::GaleraStatus(GaleraStatusSpec {
             service: "mariadb".into(),
             nodes: 3,
             peers: String::new(),
-        })]
+        }))]
     }
 
     fn pick(nodes: &[(&str, Facts)], requested: Option<&str>) -> Result<Option<Bootstrap>, String> {

@@ -2,17 +2,22 @@
 //! `keystone_project`, `keystone_user`, `keystone_role`,
 //! `keystone_assignment` and `keystone_service`.
 
-use super::keystone_api::catalog;
+use super::keystone_api::{Needs, catalog};
 use super::{Cx, Decision, PlanError, change, noop};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{
+    KeystoneAssignmentSpec, KeystoneProjectSpec, KeystoneRoleSpec, KeystoneServiceSpec,
+    KeystoneUserSpec, Resource,
+};
 use crate::plan::Action;
 use crate::plan::catalog::Call;
 
-pub(super) fn project(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::KeystoneProject { name, description } = &r.kind else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
-    let cat = catalog(cx, r)?;
+pub(super) fn project(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &KeystoneProjectSpec,
+) -> Result<Decision, PlanError> {
+    let KeystoneProjectSpec { name, description } = s;
+    let cat = catalog(cx, r, Needs::Either)?;
     if cat.facts.projects.contains_key(name) {
         return Ok(noop("exists"));
     }
@@ -28,11 +33,13 @@ pub(super) fn project(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanErr
     .into())
 }
 
-pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::KeystoneUser { name, password } = &r.kind else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
-    let cat = catalog(cx, r)?;
+pub(super) fn user(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &KeystoneUserSpec,
+) -> Result<Decision, PlanError> {
+    let KeystoneUserSpec { name, password } = s;
+    let cat = catalog(cx, r, Needs::Either)?;
     Ok(if !cat.facts.users.contains_key(name) {
         change(
             r,
@@ -60,11 +67,13 @@ pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
     })
 }
 
-pub(super) fn role(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::KeystoneRole { name } = &r.kind else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
-    let cat = catalog(cx, r)?;
+pub(super) fn role(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &KeystoneRoleSpec,
+) -> Result<Decision, PlanError> {
+    let KeystoneRoleSpec { name } = s;
+    let cat = catalog(cx, r, Needs::Either)?;
     if cat.facts.roles.contains_key(name) {
         return Ok(noop("exists"));
     }
@@ -77,16 +86,17 @@ pub(super) fn role(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
     .into())
 }
 
-pub(super) fn assignment(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::KeystoneAssignment {
+pub(super) fn assignment(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &KeystoneAssignmentSpec,
+) -> Result<Decision, PlanError> {
+    let KeystoneAssignmentSpec {
         user,
         project,
         role,
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
-    let cat = catalog(cx, r)?;
+    } = s;
+    let cat = catalog(cx, r, Needs::Either)?;
     let key = (user.clone(), project.clone(), role.clone());
     if cat.facts.assignments.contains(&key) {
         return Ok(noop("already assigned"));
@@ -104,16 +114,17 @@ pub(super) fn assignment(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, Plan
     .into())
 }
 
-pub(super) fn service(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::KeystoneService {
+pub(super) fn service(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &KeystoneServiceSpec,
+) -> Result<Decision, PlanError> {
+    let KeystoneServiceSpec {
         name,
         service_type,
         description,
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
-    let cat = catalog(cx, r)?;
+    } = s;
+    let cat = catalog(cx, r, Needs::Either)?;
     // matched by type, as the catalog looks services up (a name is not unique)
     if let Some(existing) = cat.facts.services.get(service_type) {
         return Ok(noop(format!("exists as `{existing}`")));
@@ -133,7 +144,10 @@ pub(super) fn service(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanErr
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::{Kind, Resource};
+    use crate::desired::resource::{
+        KeystoneAssignmentSpec, KeystoneProjectSpec, KeystoneRoleSpec, KeystoneServiceSpec,
+        KeystoneUserSpec, Kind, Resource,
+    };
     use crate::facts::catalog::CatalogFacts;
     use crate::plan::Action::{Create, Update};
     use crate::planner::testkit::*;
@@ -147,39 +161,39 @@ mod tests {
     }
 
     fn project() -> Resource {
-        res(Kind::KeystoneProject {
+        res(Kind::KeystoneProject(KeystoneProjectSpec {
             name: "service".into(),
             description: "Service Project".into(),
-        })
+        }))
     }
 
     fn user() -> Resource {
-        res(Kind::KeystoneUser {
+        res(Kind::KeystoneUser(KeystoneUserSpec {
             name: "glance".into(),
             password: "glance_user".into(),
-        })
+        }))
     }
 
     fn role() -> Resource {
-        res(Kind::KeystoneRole {
+        res(Kind::KeystoneRole(KeystoneRoleSpec {
             name: "admin".into(),
-        })
+        }))
     }
 
     fn assignment() -> Resource {
-        res(Kind::KeystoneAssignment {
+        res(Kind::KeystoneAssignment(KeystoneAssignmentSpec {
             user: "glance".into(),
             project: "service".into(),
             role: "admin".into(),
-        })
+        }))
     }
 
     fn service() -> Resource {
-        res(Kind::KeystoneService {
+        res(Kind::KeystoneService(KeystoneServiceSpec {
             name: "glance".into(),
             service_type: "image".into(),
             description: "OpenStack Image".into(),
-        })
+        }))
     }
 
     fn id(name: &str) -> (String, String) {

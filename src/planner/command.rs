@@ -2,12 +2,12 @@
 //! check fails.
 
 use super::{Cx, Decision, PlanError, change, noop, notify_ops};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{CommandSpec, Resource};
 use crate::host_commands;
 use crate::plan::{Action, Op};
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::Command {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource, s: &CommandSpec) -> Result<Decision, PlanError> {
+    let CommandSpec {
         name: _,
         run,
         user,
@@ -21,10 +21,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
         explain,
         starts_cluster,
         ..
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+    } = s;
     let facts = cx.facts;
     if let Some(c) = creates
         && facts.file(c).is_some()
@@ -99,7 +96,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::{Kind, Resource};
+    use crate::desired::resource::{CommandSpec, Kind, Resource};
     use crate::plan::Action::Run;
     use crate::planner::testkit::*;
 
@@ -117,7 +114,7 @@ mod tests {
         explain: Option<&str>,
         notify: &[&str],
     ) -> Resource {
-        res(Kind::Command {
+        res(Kind::Command(CommandSpec {
             name: run.into(),
             run: run.into(),
             user: Some("keystone".into()),
@@ -131,7 +128,7 @@ mod tests {
             notify: notify.iter().map(|n| n.to_string()).collect(),
             timeout_secs: 900,
             starts_cluster: None,
-        })
+        }))
     }
 
     fn fernet_setup() -> Resource {
@@ -160,7 +157,7 @@ mod tests {
 
     fn bootstrap_by_login() -> Resource {
         let mut r = command("keystone-manage bootstrap", None, None, Some(EXPLAIN), &[]);
-        if let Kind::Command { unless_login, .. } = &mut r.kind {
+        if let Kind::Command(CommandSpec { unless_login, .. }) = &mut r.kind {
             *unless_login = Some("admin".into());
         }
         r
@@ -171,9 +168,9 @@ mod tests {
     /// The messaging role's user command, guarded by an AMQP login.
     fn rabbit_user() -> Resource {
         let mut r = command(RABBIT, None, None, None, &[]);
-        if let Kind::Command {
+        if let Kind::Command(CommandSpec {
             unless_amqp, user, ..
-        } = &mut r.kind
+        }) = &mut r.kind
         {
             *user = None;
             *unless_amqp = Some(Box::new(crate::model::AmqpLogin {
@@ -374,7 +371,7 @@ mod tests {
     #[test]
     fn the_run_carries_its_stdin_and_timeout() {
         let mut r = bootstrap();
-        if let Kind::Command { stdin, user, .. } = &mut r.kind {
+        if let Kind::Command(CommandSpec { stdin, user, .. }) = &mut r.kind {
             *stdin = Some("((secret:admin))\n".into());
             *user = None;
         }

@@ -1,15 +1,17 @@
 //! `directory`: created with its owner, group and mode, or those corrected.
 
 use super::{Cx, Decision, PlanError, change, exec, noop, perms_text};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{DirectorySpec, Resource};
 use crate::facts::FileKind;
 use crate::host_commands;
 use crate::plan::Action;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::Directory { path, perms } = &r.kind else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+pub(super) fn plan(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &DirectorySpec,
+) -> Result<Decision, PlanError> {
+    let DirectorySpec { path, perms } = s;
     Ok(match cx.facts.file(path) {
         None => change(
             r,
@@ -37,7 +39,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::{Kind, Resource};
+    use crate::desired::resource::{DirectorySpec, Kind, Resource};
     use crate::plan::Action::{Create, Update};
     use crate::planner::PlanError;
     use crate::planner::testkit::*;
@@ -45,10 +47,10 @@ mod tests {
     const IMAGES: &str = "/var/lib/glance/images";
 
     fn images() -> Resource {
-        res(Kind::Directory {
+        res(Kind::Directory(DirectorySpec {
             path: IMAGES.into(),
             perms: perms("glance", "glance", 0o750),
-        })
+        }))
     }
 
     #[test]

@@ -1,24 +1,25 @@
 //! Endpoints: `keystone_endpoint` (v3, one record per interface) and
 //! `keystone_endpoints` (v2.0, one record with the three URLs).
 
-use super::keystone_api::catalog;
+use super::keystone_api::{Needs, catalog};
 use super::{Cx, Decision, PlanError, change, noop};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{KeystoneEndpointSpec, KeystoneEndpointsSpec, Resource};
 use crate::facts::catalog::EndpointFact;
 use crate::plan::Action;
 use crate::plan::catalog::Call;
 
-pub(super) fn v3(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::KeystoneEndpoint {
+pub(super) fn v3(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &KeystoneEndpointSpec,
+) -> Result<Decision, PlanError> {
+    let KeystoneEndpointSpec {
         service_type,
         interface,
         region,
         url,
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
-    let cat = catalog(cx, r)?;
+    } = s;
+    let cat = catalog(cx, r, Needs::V3)?;
     let found = cat.facts.endpoints.iter().find(|e| {
         e.service_type == *service_type && e.interface == *interface && e.region == *region
     });
@@ -49,18 +50,19 @@ pub(super) fn v3(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     })
 }
 
-pub(super) fn v2(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::KeystoneEndpoints {
+pub(super) fn v2(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &KeystoneEndpointsSpec,
+) -> Result<Decision, PlanError> {
+    let KeystoneEndpointsSpec {
         service_type,
         region,
         publicurl,
         internalurl,
         adminurl,
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
-    let cat = catalog(cx, r)?;
+    } = s;
+    let cat = catalog(cx, r, Needs::V2)?;
     let mine: Vec<&EndpointFact> = cat
         .facts
         .endpoints
@@ -116,7 +118,7 @@ pub(super) fn v2(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::{Kind, Resource};
+    use crate::desired::resource::{KeystoneEndpointSpec, KeystoneEndpointsSpec, Kind, Resource};
     use crate::facts::catalog::EndpointFact;
     use crate::plan::Action::{Create, Update};
     use crate::planner::testkit::*;
@@ -124,22 +126,22 @@ mod tests {
     const URL: &str = "http://controller:9292";
 
     fn endpoint(interface: &str) -> Resource {
-        res(Kind::KeystoneEndpoint {
+        res(Kind::KeystoneEndpoint(KeystoneEndpointSpec {
             service_type: "image".into(),
             interface: interface.into(),
             region: "RegionOne".into(),
             url: URL.into(),
-        })
+        }))
     }
 
     fn endpoints() -> Resource {
-        res(Kind::KeystoneEndpoints {
+        res(Kind::KeystoneEndpoints(KeystoneEndpointsSpec {
             service_type: "image".into(),
             region: "RegionOne".into(),
             publicurl: URL.into(),
             internalurl: URL.into(),
             adminurl: "http://controller:9191".into(),
-        })
+        }))
     }
 
     fn fact(id: &str, interface: &str, region: &str, url: &str) -> EndpointFact {

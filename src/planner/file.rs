@@ -2,21 +2,18 @@
 //! content or its owner, group and mode differ.
 
 use super::{Cx, Decision, PlanError, change, diff, noop, notify_ops, perms_text};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{FileSpec, Resource};
 use crate::facts::FileKind;
 use crate::plan::{Action, Op};
 use crate::secrets::placeholder;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::File {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource, s: &FileSpec) -> Result<Decision, PlanError> {
+    let FileSpec {
         path,
         content,
         perms,
         notify,
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+    } = s;
     let desired = placeholder::resolve(content, cx.secrets).map_err(PlanError::Placeholder)?;
     let (action, reason, old) = match cx.facts.file(path) {
         None => (Action::Create, "does not exist".to_string(), String::new()),
@@ -56,7 +53,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::{Kind, Resource};
+    use crate::desired::resource::{FileSpec, Kind, Resource};
     use crate::facts::{FileFact, FileKind};
     use crate::plan::Action::{Create, Update};
     use crate::planner::PlanError;
@@ -70,12 +67,12 @@ mod tests {
     const JOURNAL_KEYSTONE: &str = "mkdir -p /var/lib/stackprov && { grep -qx keystone /var/lib/stackprov/pending-restarts 2>/dev/null || echo keystone >> /var/lib/stackprov/pending-restarts; }";
 
     fn conf(content: &str, notify: &[&str]) -> Resource {
-        res(Kind::File {
+        res(Kind::File(FileSpec {
             path: CONF.into(),
             content: content.into(),
             perms: perms("root", "keystone", 0o640),
             notify: notify.iter().map(|n| n.to_string()).collect(),
-        })
+        }))
     }
 
     fn host_has(file: FileFact) -> crate::facts::Facts {

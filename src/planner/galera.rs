@@ -7,7 +7,7 @@
 
 use super::GaleraRole;
 use super::{Cx, Decision, PlanError, change, exec, noop};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{GaleraStatusSpec, Resource};
 use crate::host_commands;
 use crate::plan::{Action, ClusterStart};
 
@@ -18,15 +18,16 @@ const STATUS: &str = "mysql -N -B -e \"SHOW GLOBAL STATUS WHERE Variable_name IN
 
 pub(super) const CHECKS: [&str; 1] = [STATUS];
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::GaleraStatus {
+pub(super) fn plan(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &GaleraStatusSpec,
+) -> Result<Decision, PlanError> {
+    let GaleraStatusSpec {
         service,
         nodes,
         peers,
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+    } = s;
     let facts = cx.facts;
     match cx.galera_bootstrap {
         Some(GaleraRole::Starts(reason)) => return Ok(bootstrap(cx, r, service, peers, reason)),
@@ -140,17 +141,17 @@ fn reset(r: &Resource, service: &str, reason: String) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::STATUS;
-    use crate::desired::resource::Kind;
+    use crate::desired::resource::{GaleraStatusSpec, Kind};
     use crate::planner::testkit::*;
     use crate::planner::{Cx, plan_one};
 
     /// The no-op's reason and the warnings, for a node that sees `size`.
     fn seen(running: bool, size: i32, synced: bool) -> (String, Vec<String>) {
-        let r = res(Kind::GaleraStatus {
+        let r = res(Kind::GaleraStatus(GaleraStatusSpec {
             service: "mariadb".into(),
             nodes: 3,
             peers: "192.0.2.12 192.0.2.13".into(),
-        });
+        }));
         let f = facts(|f| {
             set_service(f, "mariadb", running);
             f.checks
@@ -181,11 +182,11 @@ mod tests {
 
     #[test]
     fn the_chosen_node_marks_itself_safe_and_starts_the_cluster_unless_a_peer_answers() {
-        let r = res(Kind::GaleraStatus {
+        let r = res(Kind::GaleraStatus(GaleraStatusSpec {
             service: "mariadb".into(),
             nodes: 3,
             peers: "192.0.2.12 192.0.2.13".into(),
-        });
+        }));
         let f = facts(|_| {});
         let s = secrets();
         let m = s.masker();
@@ -222,11 +223,11 @@ mod tests {
 
     #[test]
     fn a_start_that_waited_past_its_timeout_is_killed_before_the_start() {
-        let r = res(Kind::GaleraStatus {
+        let r = res(Kind::GaleraStatus(GaleraStatusSpec {
             service: "mariadb".into(),
             nodes: 3,
             peers: String::new(),
-        });
+        }));
         let f = facts(|f| {
             f.galera = Some(crate::facts::galera::GaleraFacts {
                 unit: "deactivating".into(),

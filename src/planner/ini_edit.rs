@@ -1,20 +1,17 @@
 //! `ini_edit`: keys set in a file a package ships, the rest of it left alone.
 
 use super::{Cx, Decision, PlanError, change, diff, noop, notify_ops, perms_text};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{IniEditSpec, Resource};
 use crate::plan::{Action, Op};
 use crate::secrets::placeholder;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::IniEdit {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource, s: &IniEditSpec) -> Result<Decision, PlanError> {
+    let IniEditSpec {
         path,
         settings,
         perms,
         notify,
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+    } = s;
     let current = cx
         .facts
         .file(path)
@@ -77,7 +74,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::{Kind, Resource};
+    use crate::desired::resource::{IniEditSpec, Kind, Resource};
     use crate::ini::IniSetting;
     use crate::plan::Action::Update;
     use crate::planner::PlanError;
@@ -97,12 +94,12 @@ mod tests {
     }
 
     fn glance_api(settings: Vec<IniSetting>, notify: &[&str]) -> Resource {
-        res(Kind::IniEdit {
+        res(Kind::IniEdit(IniEditSpec {
             path: API.into(),
             settings,
             perms: perms("root", "glance", 0o640),
             notify: notify.iter().map(|n| n.to_string()).collect(),
-        })
+        }))
     }
 
     fn two_keys(notify: &[&str]) -> Resource {

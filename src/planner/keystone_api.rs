@@ -3,16 +3,18 @@
 //! resources are planned against.
 
 use super::{Cx, Decision, PlanError, change, noop};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{KeystoneApiSpec, Resource};
 use crate::facts::catalog::CatalogFacts;
 use crate::plan::catalog::{Admin, Call};
 use crate::plan::{Action, Op};
 use std::borrow::Cow;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::KeystoneApi { admin } = &r.kind else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+pub(super) fn plan(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &KeystoneApiSpec,
+) -> Result<Decision, PlanError> {
+    let KeystoneApiSpec { admin } = s;
     let facts = cx.facts;
     let answers = facts
         .catalog
@@ -79,24 +81,32 @@ impl Catalog<'_> {
     }
 }
 
-pub(super) fn catalog<'a>(cx: &Cx<'a>, r: &Resource) -> Result<Catalog<'a>, PlanError> {
+/// The API version a catalog resource needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Needs {
+    /// Projects, users, roles, assignments and services: either.
+    Either,
+    /// `keystone_endpoint`.
+    V3,
+    /// `keystone_endpoints`.
+    V2,
+}
+
+pub(super) fn catalog<'a>(
+    cx: &Cx<'a>,
+    r: &Resource,
+    needs: Needs,
+) -> Result<Catalog<'a>, PlanError> {
     let Some(admin) = cx.api.clone() else {
         return Err(PlanError::NoKeystoneApi {
             at: r.source.clone(),
         });
     };
-    match (&r.kind, admin.is_v2()) {
-        (Kind::KeystoneEndpoint { .. }, true) => {
-            return Err(PlanError::EndpointNeedsV3 {
-                at: r.source.clone(),
-            });
-        }
-        (Kind::KeystoneEndpoints { .. }, false) => {
-            return Err(PlanError::EndpointsNeedV2 {
-                at: r.source.clone(),
-            });
-        }
-        _ => {}
+    let at = || r.source.clone();
+    match (needs, admin.is_v2()) {
+        (Needs::V3, true) => return Err(PlanError::EndpointNeedsV3 { at: at() }),
+        (Needs::V2, false) => return Err(PlanError::EndpointsNeedV2 { at: at() }),
+        (Needs::Either, _) | (Needs::V3, false) | (Needs::V2, true) => {}
     }
     let (facts, down) = match cx.facts.catalog.as_ref() {
         Some(c) if c.unavailable.is_none() => (Cow::Borrowed(c), false),
@@ -107,7 +117,9 @@ pub(super) fn catalog<'a>(cx: &Cx<'a>, r: &Resource) -> Result<Catalog<'a>, Plan
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::Kind;
+    use crate::desired::resource::{
+        KeystoneEndpointSpec, KeystoneEndpointsSpec, KeystoneRoleSpec, Kind,
+    };
     use crate::plan::Action::Run;
     use crate::planner::PlanError;
     use crate::planner::testkit::*;
@@ -212,22 +224,22 @@ mod tests {
 
     #[test]
     fn catalog_resources_need_a_keystone_api_of_their_version() {
-        let endpoint = res(Kind::KeystoneEndpoint {
+        let endpoint = res(Kind::KeystoneEndpoint(KeystoneEndpointSpec {
             service_type: "image".into(),
             interface: "public".into(),
             region: "RegionOne".into(),
             url: "http://controller:9292".into(),
-        });
-        let endpoints = res(Kind::KeystoneEndpoints {
+        }));
+        let endpoints = res(Kind::KeystoneEndpoints(KeystoneEndpointsSpec {
             service_type: "image".into(),
             region: "RegionOne".into(),
             publicurl: "http://controller:9292".into(),
             internalurl: "http://controller:9292".into(),
             adminurl: "http://controller:9292".into(),
-        });
-        let role = res(Kind::KeystoneRole {
+        }));
+        let role = res(Kind::KeystoneRole(KeystoneRoleSpec {
             name: "admin".into(),
-        });
+        }));
         let at = || AT.to_string();
         let cases = [
             (

@@ -27,7 +27,7 @@ mod tests;
 
 pub use diff::{diff, mask_secret_lines};
 
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{FileSpec, IniEditSpec, Kind, Resource};
 use crate::facts::Facts;
 use crate::model::Perms;
 use crate::plan::catalog::Admin;
@@ -117,38 +117,44 @@ pub fn catalog_wants(resources: &[Resource]) -> crate::facts::catalog::CatalogWa
     let mut w = crate::facts::catalog::CatalogWants::default();
     for r in resources {
         match &r.kind {
-            Kind::KeystoneProject { name, .. } => {
-                w.projects.insert(name.clone());
+            Kind::KeystoneProject(s) => {
+                w.projects.insert(s.name.clone());
             }
-            Kind::KeystoneUser { name, .. } => {
-                w.users.insert(name.clone());
+            Kind::KeystoneUser(s) => {
+                w.users.insert(s.name.clone());
             }
-            Kind::KeystoneRole { name } => {
-                w.roles.insert(name.clone());
+            Kind::KeystoneRole(s) => {
+                w.roles.insert(s.name.clone());
             }
-            Kind::KeystoneAssignment {
-                user,
-                project,
-                role,
-            } => {
-                w.users.insert(user.clone());
-                w.projects.insert(project.clone());
-                w.roles.insert(role.clone());
+            Kind::KeystoneAssignment(s) => {
+                w.users.insert(s.user.clone());
+                w.projects.insert(s.project.clone());
+                w.roles.insert(s.role.clone());
             }
-            Kind::KeystoneService { service_type, .. } => {
-                w.services.insert(service_type.clone());
+            Kind::KeystoneService(s) => {
+                w.services.insert(s.service_type.clone());
             }
-            Kind::KeystoneEndpoint {
-                service_type,
-                interface,
-                region,
-                ..
-            } => {
-                w.services.insert(service_type.clone());
-                w.endpoints
-                    .insert((service_type.clone(), interface.clone(), region.clone()));
+            Kind::KeystoneEndpoint(s) => {
+                w.services.insert(s.service_type.clone());
+                w.endpoints.insert((
+                    s.service_type.clone(),
+                    s.interface.clone(),
+                    s.region.clone(),
+                ));
             }
-            _ => {}
+            // a v2.0 catalog is read whole (openstack::keystone::v2 takes no wants);
+            // the API itself is read, not looked for
+            Kind::KeystoneEndpoints(_) | Kind::KeystoneApi(_) => {}
+            Kind::Packages(_)
+            | Kind::File(_)
+            | Kind::Directory(_)
+            | Kind::IniEdit(_)
+            | Kind::Service(_)
+            | Kind::Command(_)
+            | Kind::GaleraStatus(_)
+            | Kind::SqlDatabase(_)
+            | Kind::SqlUser(_)
+            | Kind::SqlGrant(_) => {}
         }
     }
     w
@@ -159,95 +165,126 @@ pub fn query(resources: &[Resource]) -> crate::facts::FactQuery {
     let mut q = crate::facts::FactQuery::default();
     for r in resources {
         match &r.kind {
-            Kind::Packages { names } => q.packages.extend(names.iter().cloned()),
-            Kind::File { path, .. } | Kind::IniEdit { path, .. } => {
+            Kind::Packages(s) => q.packages.extend(s.names.iter().cloned()),
+            Kind::File(FileSpec { path, .. }) | Kind::IniEdit(IniEditSpec { path, .. }) => {
                 q.contents.insert(path.clone());
             }
-            Kind::Directory { path, .. } => {
-                q.stats.insert(path.clone());
+            Kind::Directory(s) => {
+                q.stats.insert(s.path.clone());
             }
-            Kind::Service { name, .. } => {
-                q.services.insert(name.clone());
+            Kind::Service(s) => {
+                q.services.insert(s.name.clone());
             }
-            Kind::Command {
-                creates,
-                unless,
-                unless_stdin,
-                unless_amqp,
-                ..
-            } => {
-                if let Some(a) = unless_amqp {
+            Kind::Command(s) => {
+                if let Some(a) = &s.unless_amqp {
                     q.amqp_logins.insert((**a).clone());
                 }
-                if let Some(c) = creates {
+                if let Some(c) = &s.creates {
                     q.stats.insert(c.clone());
                 }
-                if let Some(u) = unless {
+                if let Some(u) = &s.unless {
                     q.checks.insert(u.clone());
-                    if let Some(i) = unless_stdin {
+                    if let Some(i) = &s.unless_stdin {
                         q.check_stdin.insert(u.clone(), i.clone());
                     }
                 }
             }
-            Kind::SqlDatabase { .. } | Kind::SqlGrant { .. } => q.sql = true,
-            Kind::GaleraStatus { service, .. } => {
-                q.services.insert(service.clone());
+            Kind::SqlDatabase(_) | Kind::SqlGrant(_) => q.sql = true,
+            Kind::GaleraStatus(s) => {
+                q.services.insert(s.service.clone());
                 q.galera = true;
                 q.checks
                     .extend(galera::CHECKS.iter().map(|c| c.to_string()));
             }
-            Kind::SqlUser { name, password, .. } => {
+            Kind::SqlUser(s) => {
                 q.sql = true;
-                q.sql_logins.insert(name.clone(), password.clone());
+                q.sql_logins.insert(s.name.clone(), s.password.clone());
             }
-            Kind::KeystoneApi { admin } => q.catalog = Some(admin.clone()),
-            Kind::KeystoneUser { name, password } => {
-                q.catalog_logins.insert(name.clone(), password.clone());
+            Kind::KeystoneApi(s) => q.catalog = Some(s.admin.clone()),
+            Kind::KeystoneUser(s) => {
+                q.catalog_logins.insert(s.name.clone(), s.password.clone());
             }
-            Kind::KeystoneProject { .. }
-            | Kind::KeystoneRole { .. }
-            | Kind::KeystoneAssignment { .. }
-            | Kind::KeystoneService { .. }
-            | Kind::KeystoneEndpoint { .. }
-            | Kind::KeystoneEndpoints { .. } => {}
+            Kind::KeystoneProject(_)
+            | Kind::KeystoneRole(_)
+            | Kind::KeystoneAssignment(_)
+            | Kind::KeystoneService(_)
+            | Kind::KeystoneEndpoint(_)
+            | Kind::KeystoneEndpoints(_) => {}
         }
     }
     q
+}
+
+/// Where a resource's secrets are, as [`secret_names`] (which generates
+/// them) and [`check_secret_values`] read them.
+#[derive(Default)]
+struct Secrets<'a> {
+    /// Texts written into files, with placeholders (each in its encoding).
+    texts: Vec<&'a str>,
+    /// Texts a command reads on stdin (one line each), with placeholders.
+    stdin: Vec<&'a str>,
+    /// A MariaDB user's password (a secret's name): an SQL string, and a
+    /// line of the MySQL option file the login check uses.
+    sql_password: Option<&'a str>,
+    /// A RabbitMQ user's password (a secret's name): rabbitmqctl reads it trimmed.
+    amqp_password: Option<&'a str>,
+    /// The v2.0 admin token (a secret's name): generated, sent as an HTTP header.
+    admin_token: Option<&'a str>,
+}
+
+/// A resource's secrets, by kind: a kind that holds secrets says here
+/// where, or they are never generated nor checked.
+fn secrets_of(kind: &Kind) -> Secrets<'_> {
+    let none = Secrets::default;
+    match kind {
+        Kind::File(s) => Secrets {
+            texts: vec![&s.content],
+            ..none()
+        },
+        Kind::IniEdit(s) => Secrets {
+            texts: s.values().collect(),
+            ..none()
+        },
+        Kind::Command(s) => Secrets {
+            stdin: s.stdins().collect(),
+            amqp_password: s.unless_amqp.as_ref().map(|a| a.password.as_str()),
+            ..none()
+        },
+        Kind::SqlUser(s) => Secrets {
+            sql_password: Some(&s.password),
+            ..none()
+        },
+        Kind::KeystoneApi(s) => Secrets {
+            admin_token: s.admin.token.as_deref(),
+            ..none()
+        },
+        // their passwords name secrets the roles also write into a template
+        // or a command's stdin (admin-openrc, glance-api.conf): generated and
+        // checked there, not here
+        Kind::KeystoneUser(_) => none(),
+        Kind::Packages(_)
+        | Kind::Directory(_)
+        | Kind::Service(_)
+        | Kind::GaleraStatus(_)
+        | Kind::SqlDatabase(_)
+        | Kind::SqlGrant(_)
+        | Kind::KeystoneProject(_)
+        | Kind::KeystoneRole(_)
+        | Kind::KeystoneAssignment(_)
+        | Kind::KeystoneService(_)
+        | Kind::KeystoneEndpoint(_)
+        | Kind::KeystoneEndpoints(_) => none(),
+    }
 }
 
 /// Every secret name the resources reference.
 pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for r in resources {
-        let texts: Vec<&str> = match &r.kind {
-            Kind::File { content, .. } => vec![content],
-            Kind::IniEdit { settings, .. } => settings.iter().map(|s| s.value.as_str()).collect(),
-            Kind::Command {
-                stdin,
-                unless_stdin,
-                unless_amqp,
-                ..
-            } => {
-                if let Some(a) = unless_amqp {
-                    out.insert(a.password.clone());
-                }
-                stdin
-                    .iter()
-                    .chain(unless_stdin)
-                    .map(String::as_str)
-                    .collect()
-            }
-            Kind::SqlUser { password, .. } => {
-                out.insert(password.clone());
-                vec![]
-            }
-            Kind::KeystoneApi { admin } => {
-                out.extend(admin.token.iter().cloned());
-                vec![]
-            }
-            _ => vec![],
-        };
-        for t in texts {
+        let s = secrets_of(&r.kind);
+        let named = [s.sql_password, s.amqp_password, s.admin_token];
+        out.extend(named.into_iter().flatten().map(str::to_string));
+        for t in s.texts.iter().chain(&s.stdin) {
             out.extend(placeholder::secret_names(t));
         }
     }
@@ -281,33 +318,20 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
                 file: file.clone(),
             })),
         };
-        let (texts, stdin): (Vec<&str>, Vec<&str>) = match &r.kind {
-            Kind::File { content, .. } => (vec![content], vec![]),
-            Kind::IniEdit { settings, .. } => {
-                (settings.iter().map(|s| s.value.as_str()).collect(), vec![])
+        let Secrets {
+            texts,
+            stdin,
+            sql_password,
+            amqp_password,
+            admin_token: _,
+        } = secrets_of(&r.kind);
+        if let Some(password) = sql_password
+            && let Some(v) = value(password)
+        {
+            for enc in [Encoding::Sql, Encoding::Cnf] {
+                enc.check(&v).map_err(|u| refuse(password, enc, u))?;
             }
-            Kind::Command {
-                stdin,
-                unless_stdin,
-                ..
-            } => (
-                vec![],
-                stdin
-                    .iter()
-                    .chain(unless_stdin)
-                    .map(String::as_str)
-                    .collect(),
-            ),
-            Kind::SqlUser { password, .. } => {
-                if let Some(v) = value(password) {
-                    for enc in [Encoding::Sql, Encoding::Cnf] {
-                        enc.check(&v).map_err(|u| refuse(password, enc, u))?;
-                    }
-                }
-                (vec![], vec![])
-            }
-            _ => (vec![], vec![]),
-        };
+        }
         for t in texts.iter().copied() {
             for name in placeholder::secret_names(t) {
                 if crate::secrets::store::is_fernet_key(&name)
@@ -335,15 +359,12 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
         }
         // RabbitMQ's CLI trims the password it reads on stdin: RabbitMQ would
         // hold another one than the secrets file (the AMQP login shows it)
-        if let Kind::Command {
-            unless_amqp: Some(a),
-            ..
-        } = &r.kind
-            && let Some(v) = value(&a.password)
+        if let Some(password) = amqp_password
+            && let Some(v) = value(password)
             && v.trim() != v
         {
             return Err(PlanError::CannotEncode(Box::new(CannotEncode {
-                name: a.password.clone(),
+                name: password.to_string(),
                 what: "leading or trailing whitespace".into(),
                 place: "RabbitMQ's password",
                 why: "rabbitmqctl trims the password it reads on stdin (the only way a secret reaches it), so RabbitMQ would hold another one than the secrets file",
@@ -460,24 +481,24 @@ impl<'a> Cx<'a> {
 /// One resource, by kind.
 fn plan_one(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
     match &r.kind {
-        Kind::Packages { .. } => packages::plan(cx, r),
-        Kind::File { .. } => file::plan(cx, r),
-        Kind::Directory { .. } => directory::plan(cx, r),
-        Kind::IniEdit { .. } => ini_edit::plan(cx, r),
-        Kind::Service { .. } => service::plan(cx, r),
-        Kind::Command { .. } => command::plan(cx, r),
-        Kind::GaleraStatus { .. } => galera::plan(cx, r),
-        Kind::SqlDatabase { .. } => sql::database(cx, r),
-        Kind::SqlUser { .. } => sql::user(cx, r),
-        Kind::SqlGrant { .. } => sql::grant(cx, r),
-        Kind::KeystoneApi { .. } => keystone_api::plan(cx, r),
-        Kind::KeystoneProject { .. } => catalog::project(cx, r),
-        Kind::KeystoneUser { .. } => catalog::user(cx, r),
-        Kind::KeystoneRole { .. } => catalog::role(cx, r),
-        Kind::KeystoneAssignment { .. } => catalog::assignment(cx, r),
-        Kind::KeystoneService { .. } => catalog::service(cx, r),
-        Kind::KeystoneEndpoint { .. } => endpoint::v3(cx, r),
-        Kind::KeystoneEndpoints { .. } => endpoint::v2(cx, r),
+        Kind::Packages(s) => packages::plan(cx, r, s),
+        Kind::File(s) => file::plan(cx, r, s),
+        Kind::Directory(s) => directory::plan(cx, r, s),
+        Kind::IniEdit(s) => ini_edit::plan(cx, r, s),
+        Kind::Service(s) => service::plan(cx, r, s),
+        Kind::Command(s) => command::plan(cx, r, s),
+        Kind::GaleraStatus(s) => galera::plan(cx, r, s),
+        Kind::SqlDatabase(s) => sql::database(cx, r, s),
+        Kind::SqlUser(s) => sql::user(cx, r, s),
+        Kind::SqlGrant(s) => sql::grant(cx, r, s),
+        Kind::KeystoneApi(s) => keystone_api::plan(cx, r, s),
+        Kind::KeystoneProject(s) => catalog::project(cx, r, s),
+        Kind::KeystoneUser(s) => catalog::user(cx, r, s),
+        Kind::KeystoneRole(s) => catalog::role(cx, r, s),
+        Kind::KeystoneAssignment(s) => catalog::assignment(cx, r, s),
+        Kind::KeystoneService(s) => catalog::service(cx, r, s),
+        Kind::KeystoneEndpoint(s) => endpoint::v3(cx, r, s),
+        Kind::KeystoneEndpoints(s) => endpoint::v2(cx, r, s),
     }
 }
 

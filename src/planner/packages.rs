@@ -9,7 +9,7 @@
 //! written, instead of unconfigured (keystone's uwsgi then took 15 s to stop).
 
 use super::{Cx, Decision, PlanError, change, exec, noop};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{Kind, PackagesSpec, Resource};
 use crate::facts::Facts;
 use crate::host_commands;
 use crate::plan::{Action, Op};
@@ -34,10 +34,10 @@ impl Batch {
             .map_or(0, |i| i + 1);
         let mut b = Batch::default();
         for r in &resources[after..] {
-            let Kind::Packages { names } = &r.kind else {
+            let Kind::Packages(p) = &r.kind else {
                 continue;
             };
-            let missing = missing(names, facts);
+            let missing = missing(&p.names, facts);
             if missing.is_empty() {
                 continue;
             }
@@ -58,13 +58,11 @@ impl Batch {
         }
         b.held = resources
             .iter()
-            .filter_map(|r| match &r.kind {
-                Kind::Service {
-                    name,
-                    running: true,
-                    ..
-                } if !facts.service(name).running => Some(name.clone()),
-                _ => None,
+            .filter_map(|r| {
+                let Kind::Service(s) = &r.kind else {
+                    return None;
+                };
+                (s.running && !facts.service(&s.name).running).then(|| s.name.clone())
             })
             .collect();
         b
@@ -79,10 +77,8 @@ fn missing(names: &[String], facts: &Facts) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::Packages { names } = &r.kind else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource, s: &PackagesSpec) -> Result<Decision, PlanError> {
+    let PackagesSpec { names } = s;
     let facts = cx.facts;
     let id = r.id();
     let own = missing(names, facts);
@@ -127,14 +123,14 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::Kind;
+    use crate::desired::resource::{Kind, PackagesSpec, ServiceSpec};
     use crate::plan::Action::Create;
     use crate::planner::testkit::*;
 
     fn packages(names: &[&str]) -> crate::desired::resource::Resource {
-        res(Kind::Packages {
+        res(Kind::Packages(PackagesSpec {
             names: names.iter().map(|n| n.to_string()).collect(),
-        })
+        }))
     }
 
     fn installed(names: &[&str]) -> crate::facts::Facts {
@@ -209,12 +205,12 @@ mod tests {
     }
 
     fn service(name: &str) -> crate::desired::resource::Resource {
-        res(Kind::Service {
+        res(Kind::Service(ServiceSpec {
             name: name.into(),
             enabled: true,
             running: true,
             port: None,
-        })
+        }))
     }
 
     #[test]

@@ -2,20 +2,17 @@
 //! (or an interrupted run left its restart pending).
 
 use super::{Cx, Decision, PlanError, change, exec, noop};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{Resource, ServiceSpec};
 use crate::host_commands;
 use crate::plan::Action;
 
-pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::Service {
+pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource, s: &ServiceSpec) -> Result<Decision, PlanError> {
+    let ServiceSpec {
         name,
         enabled,
         running,
         port,
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+    } = s;
     let facts = cx.facts;
     let os = &facts.os;
     let f = facts.service(name);
@@ -72,7 +69,7 @@ pub(super) fn plan(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::{Kind, Resource};
+    use crate::desired::resource::{FileSpec, Kind, Resource, ServiceSpec};
     use crate::facts::ServiceFact;
     use crate::plan::Action::{Run, Update};
     use crate::planner::testkit::*;
@@ -81,12 +78,12 @@ mod tests {
     const CLEAR_KEYSTONE: &str = "if [ -f /var/lib/stackprov/pending-restarts ]; then sed -i '/^keystone$/d' /var/lib/stackprov/pending-restarts; fi";
 
     fn service(name: &str, enabled: bool, running: bool, port: Option<u16>) -> Resource {
-        res(Kind::Service {
+        res(Kind::Service(ServiceSpec {
             name: name.into(),
             enabled,
             running,
             port,
-        })
+        }))
     }
 
     fn keystone() -> Resource {
@@ -212,12 +209,12 @@ mod tests {
 
     #[test]
     fn a_changed_file_that_notifies_restarts_it_once() {
-        let conf = res(Kind::File {
+        let conf = res(Kind::File(FileSpec {
             path: "/etc/keystone/keystone.conf".into(),
             content: "[DEFAULT]\n".into(),
             perms: perms("root", "keystone", 0o640),
             notify: vec!["keystone".into()],
-        });
+        }));
         let running = host("keystone", true, true, true);
         let all = plan(&[conf, keystone(), keystone()], &running).unwrap();
         let got: Vec<Got> = all.iter().map(got).collect();

@@ -2,21 +2,24 @@
 //! as SQL sent on stdin to the local client as root.
 
 use super::{Cx, Decision, PlanError, change, exec_stdin, noop};
-use crate::desired::resource::{Kind, Resource, SQL_USER_HOSTS, SqlUserSyntax};
+use crate::desired::resource::{
+    Resource, SQL_USER_HOSTS, SqlDatabaseSpec, SqlGrantSpec, SqlUserSpec, SqlUserSyntax,
+};
 use crate::facts::Facts;
 use crate::host_commands;
 use crate::plan::Action;
 use crate::secrets::placeholder;
 
-pub(super) fn database(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::SqlDatabase {
+pub(super) fn database(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &SqlDatabaseSpec,
+) -> Result<Decision, PlanError> {
+    let SqlDatabaseSpec {
         name,
         charset,
         collation,
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+    } = s;
     let facts = cx.facts;
     let exists = facts
         .sql
@@ -37,15 +40,12 @@ pub(super) fn database(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanEr
     .into())
 }
 
-pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::SqlUser {
+pub(super) fn user(cx: &mut Cx<'_>, r: &Resource, s: &SqlUserSpec) -> Result<Decision, PlanError> {
+    let SqlUserSpec {
         name,
         password,
         syntax,
-    } = &r.kind
-    else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+    } = s;
     let facts = cx.facts;
     let sql_facts = facts.sql.as_ref();
     let missing: Vec<&str> = SQL_USER_HOSTS
@@ -96,10 +96,12 @@ pub(super) fn user(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError>
     .into())
 }
 
-pub(super) fn grant(cx: &mut Cx<'_>, r: &Resource) -> Result<Decision, PlanError> {
-    let Kind::SqlGrant { user, database } = &r.kind else {
-        unreachable!("planner::plan_one dispatches by kind")
-    };
+pub(super) fn grant(
+    cx: &mut Cx<'_>,
+    r: &Resource,
+    s: &SqlGrantSpec,
+) -> Result<Decision, PlanError> {
+    let SqlGrantSpec { user, database } = s;
     let facts = cx.facts;
     let missing: Vec<&str> = SQL_USER_HOSTS
         .iter()
@@ -140,31 +142,33 @@ fn sql_reason(facts: &Facts, why: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::desired::resource::{Kind, Resource, SqlUserSyntax};
+    use crate::desired::resource::{
+        Kind, Resource, SqlDatabaseSpec, SqlGrantSpec, SqlUserSpec, SqlUserSyntax,
+    };
     use crate::plan::Action::{Create, Update};
     use crate::planner::testkit::*;
 
     fn database() -> Resource {
-        res(Kind::SqlDatabase {
+        res(Kind::SqlDatabase(SqlDatabaseSpec {
             name: "keystone".into(),
             charset: "utf8mb4".into(),
             collation: "utf8mb4_general_ci".into(),
-        })
+        }))
     }
 
     fn user(syntax: SqlUserSyntax) -> Resource {
-        res(Kind::SqlUser {
+        res(Kind::SqlUser(SqlUserSpec {
             name: "keystone".into(),
             password: "keystone_db".into(),
             syntax,
-        })
+        }))
     }
 
     fn grant() -> Resource {
-        res(Kind::SqlGrant {
+        res(Kind::SqlGrant(SqlGrantSpec {
             user: "keystone".into(),
             database: "keystone".into(),
-        })
+        }))
     }
 
     /// MariaDB running with these `user@host` and, per user, a login result.

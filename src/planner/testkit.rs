@@ -2,7 +2,7 @@
 //! and outcomes reduced to what a plan shows (action, reason, one line per op).
 
 use super::{Cx, Decision, PlanError, plan_one};
-use crate::desired::resource::{Kind, Resource};
+use crate::desired::resource::{KeystoneApiSpec, Kind, Resource};
 use crate::facts::catalog::CatalogFacts;
 use crate::facts::{Facts, FileFact, FileKind, OsFacts, SqlFacts};
 use crate::model::Perms;
@@ -131,7 +131,7 @@ pub fn v2() -> Admin {
 }
 
 pub fn api(admin: Admin) -> Resource {
-    res(Kind::KeystoneApi { admin })
+    res(Kind::KeystoneApi(KeystoneApiSpec { admin }))
 }
 
 pub fn secrets() -> SecretStore {

@@ -3,20 +3,23 @@
 
 use super::testkit::*;
 use super::*;
-use crate::desired::resource::SqlUserSyntax;
+use crate::desired::resource::{
+    CommandSpec, DirectorySpec, FileSpec, IniEditSpec, KeystoneUserSpec, PackagesSpec,
+    SqlDatabaseSpec, SqlUserSpec, SqlUserSyntax,
+};
 use crate::ini::IniSetting;
 
 fn keystone_conf(content: &str) -> Resource {
-    res(Kind::File {
+    res(Kind::File(FileSpec {
         path: "/etc/keystone/keystone.conf".into(),
         content: content.into(),
         perms: perms("root", "keystone", 0o640),
         notify: vec![],
-    })
+    }))
 }
 
 fn glance_api(value: &str) -> Resource {
-    res(Kind::IniEdit {
+    res(Kind::IniEdit(IniEditSpec {
         path: "/etc/glance/glance-api.conf".into(),
         settings: vec![IniSetting {
             section: "database".into(),
@@ -25,7 +28,7 @@ fn glance_api(value: &str) -> Resource {
         }],
         perms: perms("root", "glance", 0o640),
         notify: vec![],
-    })
+    }))
 }
 
 const DB_URL: &str =
@@ -34,15 +37,15 @@ const DB_URL: &str =
 #[test]
 fn the_query_asks_for_what_each_kind_compares() {
     let resources = [
-        res(Kind::Packages {
+        res(Kind::Packages(PackagesSpec {
             names: vec!["keystone".into(), "httpd".into()],
-        }),
+        })),
         keystone_conf(""),
-        res(Kind::Directory {
+        res(Kind::Directory(DirectorySpec {
             path: "/var/lib/glance/images".into(),
             perms: perms("glance", "glance", 0o750),
-        }),
-        res(Kind::Command {
+        })),
+        res(Kind::Command(CommandSpec {
             name: "bootstrap".into(),
             run: "keystone-manage bootstrap".into(),
             user: None,
@@ -61,17 +64,17 @@ fn the_query_asks_for_what_each_kind_compares() {
             notify: vec![],
             timeout_secs: 600,
             starts_cluster: None,
-        }),
-        res(Kind::SqlUser {
+        })),
+        res(Kind::SqlUser(SqlUserSpec {
             name: "keystone".into(),
             password: "keystone_db".into(),
             syntax: SqlUserSyntax::Create,
-        }),
+        })),
         api(v3()),
-        res(Kind::KeystoneUser {
+        res(Kind::KeystoneUser(KeystoneUserSpec {
             name: "glance".into(),
             password: "glance_user".into(),
-        }),
+        })),
     ];
     let q = query(&resources);
     let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
@@ -98,11 +101,11 @@ fn secret_names_are_every_reference() {
     let resources = [
         keystone_conf(DB_URL),
         glance_api("((secret:glance_db|dburl))"),
-        res(Kind::SqlUser {
+        res(Kind::SqlUser(SqlUserSpec {
             name: "keystone".into(),
             password: "keystone_db".into(),
             syntax: SqlUserSyntax::Create,
-        }),
+        })),
         api(v2()),
     ];
     let names: Vec<String> = secret_names(&resources).into_iter().collect();
@@ -169,7 +172,7 @@ fn every_place_a_secret_lands_is_checked_in_its_encoding() {
         Ok(()) => "ok".to_string(),
         Err(e) => e.to_string(),
     };
-    let paste = res(Kind::IniEdit {
+    let paste = res(Kind::IniEdit(IniEditSpec {
         path: "/etc/glance/glance-api-paste.ini".into(),
         settings: vec![IniSetting {
             section: "filter:authtoken".into(),
@@ -178,7 +181,7 @@ fn every_place_a_secret_lands_is_checked_in_its_encoding() {
         }],
         perms: perms("root", "glance", 0o640),
         notify: vec![],
-    });
+    }));
     assert_eq!(
         refused(paste.clone(), "50%(x)s"),
         "secret `s` contains `%(`, which cannot be written into a paste.deploy value in ini:/etc/glance/glance-api-paste.ini: Python 2's ConfigParser, which paste.deploy reads the file with, takes `%(` as an interpolation and has no escape for it; choose a value without it"
@@ -199,17 +202,17 @@ fn every_place_a_secret_lands_is_checked_in_its_encoding() {
             file: "/etc/keystone/keystone.conf".into()
         })
     );
-    let user = res(Kind::SqlUser {
+    let user = res(Kind::SqlUser(SqlUserSpec {
         name: "keystone".into(),
         password: "s".into(),
         syntax: SqlUserSyntax::Create,
-    });
+    }));
     assert_eq!(
         refused(user.clone(), "a\0b"),
         "secret `s` contains `\\0`, which cannot be written into a MySQL option file in sql_user:keystone: MySQL option files are C strings: the value would end there; choose a value without it"
     );
     assert_eq!(refused(user, "a'\\\"\r#"), "ok");
-    let stdin = res(Kind::Command {
+    let stdin = res(Kind::Command(CommandSpec {
         name: "bootstrap".into(),
         run: "read -r pw".into(),
         user: None,
@@ -223,7 +226,7 @@ fn every_place_a_secret_lands_is_checked_in_its_encoding() {
         notify: vec![],
         timeout_secs: 600,
         starts_cluster: None,
-    });
+    }));
     assert_eq!(
         refused(stdin.clone(), "a\0b"),
         "secret `s` contains `\\0`, which cannot be written into a line of a command's stdin in command:bootstrap: the command reads one line with `read -r`, and a shell variable cannot hold a NUL byte; choose a value without it"
@@ -233,18 +236,18 @@ fn every_place_a_secret_lands_is_checked_in_its_encoding() {
 
 #[test]
 fn a_host_plan_holds_the_changes_and_the_noops_in_order() {
-    let mut a = res(Kind::Packages {
+    let mut a = res(Kind::Packages(PackagesSpec {
         names: vec!["httpd".into()],
-    });
+    }));
     a.role = "base".into();
-    let b = res(Kind::Packages {
+    let b = res(Kind::Packages(PackagesSpec {
         names: vec!["keystone".into()],
-    });
-    let c = res(Kind::SqlDatabase {
+    }));
+    let c = res(Kind::SqlDatabase(SqlDatabaseSpec {
         name: "keystone".into(),
         charset: "utf8mb4".into(),
         collation: "utf8mb4_general_ci".into(),
-    });
+    }));
     let f = facts(|f| {
         f.packages.insert("httpd".into(), "2.4".into());
         f.sql = sql(|s| {

@@ -2,6 +2,7 @@
 //! its defaults: each error names the playbook, the line and the fix.
 
 use super::*;
+use crate::model::AmqpLogin;
 
 /// The first resource of a one-entry playbook `playbooks/test.yaml`.
 fn load(text: &str) -> Result<Option<(Resource, bool)>, DesiredError> {
@@ -36,10 +37,10 @@ fn refused(guard: &str, expected: &str) {
 /// The login a taken `unless_amqp: GUARD` asks for.
 fn taken(guard: &str) -> AmqpLogin {
     let (r, _) = load(&command(guard)).unwrap().unwrap();
-    let Kind::Command {
+    let Kind::Command(CommandSpec {
         unless_amqp: Some(a),
         ..
-    } = &r.kind
+    }) = &r.kind
     else {
         panic!("{r:?}")
     };
@@ -105,4 +106,17 @@ fn amqp_names_over_255_bytes_are_refused() {
         taken(&format!("{{user: {ok}, password: rabbit_openstack}}")).user,
         ok
     );
+}
+
+/// Every name a playbook may use is a kind [`kinds::kind`] reads.
+#[test]
+fn every_kind_name_is_read() {
+    for name in kinds::KINDS {
+        if let Err(e) = load(&format!("- {name}: {{}}\n")) {
+            assert!(
+                !e.to_string().contains("unknown resource kind"),
+                "{name}: {e}"
+            );
+        }
+    }
 }
