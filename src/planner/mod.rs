@@ -230,6 +230,9 @@ struct Secrets<'a> {
     amqp_password: Option<&'a str>,
     /// The v2.0 admin token (a secret's name): generated, sent as an HTTP header.
     admin_token: Option<&'a str>,
+    /// A Keystone password (a secret's name) sent in an API request's JSON
+    /// body, which carries any text: generated, nothing to check.
+    api_password: Option<&'a str>,
 }
 
 /// A resource's secrets, by kind: a kind that holds secrets says here
@@ -256,12 +259,13 @@ fn secrets_of(kind: &Kind) -> Secrets<'_> {
         },
         Kind::KeystoneApi(s) => Secrets {
             admin_token: s.admin.token.as_deref(),
+            api_password: Some(&s.admin.password),
             ..none()
         },
-        // their passwords name secrets the roles also write into a template
-        // or a command's stdin (admin-openrc, glance-api.conf): generated and
-        // checked there, not here
-        Kind::KeystoneUser(_) => none(),
+        Kind::KeystoneUser(s) => Secrets {
+            api_password: Some(&s.password),
+            ..none()
+        },
         Kind::Packages(_)
         | Kind::Directory(_)
         | Kind::Service(_)
@@ -282,7 +286,12 @@ pub fn secret_names(resources: &[Resource]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for r in resources {
         let s = secrets_of(&r.kind);
-        let named = [s.sql_password, s.amqp_password, s.admin_token];
+        let named = [
+            s.sql_password,
+            s.amqp_password,
+            s.admin_token,
+            s.api_password,
+        ];
         out.extend(named.into_iter().flatten().map(str::to_string));
         for t in s.texts.iter().chain(&s.stdin) {
             out.extend(placeholder::secret_names(t));
@@ -324,6 +333,8 @@ pub fn check_secret_values(resources: &[Resource], secrets: &SecretStore) -> Res
             sql_password,
             amqp_password,
             admin_token: _,
+            // a JSON string carries any text
+            api_password: _,
         } = secrets_of(&r.kind);
         if let Some(password) = sql_password
             && let Some(v) = value(password)

@@ -107,9 +107,23 @@ fn secret_names_are_every_reference() {
             syntax: SqlUserSyntax::Create,
         })),
         api(v2()),
+        // a password that goes only into an API request is generated too
+        res(Kind::KeystoneUser(KeystoneUserSpec {
+            name: "nova".into(),
+            password: "nova_pass".into(),
+        })),
     ];
     let names: Vec<String> = secret_names(&resources).into_iter().collect();
-    assert_eq!(names, ["admin_token", "glance_db", "keystone_db"]);
+    assert_eq!(
+        names,
+        [
+            "admin",
+            "admin_token",
+            "glance_db",
+            "keystone_db",
+            "nova_pass"
+        ]
+    );
 }
 
 #[test]
