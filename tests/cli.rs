@@ -626,3 +626,20 @@ fn invalid_forks() {
     );
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// An unknown release no longer hides the site's other errors: before, the
+/// roles' check of `overrides` (a file no role writes) was skipped. What
+/// depends on the release (its choices, whether a file is INI, the options
+/// it removed) is still left unjudged.
+#[test]
+fn an_unknown_release_hides_no_other_error() {
+    let (code, stdout, stderr) = validate(
+        "release",
+        b"site: s\nrelease: zedd\ncontroller: c\ntoken_provider: fernet\nhosts:\n  - {name: a, address: 10.0.0.1, roles: [base, keystone]}\noverrides:\n  /etc/nope.conf:\n    DEFAULT: {debug: true}\n  /etc/keystone/keystone.conf:\n    catalog: {template_file: x}\n",
+    );
+    assert_eq!(
+        stderr,
+        "release.yaml:2:10: release: unknown OpenStack release `zedd`\n  hint: did you mean `zed`?\nrelease.yaml:6:5: hosts[0].roles: role `keystone` needs role `mariadb` on the same host\n  hint: add `mariadb` to the roles of host `a`\nrelease.yaml:8:3: overrides./etc/nope.conf: no role of this site writes `/etc/nope.conf`, so these keys would never be set\n  hint: files that take overrides (in the releases that write them): /etc/keystone/keystone-uwsgi.ini, /etc/keystone/keystone.conf\n3 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
