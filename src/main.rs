@@ -9,15 +9,11 @@ use std::sync::atomic::AtomicBool;
 fn main() {
     let cli = match stackprov::cli::Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                stackprov::error::EXIT_ERROR
-            } else {
-                0
-            };
-            let _ = e.print();
-            std::process::exit(code);
-        }
+        Err(e) => std::process::exit(stackprov::commands::usage_error(
+            &e,
+            std::env::args_os(),
+            &mut std::io::stdout(),
+        )),
     };
     let level = match cli.verbose {
         0 => "warn",

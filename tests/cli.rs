@@ -626,3 +626,148 @@ fn invalid_forks() {
     );
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// An unknown release no longer hides the site's other errors: before, the
+/// roles' check of `overrides` (a file no role writes) was skipped. What
+/// depends on the release (its choices, whether a file is INI, the options
+/// it removed) is still left unjudged.
+#[test]
+fn an_unknown_release_hides_no_other_error() {
+    let (code, stdout, stderr) = validate(
+        "release",
+        b"site: s\nrelease: zedd\ncontroller: c\ntoken_provider: fernet\nhosts:\n  - {name: a, address: 10.0.0.1, roles: [base, keystone]}\noverrides:\n  /etc/nope.conf:\n    DEFAULT: {debug: true}\n  /etc/keystone/keystone.conf:\n    catalog: {template_file: x}\n",
+    );
+    assert_eq!(
+        stderr,
+        "release.yaml:2:10: release: unknown OpenStack release `zedd`\n  hint: did you mean `zed`?\nrelease.yaml:6:5: hosts[0].roles: role `keystone` needs role `mariadb` on the same host\n  hint: add `mariadb` to the roles of host `a`\nrelease.yaml:8:3: overrides./etc/nope.conf: no role of this site writes `/etc/nope.conf`, so these keys would never be set\n  hint: files that take overrides (in the releases that write them): /etc/keystone/keystone-uwsgi.ini, /etc/keystone/keystone.conf\n3 error(s)\n"
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+/// clap's own refusals speak JSON when the command line asks for it (before:
+/// clap's text on stderr only); `--help` and `--version` stay text, exit 0.
+#[test]
+fn usage_errors_are_one_json_document_under_format_json() {
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("stackprov")
+            .unwrap()
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let usage = |message: &str| {
+        format!(
+            "{}\n",
+            serde_json::json!({"error": {"kind": "usage", "message": message, "exit_code": 1}})
+        )
+    };
+    let forks = usage(
+        "invalid value '0' for '--forks <FORKS>': 0 is not in 1..=256\n\nFor more information, try '--help'.",
+    );
+    for args in [
+        &["--format", "json", "--forks", "0", "validate", "site.yaml"][..],
+        &["validate", "site.yaml", "--forks=0", "--format=json"],
+    ] {
+        assert_eq!(run(args), (1, forks.clone(), String::new()), "{args:?}");
+    }
+    assert_eq!(
+        run(&[
+            "verify",
+            "site.yaml",
+            "--tempest",
+            "--tempest-concurrency",
+            "0",
+            "--format",
+            "json"
+        ]),
+        (
+            1,
+            usage(
+                "invalid value '0' for '--tempest-concurrency <TEMPEST_CONCURRENCY>': 0 is not in 1..=32\n\nFor more information, try '--help'."
+            ),
+            String::new()
+        )
+    );
+    // without --format json, clap's text as before
+    let (code, stdout, stderr) = run(&["--forks", "0", "validate", "site.yaml"]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert!(
+        stderr.starts_with("error: invalid value '0' for '--forks <FORKS>'"),
+        "{stderr}"
+    );
+    let (code, stdout, _) = run(&["--format", "json", "--help"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Usage: stackprov"), "{stdout}");
+    let (code, stdout, _) = run(&["--format", "json", "--version"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, concat!("stackprov ", env!("CARGO_PKG_VERSION"), "\n"))
+    );
+}
+
+/// `plan --out` refused after planning: one JSON document, the error (before:
+/// the plan's document, then the error's).
+#[test]
+fn a_refused_out_is_the_one_json_document() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        "site: golden\nrelease: zed\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base]\n",
+    )
+    .unwrap();
+    let secrets = dir.path().join("site.secrets.yaml");
+    std::fs::write(&secrets, "admin: \"admin-pass\"\n").unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let facts = format!("{}/tests/golden/debian12.json", env!("CARGO_MANIFEST_DIR"));
+    let site = site.to_str().unwrap();
+    let out = Command::cargo_bin("stackprov")
+        .unwrap()
+        .args([
+            "--format", "json", "plan", site, "--facts", &facts, "--out", site,
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout,
+        format!(
+            "{}\n",
+            serde_json::json!({"error": {"kind": "would_overwrite", "exit_code": 1,
+                "message": format!("refusing to write over the site file {site}; choose another file")}})
+        )
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// Every `kind` an error can have is listed in docs/output.md (before:
+/// `two_cluster_starts` and `galera_bootstrap` were not).
+#[test]
+fn docs_output_lists_every_error_kind() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let code = std::fs::read_to_string(root.join("src/error.rs")).unwrap();
+    let docs = std::fs::read_to_string(root.join("docs/output.md")).unwrap();
+    let body = &code[code.find("pub fn kind(&self)").unwrap()..];
+    let body = &body[..body.find("\n    }\n").unwrap()];
+    let mut kinds: Vec<&str> = body
+        .split("=> \"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    assert!(kinds.len() >= 16, "{kinds:?}");
+    kinds.push("usage");
+    for kind in kinds {
+        assert!(
+            docs.contains(&format!("`{kind}`")),
+            "docs/output.md does not list `{kind}`"
+        );
+    }
+}

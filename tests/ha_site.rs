@@ -41,6 +41,32 @@ fn three_controllers_are_valid_and_so_is_the_example() {
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
 }
 
+/// docs/ha.md's site on 2025.1 (Debian 13's release): before, validate
+/// rendered it on the first stand-in OS with epoxy packages, Rocky Linux 9.4
+/// (the stand-ins lacked Debian 13), and refused it ("proven on Debian 12
+/// and 13 only, not on Rocky Linux 9.4").
+#[test]
+fn the_example_validates_on_2025_1_as_epoxy_and_by_number() {
+    let example = std::fs::read_to_string("examples/ha.yaml").unwrap();
+    assert!(example.contains("\nrelease: zed\n"), "{example}");
+    for release in ["epoxy", "2025.1"] {
+        let (code, out) =
+            validate(&example.replace("\nrelease: zed\n", &format!("\nrelease: {release}\n")));
+        assert_eq!(code, 0, "{release}: {out}");
+        assert!(
+            out.ends_with("/ha.yaml: valid (3 host(s), release epoxy)\n"),
+            "{release}: {out}"
+        );
+    }
+    // a release only Rocky Linux has is still refused, naming the OS
+    let (code, out) = validate(&site(HA, &three(), "caracal"));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the HA control plane (`ha:`) is built and proven on Debian 12 and 13 only, not on Rocky Linux 9.4 (docs/ha.md); remove `ha:` or use Debian controllers"),
+        "{out}"
+    );
+}
+
 #[test]
 fn an_even_number_of_controllers_is_refused_with_the_reason() {
     let mut hosts = three();

@@ -296,6 +296,39 @@ fn a_5_mb_file_is_refused_from_its_size_without_reading_it() {
     );
 }
 
+/// A host's `identity_file` that is a device, a FIFO or a socket: before,
+/// accepted without a word (ssh would read `/dev/zero` or wait on a FIFO).
+#[test]
+fn an_identity_file_that_is_not_a_regular_file_is_refused_naming_the_field() {
+    let hint = "  hint: name a private key file (e.g. ~/.ssh/id_ed25519), or remove `identity_file` to use ssh-agent and ~/.ssh\n1 error(s)\n";
+    refused(
+        "idnull",
+        &one_host("name: a, address: 192.0.2.1, identity_file: /dev/null"),
+        &format!(
+            "idnull.yaml:5:50: hosts[0].identity_file: identity file /dev/null is a character device, not a regular file\n{hint}"
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("key");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    std::fs::write(
+        dir.path().join("idfifo.yaml"),
+        one_host("name: a, address: 192.0.2.1, identity_file: key"),
+    )
+    .unwrap();
+    let run = validate_in(dir.path(), "idfifo.yaml");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "idfifo.yaml:5:50: hosts[0].identity_file: identity file ./key is a FIFO (named pipe), not a regular file\n{hint}"
+        )
+    );
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""));
+    check_limits("idfifo", &run);
+}
+
 // --- sizes that were slow -------------------------------------------------------
 
 #[test]

@@ -132,6 +132,52 @@ fn dispatch(cli: &Cli, connect: &Connector<'_>, io: &mut Io<'_>) -> Result<Statu
     }
 }
 
+/// clap's own refusal of the command line (`--forks 0`), or its `--help` or
+/// `--version`: the process's exit code, 1 for a refusal and 0 for help. A
+/// refusal is printed by clap on stderr, or, when the command line asks for
+/// `--format json`, as the one JSON document on stdout, as [`report`] prints
+/// every other error (`{"error": {"kind": "usage", ...}}`).
+pub fn usage_error(
+    e: &clap::Error,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    out: &mut dyn Write,
+) -> i32 {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return crate::error::EXIT_OK;
+    }
+    let code = crate::error::EXIT_ERROR;
+    if !asks_for_json(args) {
+        let _ = e.print();
+        return code;
+    }
+    let text = e.render().to_string();
+    let text = text.trim();
+    let message = text.strip_prefix("error: ").unwrap_or(text);
+    let _ = writeln!(
+        out,
+        "{}",
+        serde_json::json!({"error": {"kind": "usage", "message": message, "exit_code": code}})
+    );
+    code
+}
+
+/// Whether a command line clap refused asks for `--format json` (its last
+/// `--format`, before any `--`), as `--format json` or `--format=json`.
+fn asks_for_json(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let mut json = false;
+    let mut args = args.into_iter().skip(1);
+    while let Some(a) = args.next() {
+        match a.to_str() {
+            Some("--") => break,
+            Some("--format") => json = args.next().is_some_and(|v| v == "json"),
+            Some(a) if a.starts_with("--format=") => json = a == "--format=json",
+            _ => {}
+        }
+    }
+    json
+}
+
 /// How an error reaches the operator: on stderr for people; with
 /// `--format json`, as the one JSON document on stdout (`{"error": ...}`).
 fn report(e: &Error, format: Format, io: &mut Io<'_>) {

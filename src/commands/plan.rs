@@ -52,7 +52,8 @@ pub fn run(
         }
     };
     let plan = pipeline::new_plan(&site, plans, &dropped, &masker);
-    print_plan(&plan, format, io);
+    // saved before it is printed: a refused `--out` is then the command's one
+    // output (with `--format json`, its one document), not a plan and an error
     if let Some(o) = args.out {
         write_output(
             &site,
@@ -66,6 +67,7 @@ pub fn run(
             o.display()
         );
     }
+    print_plan(&plan, format, io);
     pipeline::report_dropped(&dropped, &masker, io.err);
     let status = pipeline::status_of_dropped(&dropped);
     Ok(if status != Status::Success {

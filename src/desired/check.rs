@@ -46,10 +46,12 @@ fn broken(e: super::DesiredError) -> Diagnostic {
     )
 }
 
-/// Every problem the roles find in a site that is valid on its own.
-pub fn site(site: &Site) -> Vec<Diagnostic> {
+/// Every problem the roles find in a site that is valid on its own; when
+/// its release was unknown (`release_known` false: an error of its own), only
+/// what holds whatever the release (see [`override_targets`]).
+pub fn site(site: &Site, release_known: bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    override_targets(site, &mut out);
+    override_targets(site, release_known, &mut out);
     out
 }
 
@@ -66,6 +68,27 @@ pub struct OverrideTarget {
 /// [`crate::desired::STAND_INS`]): what `overrides` may name.
 pub fn targets(site: &Site) -> BTreeMap<String, OverrideTarget> {
     let mut out = BTreeMap::new();
+    add_targets(site, &mut out);
+    out
+}
+
+/// [`targets`] for every release: what `overrides` may name in some release
+/// (the site's own being unknown).
+fn targets_of_any_release(site: &Site) -> BTreeMap<String, OverrideTarget> {
+    let mut out = BTreeMap::new();
+    for name in crate::model::release::RELEASES {
+        let release = crate::model::Release::named(name);
+        let site = Site {
+            release,
+            choices: release.default_choices(),
+            ..site.clone()
+        };
+        add_targets(&site, &mut out);
+    }
+    out
+}
+
+fn add_targets(site: &Site, out: &mut BTreeMap<String, OverrideTarget>) {
     let mut seen: BTreeSet<&Vec<String>> = BTreeSet::new();
     for host in &site.hosts {
         if !seen.insert(&host.roles) {
@@ -87,17 +110,22 @@ pub fn targets(site: &Site) -> BTreeMap<String, OverrideTarget> {
             }
         }
     }
-    out
 }
 
 /// Each file `overrides` names must be an INI file some role of the site
 /// writes: anything else would be ignored (a typo, `/etc/shadow`), or be
-/// edited as INI although it is not (the shell-sourced openrc).
-fn override_targets(site: &Site, out: &mut Vec<Diagnostic>) {
+/// edited as INI although it is not (the shell-sourced openrc). With the
+/// release unknown, only a file no role writes in any release is refused:
+/// whether a file is INI, and which options a release removed, depend on it.
+fn override_targets(site: &Site, release_known: bool, out: &mut Vec<Diagnostic>) {
     if site.places.override_files.is_empty() {
         return;
     }
-    let targets = targets(site);
+    let targets = if release_known {
+        targets(site)
+    } else {
+        targets_of_any_release(site)
+    };
     if targets.is_empty() {
         return; // no OS has packages for the release: reported when planning
     }
@@ -106,10 +134,18 @@ fn override_targets(site: &Site, out: &mut Vec<Diagnostic>) {
         .filter(|(_, t)| t.ini)
         .map(|(p, _)| p.as_str())
         .collect();
-    let list = format!("files that take overrides: {}", ini.join(", "));
+    let list = if release_known {
+        format!("files that take overrides: {}", ini.join(", "))
+    } else {
+        format!(
+            "files that take overrides (in the releases that write them): {}",
+            ini.join(", ")
+        )
+    };
     for (file, mark) in &site.places.override_files {
         let fpath = format!("overrides.{file}");
         match targets.get(file) {
+            Some(_) if !release_known => {}
             Some(t) if t.ini => removed_options(site, file, out),
             Some(t) => out.push(
                 Diagnostic::new(

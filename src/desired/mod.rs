@@ -184,6 +184,7 @@ impl PlaybookError {
 /// has packages for the site's release, for where each secret lands; all of
 /// them, for which files `overrides` may name).
 pub const STAND_INS: &[&str] = &[
+    "ID=debian\nVERSION_ID=\"13\"\nPRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nSTACKPROV_INIT=systemd\n",
     "ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nSTACKPROV_INIT=systemd\n",
     "ID=rocky\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=9.4\nPRETTY_NAME=\"Rocky Linux 9.4\"\nSTACKPROV_INIT=systemd\n",
     "ID=rocky\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=8.10\nPRETTY_NAME=\"Rocky Linux 8.10\"\nSTACKPROV_INIT=systemd\n",

@@ -80,8 +80,11 @@ pub struct Places {
 }
 
 /// A check of a finished [`Site`] by a layer above this one (the roles): its
-/// problems are reported with the site's own, all at once.
-pub type SiteCheck<'a> = dyn Fn(&Site) -> Vec<Diagnostic> + 'a;
+/// problems are reported with the site's own, all at once. The flag says
+/// whether `site.release` is the site's own: when the release was unknown (an
+/// error already reported), the site holds a stand-in release and the check
+/// reports only what holds whatever the release.
+pub type SiteCheck<'a> = dyn Fn(&Site, bool) -> Vec<Diagnostic> + 'a;
 
 /// What the layers above hand the site's validation, as values: the roles
 /// the playbooks declare (their names, order, what each needs and where it
@@ -189,7 +192,7 @@ impl Site {
 /// the file claims (`/proc` files say they are empty).
 fn read_site_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     use std::io::Read;
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let cannot = |why: String, hint: &str| {
         Diagnostic::new(
             path,
@@ -208,21 +211,7 @@ fn read_site_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     let meta = file
         .metadata()
         .map_err(|e| cannot(e.to_string(), not_found))?;
-    let kind = meta.file_type();
-    if !kind.is_file() {
-        let what = if kind.is_dir() {
-            "a directory"
-        } else if kind.is_fifo() {
-            "a FIFO (named pipe)"
-        } else if kind.is_char_device() {
-            "a character device"
-        } else if kind.is_block_device() {
-            "a block device"
-        } else if kind.is_socket() {
-            "a socket"
-        } else {
-            "not a regular file"
-        };
+    if let Some(what) = not_regular(&meta.file_type()) {
         return Err(cannot(
             format!("it is {what}, not a regular file"),
             "a site file is a regular file; to use generated YAML, write it to a file first",
@@ -255,4 +244,25 @@ impl Host {
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }
+}
+
+/// What a file that is not a regular file is ("a FIFO (named pipe)"), as
+/// messages say it; `None` for a regular file.
+pub(crate) fn not_regular(kind: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    Some(if kind.is_file() {
+        return None;
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    })
 }

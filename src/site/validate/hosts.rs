@@ -8,7 +8,7 @@ use crate::site::schema::HOST_KEYS;
 use crate::yaml::{Mark, Node, Value};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 impl Ctx<'_> {
     pub(super) fn hosts(&mut self, n: &Node, base: &Path) -> Option<Vec<(Host, Mark)>> {
@@ -97,20 +97,9 @@ impl Ctx<'_> {
             None => Some(false),
             Some(v) => self.boolean(v, &format!("{path}.become")),
         };
-        let identity_file = f.get("identity_file").and_then(|v| {
-            let p = self.local_path(v, &format!("{path}.identity_file"), base)?;
-            let at = format!("{path}.identity_file");
-            if p.is_dir() {
-                self.error(v.mark, &at, format!("identity file {} is a directory", p.display()), Some("name the private key file in it, e.g. `id_ed25519`".into()));
-                return None;
-            }
-            // a key made after the site file is written (vagrant/README.md's
-            // step 1): told now, fatal only when a connection needs it
-            if !p.exists() {
-                self.warning(v.mark, &at, format!("identity file {} does not exist (yet): connecting to this host fails until it does", p.display()), "paths are relative to the site file; create the key (ssh-keygen -f PATH), or remove the key to use ssh-agent and ~/.ssh");
-            }
-            Some(p)
-        });
+        let identity_file = f
+            .get("identity_file")
+            .and_then(|v| self.identity_file(v, &format!("{path}.identity_file"), base));
         let roles = match f.get("roles") {
             None => Some(Vec::new()),
             Some(v) => self.roles(v, &format!("{path}.roles")),
@@ -130,6 +119,38 @@ impl Ctx<'_> {
             }),
             roles: roles?,
         })
+    }
+
+    /// A host's `identity_file`: a regular file (or a link to one), never a
+    /// directory, device, FIFO or socket, which ssh would fail on or hang
+    /// reading. One that does not exist (yet) is only told: it may be made
+    /// after the site file (vagrant/README.md's step 1), and only connecting
+    /// needs it.
+    fn identity_file(&mut self, v: &Node, at: &str, base: &Path) -> Option<PathBuf> {
+        let p = self.local_path(v, at, base)?;
+        let Ok(meta) = std::fs::metadata(&p) else {
+            self.warning(v.mark, at, format!("identity file {} does not exist (yet): connecting to this host fails until it does", p.display()), "paths are relative to the site file; create the key (ssh-keygen -f PATH), or remove the key to use ssh-agent and ~/.ssh");
+            return Some(p);
+        };
+        let Some(what) = crate::site::not_regular(&meta.file_type()) else {
+            return Some(p);
+        };
+        let (message, hint) = if meta.is_dir() {
+            (
+                format!("identity file {} is a directory", p.display()),
+                "name the private key file in it, e.g. `id_ed25519`",
+            )
+        } else {
+            (
+                format!(
+                    "identity file {} is {what}, not a regular file",
+                    p.display()
+                ),
+                "name a private key file (e.g. ~/.ssh/id_ed25519), or remove `identity_file` to use ssh-agent and ~/.ssh",
+            )
+        };
+        self.error(v.mark, at, message, Some(hint.into()));
+        None
     }
 
     fn roles(&mut self, n: &Node, path: &str) -> Option<Vec<String>> {
