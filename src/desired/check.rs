@@ -46,12 +46,10 @@ fn broken(e: super::DesiredError) -> Diagnostic {
     )
 }
 
-/// Every problem the roles find in a site that is valid on its own; when
-/// its release was unknown (`release_known` false: an error of its own), only
-/// what holds whatever the release (see [`override_targets`]).
-pub fn site(site: &Site, release_known: bool) -> Vec<Diagnostic> {
+/// Every problem the roles find in a site that is valid on its own.
+pub fn site(site: &Site) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    override_targets(site, release_known, &mut out);
+    override_targets(site, &mut out);
     out
 }
 
@@ -69,22 +67,6 @@ pub struct OverrideTarget {
 pub fn targets(site: &Site) -> BTreeMap<String, OverrideTarget> {
     let mut out = BTreeMap::new();
     add_targets(site, &mut out);
-    out
-}
-
-/// [`targets`] for every release: what `overrides` may name in some release
-/// (the site's own being unknown).
-fn targets_of_any_release(site: &Site) -> BTreeMap<String, OverrideTarget> {
-    let mut out = BTreeMap::new();
-    for name in crate::model::release::RELEASES {
-        let release = crate::model::Release::named(name);
-        let site = Site {
-            release,
-            choices: release.default_choices(),
-            ..site.clone()
-        };
-        add_targets(&site, &mut out);
-    }
     out
 }
 
@@ -114,18 +96,12 @@ fn add_targets(site: &Site, out: &mut BTreeMap<String, OverrideTarget>) {
 
 /// Each file `overrides` names must be an INI file some role of the site
 /// writes: anything else would be ignored (a typo, `/etc/shadow`), or be
-/// edited as INI although it is not (the shell-sourced openrc). With the
-/// release unknown, only a file no role writes in any release is refused:
-/// whether a file is INI, and which options a release removed, depend on it.
-fn override_targets(site: &Site, release_known: bool, out: &mut Vec<Diagnostic>) {
+/// edited as INI although it is not (the shell-sourced openrc).
+fn override_targets(site: &Site, out: &mut Vec<Diagnostic>) {
     if site.places.override_files.is_empty() {
         return;
     }
-    let targets = if release_known {
-        targets(site)
-    } else {
-        targets_of_any_release(site)
-    };
+    let targets = targets(site);
     if targets.is_empty() {
         return; // no OS has packages for the release: reported when planning
     }
@@ -134,18 +110,10 @@ fn override_targets(site: &Site, release_known: bool, out: &mut Vec<Diagnostic>)
         .filter(|(_, t)| t.ini)
         .map(|(p, _)| p.as_str())
         .collect();
-    let list = if release_known {
-        format!("files that take overrides: {}", ini.join(", "))
-    } else {
-        format!(
-            "files that take overrides (in the releases that write them): {}",
-            ini.join(", ")
-        )
-    };
+    let list = format!("files that take overrides: {}", ini.join(", "));
     for (file, mark) in &site.places.override_files {
         let fpath = format!("overrides.{file}");
         match targets.get(file) {
-            Some(_) if !release_known => {}
             Some(t) if t.ini => removed_options(site, file, out),
             Some(t) => out.push(
                 Diagnostic::new(

@@ -80,11 +80,9 @@ pub struct Places {
 }
 
 /// A check of a finished [`Site`] by a layer above this one (the roles): its
-/// problems are reported with the site's own, all at once. The flag says
-/// whether `site.release` is the site's own: when the release was unknown (an
-/// error already reported), the site holds a stand-in release and the check
-/// reports only what holds whatever the release.
-pub type SiteCheck<'a> = dyn Fn(&Site, bool) -> Vec<Diagnostic> + 'a;
+/// problems are reported with the site's own, all at once (a site whose
+/// release is unknown is not built, so what depends on the release waits).
+pub type SiteCheck<'a> = dyn Fn(&Site) -> Vec<Diagnostic> + 'a;
 
 /// What the layers above hand the site's validation, as values: the roles
 /// the playbooks declare (their names, order, what each needs and where it

@@ -2,7 +2,6 @@
 
 use super::{Choices, Ha, Host, MAX_SITE_BYTES, Site};
 use crate::model::diagnostic::{Diagnostic, did_you_mean, short};
-use crate::model::release::Release;
 use crate::site::schema::{HOST_KEY_POLICIES, Key, SITE_KEYS};
 use crate::transport::HostKeyPolicy;
 use crate::yaml::{self, Mark, Node, Value};
@@ -76,13 +75,12 @@ pub(super) fn site_from_bytes(
         warnings: Vec::new(),
     };
     let site = cx.site(path, &root);
-    // what only the roles can judge, on the site as it was read (with an
-    // unknown release, what they can judge whatever the release)
-    if let Some((site, release_known)) = &site {
-        cx.errors.extend((rules.check)(site, *release_known));
+    // what only the roles can judge, on the site as it was read
+    if let Some(site) = &site {
+        cx.errors.extend((rules.check)(site));
     }
     match site {
-        Some((mut site, true)) if cx.errors.is_empty() => {
+        Some(mut site) if cx.errors.is_empty() => {
             site.warnings = cx.warnings;
             Ok(site)
         }
@@ -259,10 +257,7 @@ impl Ctx<'_> {
         n
     }
 
-    /// The site, and whether its release is its own: with an unknown release
-    /// (reported), the rest of the site is still built, on a stand-in
-    /// release, for the roles' checks that hold whatever the release.
-    fn site(&mut self, path: &Path, root: &Node) -> Option<(Site, bool)> {
+    fn site(&mut self, path: &Path, root: &Node) -> Option<Site> {
         if root.value == Value::Null {
             self.error(
                 root.mark,
@@ -345,17 +340,11 @@ impl Ctx<'_> {
             self.cross_checks(hosts, ha_node.is_some());
         }
         let ha = self.ha_of(ha_node, ha_mark, hosts.as_deref(), choices.as_ref());
-        // an unknown release: the first stands in (this site is never returned)
-        let stand_in = Release::named(crate::model::release::RELEASES[0]);
-        let (release_known, release, choices) = match (release, choices) {
-            (Some(r), c) => (true, r, c?),
-            (None, _) => (false, stand_in, stand_in.default_choices()),
-        };
         let site = Site {
             path: path.to_path_buf(),
             name: name?,
-            release,
-            choices,
+            release: release?,
+            choices: choices?,
             region: region?,
             controller: controller?,
             package_proxy,
@@ -369,7 +358,7 @@ impl Ctx<'_> {
             places,
             warnings: Vec::new(),
         };
-        Some((site, release_known))
+        Some(site)
     }
 
     /// `host_key_policy` (default strict); unknown names are an error that
