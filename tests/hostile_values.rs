@@ -402,7 +402,7 @@ fn db_password_with_a_carriage_return_is_refused() {
         1,
         // the strict secrets loader refuses it first; the encoding's own check
         // (INI readers end a line at `\r`) is a unit test in secrets/encoding.rs
-        "./site.secrets.yaml:6:14: keystone_db: the value holds an invisible character (U+000D)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one\n1 error(s)\n",
+        "./site.secrets.yaml:6:14: the value holds an invisible character (U+000D)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one\n1 error(s)\n",
     );
 }
 
@@ -441,7 +441,7 @@ fn db_password_with_a_nul_byte_is_refused_for_the_login_check() {
         &r,
         1,
         // refused by the strict secrets loader before any encoding sees it
-        "./site.secrets.yaml:6:12: glance_db: the value holds an invisible character (U+0000)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one\n1 error(s)\n",
+        "./site.secrets.yaml:6:12: the value holds an invisible character (U+0000)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one\n1 error(s)\n",
     );
 }
 
