@@ -2,7 +2,7 @@
 //! offline (`validate`, or `plan --facts` with the recorded facts of
 //! tests/golden), with its exact message and exit code.
 
-use assert_cmd::Command;
+mod common;
 
 const HOSTS: &str = "hosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n";
 const SECRETS: &str = "admin: \"admin-pass\"\nadmin_token: \"0123456789abcdef0123\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nrabbit_openstack: \"rabbit-pass\"\n";
@@ -21,14 +21,20 @@ fn run(site: &str, secrets: &str, args: &[&str]) -> Run {
     let s = dir.path().join("site.secrets.yaml");
     std::fs::write(&s, secrets).unwrap();
     std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = Command::cargo_bin("stackprov")
-        .unwrap()
+    let started = std::time::Instant::now();
+    let out = common::bounded_stackprov()
         .current_dir(dir.path())
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
+        .timeout(std::time::Duration::from_secs(10))
         .output()
         .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{args:?} took {:?}",
+        started.elapsed()
+    );
     Run {
         code: out.status.code().unwrap_or(-1),
         out: String::from_utf8(out.stdout).unwrap(),
