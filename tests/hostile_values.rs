@@ -158,7 +158,100 @@ fn override_section_with_a_carriage_return_is_refused() {
     refused(
         &r,
         1,
-        "site.yaml:6:5: overrides./etc/keystone/keystone.conf.DEFAULT]\\u{d}debug = true\\u{d}[x: `DEFAULT]\\u{d}debug = true\\u{d}[x` is not an INI section name\n1 error(s)\n",
+        "site.yaml:6:5: overrides./etc/keystone/keystone.conf.DEFAULT]\\u{d}debug = true\\u{d}[x: `DEFAULT]\\u{d}debug = true\\u{d}[x` is not an INI section name\n  hint: section names are ASCII letters, digits, `_`, `-`, `.` and `:`, as the services spell them (`DEFAULT`, `oslo_messaging_rabbit`, `filter:authtoken`): no service reads a section with a space, an invisible character or a non-ASCII letter, so retype the name\n1 error(s)\n",
+    );
+}
+
+const SECTION_HINT: &str = "  hint: section names are ASCII letters, digits, `_`, `-`, `.` and `:`, as the services spell them (`DEFAULT`, `oslo_messaging_rabbit`, `filter:authtoken`): no service reads a section with a space, an invisible character or a non-ASCII letter, so retype the name\n";
+
+/// `overrides` of keystone.conf with one section holding `keys`.
+fn keystone_override(section: &str, keys: &str) -> String {
+    format!("overrides:\n  /etc/keystone/keystone.conf:\n    \"{section}\":\n{keys}")
+}
+
+/// Before: accepted and written, and no service reads such a section.
+#[test]
+fn override_sections_no_service_reads_are_refused() {
+    for (section, shown) in [
+        ("data\u{200b}base", "data\\u{200b}base"),
+        ("d\u{202e}esab", "d\\u{202e}esab"),
+        ("c\u{430}talog", "c\u{430}talog"), // Cyrillic а
+        ("cache ", "cache "),
+        (" cache", " cache"),
+        ("oslo messaging", "oslo messaging"),
+    ] {
+        let r = validate(
+            &site(
+                "zed",
+                &keystone_override(section, "      debug: \"true\"\n"),
+            ),
+            SECRETS,
+        );
+        refused(
+            &r,
+            1,
+            &format!(
+                "site.yaml:6:5: overrides./etc/keystone/keystone.conf.{shown}: `{shown}` is not an INI section name\n{SECTION_HINT}1 error(s)\n"
+            ),
+        );
+    }
+}
+
+/// Before: `[default]` was accepted, and oslo.config reads no option from it.
+#[test]
+fn override_section_default_in_lower_case_is_refused() {
+    let r = validate(
+        &site(
+            "zed",
+            &keystone_override("Default", "      debug: \"true\"\n"),
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:6:5: overrides./etc/keystone/keystone.conf.Default: `[Default]` is not `[DEFAULT]`: oslo.config and Python's configparser take DEFAULT only in capitals (other sections in any case), so no option would be read from it\n  hint: write the section as `DEFAULT`\n1 error(s)\n",
+    );
+}
+
+/// Before: `[Catalog]` and `[MEMCACHE]` passed the removed-option check,
+/// though oslo.config reads them as `[catalog]` and `[memcache]`.
+#[test]
+fn removed_options_are_found_in_any_case_of_their_section() {
+    let r = validate(
+        &site(
+            "epoxy",
+            &format!(
+                "{}    MEMCACHE:\n      dead_retry: \"3\"\n",
+                keystone_override(
+                    "Catalog",
+                    "      template_file: /etc/keystone/default_catalog.templates\n"
+                )
+            ),
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:7:7: overrides./etc/keystone/keystone.conf.Catalog.template_file: `[Catalog] template_file` was removed in epoxy: the Keystone of release epoxy would ignore it without a word\n  hint: the templated catalog driver went with it; the catalog lives in the database (`sql`), where stackprov manages it\nsite.yaml:9:7: overrides./etc/keystone/keystone.conf.MEMCACHE.dead_retry: `[MEMCACHE] dead_retry` was removed in caracal: the Keystone of release epoxy would ignore it without a word\n  hint: set the cache in [cache] (oslo.cache: memcache_servers, memcache_dead_retry, memcache_socket_timeout, memcache_pool_*)\n2 error(s)\n",
+    );
+}
+
+/// Keys were plain already: one with a zero-width space is refused, escaped.
+#[test]
+fn override_key_with_a_zero_width_space_is_refused() {
+    let r = validate(
+        &site(
+            "zed",
+            &keystone_override("DEFAULT", "      \"de\u{200b}bug\": \"true\"\n"),
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:7:7: overrides./etc/keystone/keystone.conf.DEFAULT.de\\u{200b}bug: `de\\u{200b}bug` is not an INI key\n  hint: keys are letters, digits, `_`, `-` and `.`\n1 error(s)\n",
     );
 }
 
