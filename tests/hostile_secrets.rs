@@ -3,10 +3,11 @@
 //! message and exit code, and left as it was; or, where YAML allows it and
 //! stackprov can add to it, kept byte for byte when new secrets are generated.
 
-use assert_cmd::Command;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+mod common;
 
 const SITE: &str = "site: golden\nrelease: zed\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n";
 /// What the site's roles need, in the order `plan` generates them.
@@ -42,8 +43,7 @@ fn write_secrets(dir: &Path, bytes: &[u8]) {
 
 fn stackprov(dir: &Path, args: &[&str]) -> Run {
     let started = Instant::now();
-    let out = Command::cargo_bin("stackprov")
-        .unwrap()
+    let out = common::bounded_stackprov()
         .current_dir(dir)
         .args(args)
         .env("NO_COLOR", "1")
@@ -74,7 +74,7 @@ fn refused(dir: &Path, message: &str) {
     let before = std::fs::symlink_metadata(secrets(dir))
         .ok()
         .filter(|m| m.is_file())
-        .map(|_| std::fs::read(secrets(dir)).unwrap());
+        .map(|_| fingerprint(&secrets(dir)));
     let v = validate(dir);
     assert_eq!(
         (v.code, v.out.as_str(), v.err.as_str()),
@@ -86,7 +86,25 @@ fn refused(dir: &Path, message: &str) {
         (1, "", format!("error: {message}\n").as_str())
     );
     if let Some(before) = before {
-        assert_eq!(std::fs::read(secrets(dir)).unwrap(), before);
+        assert_eq!(fingerprint(&secrets(dir)), before);
+    }
+}
+
+/// The file's length and a hash of its bytes, read a piece at a time (the
+/// huge file is 50 MB).
+fn fingerprint(path: &Path) -> (u64, u64) {
+    use std::hash::Hasher;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).unwrap();
+    let (mut hash, mut len) = (std::hash::DefaultHasher::new(), 0);
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            return (len, hash.finish());
+        }
+        hash.write(&buf[..n]);
+        len += n as u64;
     }
 }
 
@@ -152,7 +170,7 @@ fn windows_line_ends() {
 fn carriage_return_escaped_in_a_value() {
     refused_bytes(
         b"admin: \"aaaa\\rbbbb\"\n",
-        "./site.secrets.yaml:1:8: admin: the value holds an invisible character (U+000D)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one",
+        "./site.secrets.yaml:1:8: the value holds an invisible character (U+000D)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one",
     );
 }
 
@@ -160,7 +178,7 @@ fn carriage_return_escaped_in_a_value() {
 fn nul_escaped_in_a_value() {
     refused_bytes(
         b"admin: \"aaaa\\0bbbb\"\n",
-        "./site.secrets.yaml:1:8: admin: the value holds an invisible character (U+0000)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one",
+        "./site.secrets.yaml:1:8: the value holds an invisible character (U+0000)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one",
     );
 }
 
@@ -168,7 +186,7 @@ fn nul_escaped_in_a_value() {
 fn tab_in_a_value() {
     refused_bytes(
         b"admin: \"aaaa\tbbbb\"\n",
-        "./site.secrets.yaml:1:8: admin: the value holds an invisible character (U+0009)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one",
+        "./site.secrets.yaml:1:8: the value holds an invisible character (U+0009)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one",
     );
 }
 
@@ -192,7 +210,7 @@ fn not_utf8() {
 fn duplicate_key() {
     refused_bytes(
         b"admin: \"aaaaaaaaaa\"\nadmin: \"bbbbbbbbbb\"\n",
-        "./site.secrets.yaml:2:1: duplicate key `admin` (first at line 1)\n  hint: keep one of the two lines: stackprov cannot tell which value the hosts use",
+        "./site.secrets.yaml:2:1: this secret name is already on line 1\n  hint: keep one of the two lines: stackprov cannot tell which value the hosts use",
     );
 }
 
@@ -201,7 +219,7 @@ fn duplicate_key() {
 fn duplicate_key_in_another_quoting_style() {
     refused_bytes(
         b"admin: \"aaaaaaaaaa\"\n'admin': \"bbbbbbbbbb\"\n",
-        "./site.secrets.yaml:2:1: duplicate key `admin` (first at line 1)\n  hint: keep one of the two lines: stackprov cannot tell which value the hosts use",
+        "./site.secrets.yaml:2:1: this secret name is already on line 1\n  hint: keep one of the two lines: stackprov cannot tell which value the hosts use",
     );
 }
 
@@ -209,7 +227,7 @@ fn duplicate_key_in_another_quoting_style() {
 fn number_value() {
     refused_bytes(
         b"admin: 12345678\n",
-        "./site.secrets.yaml:1:8: admin: expected a string, found a number\n  hint: quote the value (`admin: \"...\"`) so that YAML reads it as text",
+        "./site.secrets.yaml:1:8: the secret's value is a number to YAML, not a string\n  hint: put the value in double quotes (`name: \"value\"`) so that YAML reads it as text",
     );
 }
 
@@ -217,7 +235,7 @@ fn number_value() {
 fn boolean_name() {
     refused_bytes(
         b"true: \"aaaaaaaaaa\"\n",
-        "./site.secrets.yaml:1:1: secret name `true` is a boolean to YAML, not a string\n  hint: quote it: `\"true\": ...`",
+        "./site.secrets.yaml:1:1: the secret name is a boolean to YAML, not a string\n  hint: put the name in double quotes: `\"name\": \"value\"`",
     );
 }
 
@@ -233,7 +251,7 @@ fn empty_name() {
 fn empty_value() {
     refused_bytes(
         b"admin:\n",
-        "./site.secrets.yaml:2:1: admin: expected a one-line, non-empty string\n  hint: delete the line to have stackprov generate a new value",
+        "./site.secrets.yaml:1:1: the secret's value is not a one-line, non-empty string\n  hint: delete the line to have stackprov generate a new value",
     );
 }
 
@@ -506,4 +524,70 @@ fn a_rabbitmq_password_with_outer_spaces_is_refused() {
         (1, "", format!("error: {message}").as_str())
     );
     assert_eq!(std::fs::read(secrets(dir.path())).unwrap(), bytes);
+}
+
+// ---- never a line's content (issue 24) ----
+
+/// The lines of a shadow-like file, hash and all.
+const SHADOW: &str = "root:$6$rounds=5000$Sa1tSa1t$Q9xVb7hHq2kPzT0mE4wLr8sYdF1gNcJuA5iOeX3vB6n.:19700:0:99999:7:::\ndaemon:*:19700:0:99999:7:::\n";
+
+/// No part of a shadow line's hash, salt or user is in `text`.
+#[track_caller]
+fn nothing_of_the_shadow_lines(text: &str) {
+    for part in [
+        "root", "$6$", "Sa1tSa1t", "Q9xV", "daemon", "19700", "99999",
+    ] {
+        assert!(!text.contains(part), "`{part}` shown: {text}");
+    }
+}
+
+/// Before: refused, but the message's field was the file's first line, hash included.
+#[test]
+fn a_symlink_to_a_shadow_like_file_is_refused_without_its_lines() {
+    let dir = site();
+    let shadow = dir.path().join("shadow");
+    std::fs::write(&shadow, SHADOW).unwrap();
+    std::fs::set_permissions(&shadow, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink("shadow", secrets(dir.path())).unwrap();
+    refused(
+        dir.path(),
+        "./site.secrets.yaml:1:1: the secret's value is not a one-line, non-empty string\n  hint: delete the line to have stackprov generate a new value",
+    );
+    let (v, p) = (validate(dir.path()), plan(dir.path()));
+    nothing_of_the_shadow_lines(&format!("{}{}{}{}", v.out, v.err, p.out, p.err));
+    assert_eq!(std::fs::read_to_string(&shadow).unwrap(), SHADOW);
+}
+
+/// Before: each of these quoted a name or a value of the file.
+#[test]
+fn no_refusal_quotes_a_name_or_a_value() {
+    let hash = "$6$Sa1tSa1t$Q9xVb7hHq2kPzT0mE4wLr8sYdF1gNcJuA5iOeX3vB6n.";
+    for (bytes, message) in [
+        (
+            format!("root: \"aaaaaaaaaa\"\n\"root\": \"{hash}\"\n"),
+            "./site.secrets.yaml:2:1: this secret name is already on line 1\n  hint: keep one of the two lines: stackprov cannot tell which value the hosts use",
+        ),
+        (
+            format!("{hash}: 1\n{hash}: 2\n"),
+            "./site.secrets.yaml:2:1: this secret name is already on line 1\n  hint: keep one of the two lines: stackprov cannot tell which value the hosts use",
+        ),
+        (
+            format!("root:\n  - \"{hash}\"\n"),
+            "./site.secrets.yaml:1:1: the secret's value is not a one-line, non-empty string\n  hint: delete the line to have stackprov generate a new value",
+        ),
+        (
+            format!("root: \"{hash}\"\n19700: x\n"),
+            "./site.secrets.yaml:2:1: the secret name is a number to YAML, not a string\n  hint: put the name in double quotes: `\"name\": \"value\"`",
+        ),
+        (
+            "root: 19700.99999\n".to_string(),
+            "./site.secrets.yaml:1:7: the secret's value is a number to YAML, not a string\n  hint: put the value in double quotes (`name: \"value\"`) so that YAML reads it as text",
+        ),
+    ] {
+        let dir = site();
+        write_secrets(dir.path(), bytes.as_bytes());
+        refused(dir.path(), message);
+        let (v, p) = (validate(dir.path()), plan(dir.path()));
+        nothing_of_the_shadow_lines(&format!("{}{}{}{}", v.out, v.err, p.out, p.err));
+    }
 }

@@ -2,7 +2,7 @@
 //! offline (`validate`, or `plan --facts` with the recorded facts of
 //! tests/golden), with its exact message and exit code.
 
-use assert_cmd::Command;
+mod common;
 
 const HOSTS: &str = "hosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n";
 const SECRETS: &str = "admin: \"admin-pass\"\nadmin_token: \"0123456789abcdef0123\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nrabbit_openstack: \"rabbit-pass\"\n";
@@ -21,14 +21,20 @@ fn run(site: &str, secrets: &str, args: &[&str]) -> Run {
     let s = dir.path().join("site.secrets.yaml");
     std::fs::write(&s, secrets).unwrap();
     std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = Command::cargo_bin("stackprov")
-        .unwrap()
+    let started = std::time::Instant::now();
+    let out = common::bounded_stackprov()
         .current_dir(dir.path())
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
+        .timeout(std::time::Duration::from_secs(10))
         .output()
         .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{args:?} took {:?}",
+        started.elapsed()
+    );
     Run {
         code: out.status.code().unwrap_or(-1),
         out: String::from_utf8(out.stdout).unwrap(),
@@ -152,7 +158,100 @@ fn override_section_with_a_carriage_return_is_refused() {
     refused(
         &r,
         1,
-        "site.yaml:6:5: overrides./etc/keystone/keystone.conf.DEFAULT]\\u{d}debug = true\\u{d}[x: `DEFAULT]\\u{d}debug = true\\u{d}[x` is not an INI section name\n1 error(s)\n",
+        "site.yaml:6:5: overrides./etc/keystone/keystone.conf.DEFAULT]\\u{d}debug = true\\u{d}[x: `DEFAULT]\\u{d}debug = true\\u{d}[x` is not an INI section name\n  hint: section names are ASCII letters, digits, `_`, `-`, `.` and `:`, as the services spell them (`DEFAULT`, `oslo_messaging_rabbit`, `filter:authtoken`): no service reads a section with a space, an invisible character or a non-ASCII letter, so retype the name\n1 error(s)\n",
+    );
+}
+
+const SECTION_HINT: &str = "  hint: section names are ASCII letters, digits, `_`, `-`, `.` and `:`, as the services spell them (`DEFAULT`, `oslo_messaging_rabbit`, `filter:authtoken`): no service reads a section with a space, an invisible character or a non-ASCII letter, so retype the name\n";
+
+/// `overrides` of keystone.conf with one section holding `keys`.
+fn keystone_override(section: &str, keys: &str) -> String {
+    format!("overrides:\n  /etc/keystone/keystone.conf:\n    \"{section}\":\n{keys}")
+}
+
+/// Before: accepted and written, and no service reads such a section.
+#[test]
+fn override_sections_no_service_reads_are_refused() {
+    for (section, shown) in [
+        ("data\u{200b}base", "data\\u{200b}base"),
+        ("d\u{202e}esab", "d\\u{202e}esab"),
+        ("c\u{430}talog", "c\u{430}talog"), // Cyrillic а
+        ("cache ", "cache "),
+        (" cache", " cache"),
+        ("oslo messaging", "oslo messaging"),
+    ] {
+        let r = validate(
+            &site(
+                "zed",
+                &keystone_override(section, "      debug: \"true\"\n"),
+            ),
+            SECRETS,
+        );
+        refused(
+            &r,
+            1,
+            &format!(
+                "site.yaml:6:5: overrides./etc/keystone/keystone.conf.{shown}: `{shown}` is not an INI section name\n{SECTION_HINT}1 error(s)\n"
+            ),
+        );
+    }
+}
+
+/// Before: `[default]` was accepted, and oslo.config reads no option from it.
+#[test]
+fn override_section_default_in_lower_case_is_refused() {
+    let r = validate(
+        &site(
+            "zed",
+            &keystone_override("Default", "      debug: \"true\"\n"),
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:6:5: overrides./etc/keystone/keystone.conf.Default: `[Default]` is not `[DEFAULT]`: oslo.config and Python's configparser take DEFAULT only in capitals (other sections in any case), so no option would be read from it\n  hint: write the section as `DEFAULT`\n1 error(s)\n",
+    );
+}
+
+/// Before: `[Catalog]` and `[MEMCACHE]` passed the removed-option check,
+/// though oslo.config reads them as `[catalog]` and `[memcache]`.
+#[test]
+fn removed_options_are_found_in_any_case_of_their_section() {
+    let r = validate(
+        &site(
+            "epoxy",
+            &format!(
+                "{}    MEMCACHE:\n      dead_retry: \"3\"\n",
+                keystone_override(
+                    "Catalog",
+                    "      template_file: /etc/keystone/default_catalog.templates\n"
+                )
+            ),
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:7:7: overrides./etc/keystone/keystone.conf.Catalog.template_file: `[Catalog] template_file` was removed in epoxy: the Keystone of release epoxy would ignore it without a word\n  hint: the templated catalog driver went with it; the catalog lives in the database (`sql`), where stackprov manages it\nsite.yaml:9:7: overrides./etc/keystone/keystone.conf.MEMCACHE.dead_retry: `[MEMCACHE] dead_retry` was removed in caracal: the Keystone of release epoxy would ignore it without a word\n  hint: set the cache in [cache] (oslo.cache: memcache_servers, memcache_dead_retry, memcache_socket_timeout, memcache_pool_*)\n2 error(s)\n",
+    );
+}
+
+/// Keys were plain already: one with a zero-width space is refused, escaped.
+#[test]
+fn override_key_with_a_zero_width_space_is_refused() {
+    let r = validate(
+        &site(
+            "zed",
+            &keystone_override("DEFAULT", "      \"de\u{200b}bug\": \"true\"\n"),
+        ),
+        SECRETS,
+    );
+    refused(
+        &r,
+        1,
+        "site.yaml:7:7: overrides./etc/keystone/keystone.conf.DEFAULT.de\\u{200b}bug: `de\\u{200b}bug` is not an INI key\n  hint: keys are letters, digits, `_`, `-` and `.`\n1 error(s)\n",
     );
 }
 
@@ -402,7 +501,7 @@ fn db_password_with_a_carriage_return_is_refused() {
         1,
         // the strict secrets loader refuses it first; the encoding's own check
         // (INI readers end a line at `\r`) is a unit test in secrets/encoding.rs
-        "./site.secrets.yaml:6:14: keystone_db: the value holds an invisible character (U+000D)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one\n1 error(s)\n",
+        "./site.secrets.yaml:6:14: the value holds an invisible character (U+000D)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one\n1 error(s)\n",
     );
 }
 
@@ -441,7 +540,7 @@ fn db_password_with_a_nul_byte_is_refused_for_the_login_check() {
         &r,
         1,
         // refused by the strict secrets loader before any encoding sees it
-        "./site.secrets.yaml:6:12: glance_db: the value holds an invisible character (U+0000)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one\n1 error(s)\n",
+        "./site.secrets.yaml:6:12: the value holds an invisible character (U+0000)\n  hint: secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one\n1 error(s)\n",
     );
 }
 

@@ -186,26 +186,38 @@ fn run_jobs(
                 }
                 match e {
                     Event::Start(c) => live.start(&name, format!("{} {}", c.action.symbol(), c.id)),
+                    // the finished lines quote the site and the host: made safe
+                    // here, as the status line is in render::live
                     Event::Done(c, d) => live.line(
                         &name,
                         &format!(
-                            "{name}: {} {} ({:.1}s)",
+                            "{}: {} {} ({:.1}s)",
+                            render::safe(&name),
                             style.action(c.action),
-                            c.id,
+                            render::safe(&c.id),
                             d.as_secs_f64()
                         ),
                     ),
-                    Event::Failed(c, _) => {
-                        live.line(&name, &format!("{name}: {} {}", style.red("failed"), c.id))
-                    }
+                    Event::Failed(c, _) => live.line(
+                        &name,
+                        &format!(
+                            "{}: {} {}",
+                            render::safe(&name),
+                            style.red("failed"),
+                            render::safe(&c.id)
+                        ),
+                    ),
                     Event::Waiting(c, holder) => {
                         let (pid, cmd) = holder.split_once(' ').unwrap_or((&holder, ""));
                         let cmd: String = cmd.trim().chars().take(60).collect();
                         live.line(
                             &name,
                             &format!(
-                                "{name}: {} waits for the package manager: pid {pid} ({cmd})",
-                                c.id
+                                "{}: {} waits for the package manager: pid {} ({})",
+                                render::safe(&name),
+                                render::safe(&c.id),
+                                render::safe(pid),
+                                render::safe(&cmd)
                             ),
                         );
                         live.start(

@@ -10,7 +10,7 @@ mod verify;
 use crate::cli::{Cli, Command, Format};
 use crate::error::{Error, Status};
 use crate::model::diagnostic::Diagnostic;
-use crate::render::Style;
+use crate::render::{Style, safe};
 use crate::secrets::{MIN_SECRET_CHARS, SecretStore};
 use crate::site::{Host, Site};
 use crate::transport::{Transport, TransportError};
@@ -191,7 +191,7 @@ fn report(e: &Error, format: Format, io: &mut Io<'_>) {
             );
         }
         e => {
-            let _ = writeln!(io.err, "error: {e}");
+            let _ = writeln!(io.err, "error: {}", safe(&e.to_string()));
         }
     }
 }
@@ -217,8 +217,9 @@ fn warn_weak(secrets: &SecretStore, io: &mut Io<'_>) {
     for name in secrets.weak() {
         let _ = writeln!(
             io.err,
-            "warning: secret `{name}` in {} is shorter than {MIN_SECRET_CHARS} characters, so it is masked only where it stands alone (not inside longer words); use a longer value, or delete the line to have stackprov generate one",
-            secrets.path.display()
+            "warning: secret `{}` in {} is shorter than {MIN_SECRET_CHARS} characters, so it is masked only where it stands alone (not inside longer words); use a longer value, or delete the line to have stackprov generate one",
+            safe(name),
+            safe(&secrets.path.display().to_string())
         );
     }
 }

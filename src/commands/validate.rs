@@ -36,7 +36,12 @@ pub fn run(path: &Path, format: Format, io: &mut Io<'_>) -> Result<Status, Error
                     serde_json::json!({"valid": false, "errors": [d]})
                 );
             } else {
-                let _ = writeln!(io.err, "{}: {e}", site.secrets_file.display());
+                let _ = writeln!(
+                    io.err,
+                    "{}: {}",
+                    crate::render::safe(&site.secrets_file.display().to_string()),
+                    crate::render::safe(&e.to_string())
+                );
             }
             return Ok(Status::Failed);
         }

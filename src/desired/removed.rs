@@ -91,8 +91,22 @@ fn read() -> Result<Vec<Removed>, DesiredError> {
         .collect()
 }
 
+/// A section name as oslo.config looks it up: `DEFAULT` as it is, any other
+/// in lower case (`_normalize_group_name` in oslo_config/cfg.py, which
+/// `_Namespace._get_file_value` applies to the file's sections and to the
+/// groups asked for), so `[Catalog]` is `[catalog]` but `[default]` is not
+/// `[DEFAULT]`. Option names are compared as they are.
+fn oslo_group(section: &str) -> std::borrow::Cow<'_, str> {
+    if section == "DEFAULT" {
+        section.into()
+    } else {
+        section.to_lowercase().into()
+    }
+}
+
 /// Why `[section] key` of the file `path` does nothing in `release`: the
-/// release that removed it and what to use instead.
+/// release that removed it and what to use instead. Sections compare as
+/// oslo.config reads them ([`oslo_group`]).
 pub fn removed(
     release: Release,
     path: &str,
@@ -100,9 +114,10 @@ pub fn removed(
     key: &str,
 ) -> Result<Option<(Release, &'static str)>, DesiredError> {
     let file = path.rsplit('/').next().unwrap_or(path);
+    let section = oslo_group(section);
     Ok(table()?
         .iter()
-        .filter(|r| r.files.iter().any(|f| f == file) && r.section == section)
+        .filter(|r| r.files.iter().any(|f| f == file) && oslo_group(&r.section) == section)
         .filter(|r| r.keys.iter().any(|k| k == "*" || k == key))
         .map(|r| (r.release, r.instead.as_str()))
         .find(|(removed, _)| release >= *removed))
@@ -150,6 +165,16 @@ mod tests {
         assert!(removed_option(epoxy, g, "DEFAULT", "enforce_secure_rbac").is_some());
         assert!(removed_option(epoxy, g, "DEFAULT", "policy_file").is_some());
         assert_eq!(removed_option(epoxy, g, "oslo_policy", "policy_file"), None);
+        // sections in any case but DEFAULT's, as oslo.config reads them;
+        // option names as they are
+        assert!(removed_option(epoxy, conf, "Catalog", "template_file").is_some());
+        assert!(removed_option(epoxy, conf, "MEMCACHE", "dead_retry").is_some());
+        assert!(removed_option(epoxy, conf, "DEFAULT", "bind_host").is_some());
+        assert_eq!(removed_option(epoxy, conf, "default", "bind_host"), None);
+        assert_eq!(
+            removed_option(epoxy, conf, "catalog", "Template_File"),
+            None
+        );
         // the shipped table reads, and each release in it is one stackprov knows
         assert_eq!(table().unwrap().len(), 12);
     }

@@ -57,32 +57,76 @@ impl fmt::Display for Diagnostic {
 }
 
 /// A string with the characters a terminal would act on, or that would hide
-/// or reorder text, written as escapes (`\u{1b}`); the rest as is.
+/// or reorder text, written as escapes (`\u{1b}`); the rest as is. One line:
+/// line breaks and tabs are escaped too (see [`ShownText`] for text of many lines).
 pub struct Shown<'a>(pub &'a str);
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            if needs_escape(c) {
-                write!(f, "{}", c.escape_unicode())?;
-            } else {
-                write!(f, "{c}")?;
-            }
-        }
-        Ok(())
+        write_escaped(f, self.0, |_| false)
     }
 }
 
-fn needs_escape(c: char) -> bool {
+/// Text of many lines (a diff, a command's output) for a terminal: as
+/// [`Shown`], but `\n` and `\t` are kept as they are.
+pub struct ShownText<'a>(pub &'a str);
+
+impl fmt::Display for ShownText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_escaped(f, self.0, |c| matches!(c, '\n' | '\t'))
+    }
+}
+
+/// Text of many lines made safe for a terminal ([`ShownText`]), borrowed when
+/// nothing needs an escape: what every line of human output goes through.
+pub fn terminal_text(s: &str) -> Cow<'_, str> {
+    if s.chars()
+        .any(|c| needs_escape(c) && !matches!(c, '\n' | '\t'))
+    {
+        Cow::Owned(ShownText(s).to_string())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+fn write_escaped(f: &mut fmt::Formatter<'_>, s: &str, keep: impl Fn(char) -> bool) -> fmt::Result {
+    let mut plain = 0;
+    for (i, c) in s.char_indices() {
+        if needs_escape(c) && !keep(c) {
+            f.write_str(&s[plain..i])?;
+            write!(f, "{}", c.escape_unicode())?;
+            plain = i + c.len_utf8();
+        }
+    }
+    f.write_str(&s[plain..])
+}
+
+/// Whether a terminal would act on `c` or it would hide or reorder text:
+/// the controls (C0, DEL, C1: Unicode's Cc), every format character (Cf:
+/// zero-width characters, bidirectional embeddings, overrides and isolates,
+/// invisible operators, tags) and the line and paragraph separators (Zl, Zp),
+/// as of Unicode 15.1.
+pub fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(c,
-            '\u{061c}' // Arabic letter mark
+            '\u{00ad}' // soft hyphen
+            | '\u{0600}'..='\u{0605}' // Arabic number signs
+            | '\u{061c}' // Arabic letter mark
+            | '\u{06dd}' // Arabic end of ayah
+            | '\u{070f}' // Syriac abbreviation mark
+            | '\u{0890}'..='\u{0891}' // Arabic pound and piastre marks above
+            | '\u{08e2}' // Arabic disputed end of ayah
             | '\u{180e}' // Mongolian vowel separator
             | '\u{200b}'..='\u{200f}' // zero-width spaces and joiners, LRM, RLM
             | '\u{2028}'..='\u{202e}' // line and paragraph separators, embeddings, overrides
             | '\u{2060}'..='\u{206f}' // word joiner, invisible operators, isolates
             | '\u{feff}' // byte order mark, zero-width no-break space
             | '\u{fff9}'..='\u{fffb}' // interlinear annotations
+            | '\u{110bd}' | '\u{110cd}' // Kaithi number signs
+            | '\u{13430}'..='\u{1343f}' // Egyptian hieroglyph format controls
+            | '\u{1bca0}'..='\u{1bca3}' // shorthand format controls
+            | '\u{1d173}'..='\u{1d17a}' // musical symbol format controls
+            | '\u{e0001}' | '\u{e0020}'..='\u{e007f}' // tags
         )
 }
 
@@ -155,5 +199,17 @@ mod tests {
             d.to_string(),
             "s\\u{7}.yaml:1:2: hosts[0].\\u{202e}x: `\\u{1b}]0;owned\\u{7}` is not a valid host name\n  hint: \\u{9b}2J\\u{feff}é"
         );
+    }
+
+    #[test]
+    fn text_keeps_its_lines_and_tabs_and_escapes_the_rest() {
+        let diff =
+            "+a\tb\n-\u{1b}]0;pwned\u{7}\u{1b}[2J\r\u{202e}\u{200b}\u{ad}\u{7f}\u{85}\u{e0041}é\n";
+        assert_eq!(
+            terminal_text(diff),
+            "+a\tb\n-\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{d}\\u{202e}\\u{200b}\\u{ad}\\u{7f}\\u{85}\\u{e0041}é\n"
+        );
+        assert!(matches!(terminal_text("plain\ttext\n"), Cow::Borrowed(_)));
+        assert_eq!(Shown("a\tb\nc").to_string(), "a\\u{9}b\\u{a}c");
     }
 }

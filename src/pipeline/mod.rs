@@ -6,6 +6,7 @@
 use crate::desired::resource::{FileSpec, Resource};
 use crate::error::{Error, HostError, Status};
 use crate::facts::{Facts, OsFacts};
+use crate::model::diagnostic::terminal_text;
 use crate::plan::{HostPlan, PLAN_FORMAT, Plan};
 use crate::planner;
 use crate::secrets::{Masker, SecretStore, StoreError};
@@ -128,6 +129,7 @@ pub fn dropped_hosts(dropped: &[Dropped], masker: &Masker) -> Vec<crate::plan::U
 }
 
 /// One line per host that dropped out, on stderr.
+/// On stderr for people: what a host said is made safe for the terminal.
 pub fn report_dropped(dropped: &[Dropped], masker: &Masker, err: &mut dyn Write) {
     for d in dropped {
         let what = if d.unreachable() {
@@ -138,8 +140,8 @@ pub fn report_dropped(dropped: &[Dropped], masker: &Masker, err: &mut dyn Write)
         let _ = writeln!(
             err,
             "{}: {what}: {}",
-            d.host,
-            masker.mask(&d.error.to_string())
+            terminal_text(&d.host),
+            terminal_text(&masker.mask(&d.error.to_string()))
         );
     }
 }

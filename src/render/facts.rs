@@ -1,6 +1,6 @@
 //! `stackprov facts` for people.
 
-use super::Style;
+use super::{Style, safe};
 use crate::facts::Facts;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -37,7 +37,11 @@ fn os(s: &mut String, f: &Facts) {
     } else {
         ""
     };
-    let _ = writeln!(s, "  os: {}; {pm}, {init}{container}", f.os.pretty_name);
+    let _ = writeln!(
+        s,
+        "  os: {}; {pm}, {init}{container}",
+        safe(&f.os.pretty_name)
+    );
 }
 
 fn packages(s: &mut String, f: &Facts, style: Style) {
@@ -50,10 +54,10 @@ fn packages(s: &mut String, f: &Facts, style: Style) {
     for p in &f.query.packages {
         match f.packages.get(p) {
             Some(v) => {
-                let _ = writeln!(s, "    {p} {v}");
+                let _ = writeln!(s, "    {} {}", safe(p), safe(v));
             }
             None => {
-                let _ = writeln!(s, "    {p} {}", style.yellow("(not installed)"));
+                let _ = writeln!(s, "    {} {}", safe(p), style.yellow("(not installed)"));
             }
         }
     }
@@ -74,12 +78,15 @@ fn files(s: &mut String, f: &Facts, style: Style) {
                 };
                 let _ = writeln!(
                     s,
-                    "    {p} {kind} {}:{} {:04o}",
-                    ff.perms.owner, ff.perms.group, ff.perms.mode
+                    "    {} {kind} {}:{} {:04o}",
+                    safe(p),
+                    safe(&ff.perms.owner),
+                    safe(&ff.perms.group),
+                    ff.perms.mode
                 );
             }
             None => {
-                let _ = writeln!(s, "    {p} {}", style.yellow("(absent)"));
+                let _ = writeln!(s, "    {} {}", safe(p), style.yellow("(absent)"));
             }
         }
     }
@@ -100,7 +107,7 @@ fn services(s: &mut String, f: &Facts, style: Style) {
                 if sf.running { "running" } else { "stopped" }
             )
         };
-        let _ = writeln!(s, "    {name} {state}");
+        let _ = writeln!(s, "    {} {state}", safe(name));
     }
 }
 
@@ -120,7 +127,7 @@ fn checks(s: &mut String, f: &Facts, style: Style) {
         } else {
             format!(" (exit {status})")
         };
-        let _ = writeln!(s, "    {mark} {cmd}{exit}");
+        let _ = writeln!(s, "    {mark} {}{exit}", safe(cmd));
     }
 }
 
@@ -131,7 +138,7 @@ fn logins(l: &BTreeMap<String, bool>) -> String {
     }
     let each: Vec<String> = l
         .iter()
-        .map(|(u, ok)| format!("{u} {}", if *ok { "ok" } else { "refused" }))
+        .map(|(u, ok)| format!("{} {}", safe(u), if *ok { "ok" } else { "refused" }))
         .collect();
     format!("; password logins: {}", each.join(", "))
 }
@@ -162,8 +169,9 @@ fn catalog(s: &mut String, f: &Facts, style: Style) {
     if let Some(why) = &c.unavailable {
         let _ = writeln!(
             s,
-            "  keystone catalog: {} ({why})",
-            style.yellow("unavailable")
+            "  keystone catalog: {} ({})",
+            style.yellow("unavailable"),
+            safe(why)
         );
         return;
     }
@@ -182,7 +190,10 @@ fn catalog(s: &mut String, f: &Facts, style: Style) {
         let _ = writeln!(
             s,
             "    {} {} {} {}",
-            e.service_type, e.interface, e.region, e.url
+            safe(&e.service_type),
+            safe(&e.interface),
+            safe(&e.region),
+            safe(&e.url)
         );
     }
 }
@@ -190,8 +201,8 @@ fn catalog(s: &mut String, f: &Facts, style: Style) {
 fn amqp(s: &mut String, f: &Facts, style: Style) {
     for (login, a) in &f.amqp {
         let _ = match &a.why {
-            None => writeln!(s, "  amqp login {login}: ok"),
-            Some(why) => writeln!(s, "  amqp login {login}: {}", style.yellow(why)),
+            None => writeln!(s, "  amqp login {}: ok", safe(login)),
+            Some(why) => writeln!(s, "  amqp login {}: {}", safe(login), style.yellow(why)),
         };
     }
 }
@@ -205,6 +216,6 @@ fn pending_restarts(s: &mut String, f: &Facts, style: Style) {
         s,
         "  {}: {}",
         style.yellow("restarts left pending by an interrupted run"),
-        pending.join(", ")
+        safe(&pending.join(", "))
     );
 }

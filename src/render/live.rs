@@ -1,6 +1,6 @@
 //! Apply's live progress on a terminal: finished lines, and one status line redrawn in place.
 
-use super::Style;
+use super::{Style, safe};
 
 /// Apply's progress: finished changes as lines, and, on a terminal, one status line
 /// below them naming what each host is running now and for how long, redrawn in
@@ -56,7 +56,8 @@ impl<'a> Live<'a> {
         });
     }
 
-    /// A finished line from `host`; its status entry goes away.
+    /// A finished line from `host`; its status entry goes away. `text` holds
+    /// [`Style`]'s colours: the caller made the values in it [`safe`].
     pub fn line(&self, host: &str, text: &str) {
         let live = self.live;
         self.with(|sc| {
@@ -115,7 +116,14 @@ impl Screen<'_> {
 fn status_line(running: &[Running], width: usize) -> String {
     let status = running
         .iter()
-        .map(|r| format!("{}: {} {}s", r.host, r.what, r.since.elapsed().as_secs()))
+        .map(|r| {
+            format!(
+                "{}: {} {}s",
+                safe(&r.host),
+                safe(&r.what),
+                r.since.elapsed().as_secs()
+            )
+        })
         .collect::<Vec<_>>()
         .join(" | ");
     status.chars().take(width).collect()

@@ -1,5 +1,12 @@
 //! What people and machines see: plans with diffs, progress lines, the recap.
 //! Colour only on a terminal and never with NO_COLOR.
+//!
+//! Text for people quotes the site, facts and what hosts hold (a file's
+//! content in a diff, a command's output): every such value goes through
+//! [`safe`] (controls such as ESC, format characters such as bidi overrides
+//! and zero-width spaces shown as `\u{1b}`; line breaks and tabs kept) where
+//! it is written, so that nothing a host holds can act on the terminal. The
+//! only escape sequences printed are [`Style`]'s colours. JSON is escaped by serde.
 
 mod facts;
 mod live;
@@ -16,6 +23,9 @@ pub use tempest::{tempest_error, tempest_text};
 pub use verify::verify_text;
 
 use crate::plan::Action;
+
+/// A value as human output shows it (see the module).
+pub use crate::model::diagnostic::terminal_text as safe;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
@@ -48,11 +58,13 @@ impl Style {
             verbose: false,
         }
     }
+    /// `s` in colour, made [`safe`] first.
     fn paint(&self, code: &str, s: &str) -> String {
+        let s = safe(s);
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
-            s.to_string()
+            s.into_owned()
         }
     }
     pub fn bold(&self, s: &str) -> String {

@@ -1,6 +1,6 @@
 //! `plan`'s text: each host's changes (and, with -v, no-ops) with diffs, and the summary.
 
-use super::Style;
+use super::{Style, safe};
 use crate::plan::{Action, HostPlan, Plan};
 use serde::Serialize;
 use std::fmt::Write;
@@ -51,8 +51,8 @@ pub fn host_plan(h: &HostPlan, style: Style) -> String {
             out,
             "  {} {:width$}  {}",
             style.action(c.action),
-            c.id,
-            c.reason
+            safe(&c.id),
+            safe(&c.reason)
         );
         if let Some(d) = &c.diff {
             for line in d.lines() {
@@ -65,7 +65,7 @@ pub fn host_plan(h: &HostPlan, style: Style) -> String {
                 } else if line.starts_with("@@") {
                     style.paint("36", line)
                 } else {
-                    line.to_string()
+                    safe(line).into_owned()
                 };
                 let _ = writeln!(out, "      {l}");
             }
@@ -76,7 +76,7 @@ pub fn host_plan(h: &HostPlan, style: Style) -> String {
         let _ = writeln!(out, "{}", style.dim(&line));
     }
     for w in &h.warnings {
-        let _ = writeln!(out, "  {} {w}", style.red("warning:"));
+        let _ = writeln!(out, "  {} {}", style.red("warning:"), safe(w));
     }
     out
 }
@@ -135,7 +135,7 @@ pub fn plan_text(p: &Plan, style: Style) -> String {
         out.push('\n');
     }
     if let Some(order) = order_line(&p.hosts) {
-        out.push_str(&order);
+        out.push_str(&safe(&order));
         out.push('\n');
     }
     out.push_str(&summary_line(

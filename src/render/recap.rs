@@ -1,6 +1,6 @@
 //! The recap after `apply`: one line per host, as Ansible prints it, with what failed.
 
-use super::Style;
+use super::{Style, safe};
 use crate::apply::HostOutcome;
 use crate::transport::TransportStats;
 use serde::Serialize;
@@ -85,7 +85,11 @@ pub fn recap_text(recaps: &[Recap], style: Style) -> String {
         let _ = writeln!(
             out,
             "{:w$} : ok={} {changed} {failed}{unreachable}  ({:.1}s, {} SSH round trips, {} HTTP requests)",
-            r.host, r.ok, r.seconds, r.transport.round_trips, r.http_requests
+            safe(&r.host),
+            r.ok,
+            r.seconds,
+            r.transport.round_trips,
+            r.http_requests
         );
         if style.verbose && !r.unreachable && r.error.is_none() {
             let t = &r.timings;
@@ -103,15 +107,15 @@ pub fn recap_text(recaps: &[Recap], style: Style) -> String {
                 out,
                 "  {} {}: {} ({status})",
                 style.red("failed"),
-                f.change,
-                f.command
+                safe(&f.change),
+                safe(&f.command)
             );
             for l in f.stderr.lines() {
-                let _ = writeln!(out, "    | {l}");
+                let _ = writeln!(out, "    | {}", safe(l));
             }
         }
         if let Some(e) = &r.error {
-            let _ = writeln!(out, "  {} {e}", style.red("error"));
+            let _ = writeln!(out, "  {} {}", style.red("error"), safe(e));
         }
     }
     out

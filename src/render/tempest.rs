@@ -1,7 +1,7 @@
 //! `stackprov verify --tempest` for people: totals, each failure with its
 //! first error line, the exclusions with their reasons, where the workspace is.
 
-use super::Style;
+use super::{Style, safe};
 use crate::tempest::{Report, TempestError};
 
 pub fn tempest_text(r: &Report, style: Style) -> String {
@@ -24,12 +24,12 @@ pub fn tempest_text(r: &Report, style: Style) -> String {
         r.skipped,
         r.excluded.len(),
         r.seconds,
-        r.tests
+        safe(&r.tests)
     ));
     for f in &r.failures {
-        out.push_str(&format!("  {} {}\n", style.red("FAIL"), f.id));
+        out.push_str(&format!("  {} {}\n", style.red("FAIL"), safe(&f.id)));
         if !f.detail.is_empty() {
-            out.push_str(&format!("       {}\n", f.detail));
+            out.push_str(&format!("       {}\n", safe(&f.detail)));
         }
     }
     if r.failures.is_empty() && r.exit_status != 0 {
@@ -42,21 +42,23 @@ pub fn tempest_text(r: &Report, style: Style) -> String {
         out.push_str(&format!(
             "  {} {}\n       {}\n",
             style.dim("excluded"),
-            e.regex,
-            e.reason
+            safe(&e.regex),
+            safe(&e.reason)
         ));
     }
     out.push_str(&format!(
         "  workspace: {}:{} (stackprov-run.log, tempest.log; `stestr last` there)\n",
-        r.host, r.workspace
+        safe(&r.host),
+        safe(&r.workspace)
     ));
     out
 }
 
 pub fn tempest_error(host: &str, e: &TempestError, style: Style) -> String {
     format!(
-        "{}\n  {} {e}",
+        "{}\n  {} {}",
         style.bold(&format!("{host}: tempest")),
-        style.red("FAIL")
+        style.red("FAIL"),
+        safe(&e.to_string())
     )
 }

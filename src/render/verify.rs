@@ -1,6 +1,6 @@
 //! `stackprov verify` for people.
 
-use super::Style;
+use super::{Style, safe};
 
 /// `verify`'s checks for one host: a line each, timed, then the traffic they cost.
 pub fn verify_text(
@@ -19,7 +19,9 @@ pub fn verify_text(
         };
         out.push_str(&format!(
             "  {mark} {:22} {:>6.2}s  {}\n",
-            c.name, c.seconds, c.detail
+            safe(&c.name),
+            c.seconds,
+            safe(&c.detail)
         ));
     }
     out.push_str(&format!(

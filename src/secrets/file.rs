@@ -42,11 +42,15 @@ pub fn forbidden(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
+/// Messages about the file point at a line and column and say what is wrong
+/// there, never what the line holds: the file may not be the secrets file it
+/// should be (a symlink to /etc/shadow), and its lines are secrets.
 /// The entries of a secrets file, in file order, or why it is refused.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>, Diagnostic> {
     let text = text_of(path, bytes)?;
     let root = yaml::parse(text).map_err(|e| match e.duplicate_of {
-        Some(_) => Diagnostic::new(path, e.mark, "", e.message)
+        // the YAML reader's message quotes the name: said again without it
+        Some(first) => Diagnostic::new(path, e.mark, "", duplicate(first))
             .hint("keep one of the two lines: stackprov cannot tell which value the hosts use"),
         None => Diagnostic::new(path, e.mark, "", format!("invalid YAML: {}", e.message)),
     })?;
@@ -150,26 +154,24 @@ fn entry(
     if k.kind() != "a string" {
         return Err(at(
             k.mark,
-            format!("secret name `{name}` is {} to YAML, not a string", k.kind()),
+            format!("the secret name is {} to YAML, not a string", k.kind()),
         )
-        .hint(format!("quote it: `\"{name}\": ...`")));
+        .hint("put the name in double quotes: `\"name\": \"value\"`"));
     }
     if let Some(first) = first_at.get(&name) {
-        return Err(at(
-            k.mark,
-            format!("duplicate key `{name}` (first at line {first})"),
-        )
-        .hint("keep one of the two lines: stackprov cannot tell which value the hosts use"));
+        return Err(at(k.mark, duplicate(*first))
+            .hint("keep one of the two lines: stackprov cannot tell which value the hosts use"));
     }
     let kind = v.kind();
     let value = match v.value {
         Value::Scalar { text, .. } if !text.is_empty() && !text.contains('\n') => text,
         _ => {
+            // at the name: an empty value's place is the next line
             return Err(Diagnostic::new(
                 path,
-                v.mark,
-                &name,
-                "expected a one-line, non-empty string",
+                k.mark,
+                "",
+                "the secret's value is not a one-line, non-empty string",
             )
             .hint("delete the line to have stackprov generate a new value"));
         }
@@ -178,18 +180,16 @@ fn entry(
         return Err(Diagnostic::new(
             path,
             v.mark,
-            &name,
-            format!("expected a string, found {kind}"),
+            "",
+            format!("the secret's value is {kind} to YAML, not a string"),
         )
-        .hint(format!(
-            "quote the value (`{name}: \"...\"`) so that YAML reads it as text"
-        )));
+        .hint("put the value in double quotes (`name: \"value\"`) so that YAML reads it as text"));
     }
     if let Some(c) = value.chars().find(|c| forbidden(*c)) {
         return Err(Diagnostic::new(
             path,
             v.mark,
-            &name,
+            "",
             format!("the value holds an invisible character ({})", code(c)),
         )
         .hint("secret values are one line of printable text: change it, or delete the line to have stackprov generate a new one"));
@@ -272,6 +272,11 @@ fn double_quoted(s: &str) -> String {
 }
 
 /// `U+000D`, as messages name a character without printing it.
+/// A name seen twice, said without the name.
+fn duplicate(first: usize) -> String {
+    format!("this secret name is already on line {first}")
+}
+
 fn code(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }

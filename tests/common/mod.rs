@@ -8,6 +8,7 @@ use stackprov::render::Style;
 use stackprov::transport::Transport;
 use std::sync::atomic::AtomicBool;
 
+#[allow(dead_code)] // not every test binary reads every field
 pub struct Run {
     pub code: i32,
     pub out: String,
@@ -102,4 +103,34 @@ fn run_with_flag(
         out: String::from_utf8(out).unwrap(),
         err: String::from_utf8(err).unwrap(),
     }
+}
+
+/// What a stackprov process may map (its address space, `RLIMIT_AS`) in
+/// [`bounded_stackprov`]: a normal offline run maps under 100 MiB; a run that
+/// grows past this fails to allocate and dies, which no pinned message survives.
+#[allow(dead_code)] // not every test binary uses it
+pub const AS_LIMIT_BYTES: u64 = 256 << 20;
+
+/// The real binary with its memory bounded by [`AS_LIMIT_BYTES`] (set in the
+/// child, so it bounds that process alone, unlike `getrusage`, whose figures
+/// for a child include what it shared with the test before its exec).
+#[allow(dead_code)] // not every test binary uses it
+pub fn bounded_stackprov() -> assert_cmd::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("stackprov"));
+    // SAFETY: setrlimit is async-signal-safe, and nothing else runs in the hook
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: AS_LIMIT_BYTES as libc::rlim_t,
+                rlim_max: AS_LIMIT_BYTES as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    assert_cmd::Command::from_std(cmd)
 }

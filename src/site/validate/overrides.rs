@@ -33,16 +33,22 @@ impl Ctx<'_> {
             for (sk, sv) in sections.entries {
                 let sname = sk.as_str().unwrap_or_default().to_string();
                 let spath = format!("{fpath}.{}", short(&sname));
-                if sname.is_empty()
-                    || sname.contains([']', '[', '\n'])
-                    || sname.chars().any(char::is_control)
-                    || placeholder::has_secrets(&sname)
-                {
+                if !plain_name(&sname, ":") {
                     self.error(
                         sk.mark,
                         &spath,
                         format!("`{}` is not an INI section name", short(&sname)),
-                        None,
+                        Some(SECTION_HINT.into()),
+                    );
+                    ok = false;
+                    continue;
+                }
+                if sname != "DEFAULT" && sname.eq_ignore_ascii_case("default") {
+                    self.error(
+                        sk.mark,
+                        &spath,
+                        format!("`[{sname}]` is not `[DEFAULT]`: oslo.config and Python's configparser take DEFAULT only in capitals (other sections in any case), so no option would be read from it"),
+                        Some("write the section as `DEFAULT`".into()),
                     );
                     ok = false;
                     continue;
@@ -55,11 +61,7 @@ impl Ctx<'_> {
                 for (kk, kvn) in keys.entries {
                     let key = kk.as_str().unwrap_or_default().to_string();
                     let kpath = format!("{spath}.{}", short(&key));
-                    if key.is_empty()
-                        || !key
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-                    {
+                    if !plain_name(&key, "") {
                         self.error(
                             kk.mark,
                             &kpath,
@@ -96,6 +98,21 @@ impl Ctx<'_> {
         }
         ok.then_some(out)
     }
+}
+
+/// Why a section name must be plain: a service reads only the sections its
+/// options are registered in, so one with a space, an invisible character or
+/// a look-alike letter is written and then never read, without a word.
+const SECTION_HINT: &str = "section names are ASCII letters, digits, `_`, `-`, `.` and `:`, as the services spell them (`DEFAULT`, `oslo_messaging_rabbit`, `filter:authtoken`): no service reads a section with a space, an invisible character or a non-ASCII letter, so retype the name";
+
+/// An INI section or key name stackprov writes: ASCII letters, digits, `_`,
+/// `-`, `.` and the characters of `more` (`:` in sections, for paste files'
+/// `filter:NAME`), at least one.
+fn plain_name(name: &str, more: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c) || more.contains(c))
 }
 
 /// Where each file and each option of a valid `overrides` is written, for
