@@ -15,6 +15,7 @@ pub mod facts;
 pub mod fake;
 pub mod host_commands;
 pub mod ini;
+pub mod input_file;
 pub mod model;
 pub mod openstack;
 pub mod pipeline;

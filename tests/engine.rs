@@ -932,8 +932,10 @@ fn on_a_converged_host_every_resource_is_a_noop_with_its_reason() {
     );
 }
 
+/// A plan saved by an older stackprov (format 1: no facts, so it cannot be
+/// derived again) is refused with the fix, before connecting.
 #[test]
-fn a_plan_saved_before_there_were_noops_still_applies() {
+fn a_plan_of_the_format_before_is_refused_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let site = site_file(dir.path(), "base");
     let s = site.to_str().unwrap();
@@ -943,13 +945,20 @@ fn a_plan_saved_before_there_were_noops_still_applies() {
     assert_eq!(run(&fake, &["plan", s, "--out", ps]).code, 0);
     let mut saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-    let host = &mut saved["hosts"][0];
-    assert!(host["noops"].is_array(), "{host}");
-    host.as_object_mut().unwrap().remove("noops");
+    saved["format"] = 1.into();
+    saved.as_object_mut().unwrap().remove("facts");
     std::fs::write(&p, serde_json::to_string_pretty(&saved).unwrap()).unwrap();
-    let ok = run(&fake, &["apply", ps, "-y"]);
-    assert_eq!(ok.code, 0, "{}{}", ok.out, ok.err);
-    assert_eq!(run(&fake, &["plan", s, "--detailed-exitcode"]).code, 0);
+    let r = common::run_cli(None, &["apply", ps, "-y"]);
+    assert_eq!(
+        (r.code, r.out.as_str(), r.err),
+        (
+            1,
+            "",
+            format!(
+                "error: {ps}: plan format 1 is not 2; make the plan again with this stackprov\n"
+            )
+        )
+    );
 }
 
 /// The host goes away in the middle of a Keystone call: the run says the host is

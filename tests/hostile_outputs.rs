@@ -50,7 +50,7 @@ fn an_error_with_format_json_is_one_json_document_on_stdout() {
         v["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("nope.json: No such file"),
+            .contains("nope.json: cannot read: No such file"),
         "{v}"
     );
 

@@ -28,7 +28,7 @@ const LAYERS: &[&[&str]] = &[
     &["secrets"],
     &["transport"],
     &["model"],
-    &["yaml", "quote", "ini", "atomic_file"],
+    &["yaml", "quote", "ini", "atomic_file", "input_file"],
 ];
 
 /// A module's path from the crate root, by its file (`planner/file.rs` →

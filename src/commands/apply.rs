@@ -3,12 +3,12 @@
 //! terminal and a recap at the end.
 
 use super::plan::print_plan;
-use super::{Io, load_site};
+use super::{Io, load_site, saved_plan};
 use crate::apply::{self, Event};
 use crate::cli::Format;
 use crate::error::{Error, Status};
 use crate::pipeline::{self, Connector, Dropped, Work};
-use crate::plan::{HostPlan, PLAN_FORMAT, Plan};
+use crate::plan::{HostPlan, Plan};
 use crate::render::{self, Recap};
 use crate::transport::TransportStats;
 use std::path::{Path, PathBuf};
@@ -40,20 +40,28 @@ pub fn run(
         galera_bootstrap,
         yes,
     } = *args;
-    let saved = if target.extension().is_some_and(|e| e == "json") {
-        Some(load_plan(target)?)
+    // with `--site`, the target can only be a plan
+    let saved = if site_arg.is_some() || saved_plan::is_plan(target) {
+        Some(saved_plan::load_plan(target)?)
     } else {
         None
     };
     let site_path: PathBuf = match (&saved, site_arg) {
         (_, Some(p)) => p.to_path_buf(),
-        (Some(p), None) => PathBuf::from(&p.site_file),
+        (Some(p), None) => PathBuf::from(&p.plan.site_file),
         (None, None) => target.to_path_buf(),
     };
     let site = load_site(&site_path, io)?;
     let mut hosts = pipeline::select_hosts(&site, only)?;
+    let galera_bootstrap =
+        galera_bootstrap.or(saved.as_ref().and_then(|p| p.galera_bootstrap.as_deref()));
     if let Some(p) = &saved {
-        hosts.retain(|h| p.hosts.iter().any(|hp| hp.host == h.name));
+        // before connecting: the plan is what the site gives from its facts
+        saved_plan::check(&site, p, target, galera_bootstrap)?;
+        hosts.retain(|h| p.plan.hosts.iter().any(|hp| hp.host == h.name));
+        if hosts.is_empty() {
+            return Err(no_host(target, &p.plan, only));
+        }
     }
     let planned = pipeline::make_plans(&site, hosts, connect, galera_bootstrap)?;
     super::warn_weak(&planned.secrets, io);
@@ -61,13 +69,24 @@ pub fn run(
     let mut plans: Vec<(HostPlan, usize)> = planned.plans;
     if let Some(saved) = &saved {
         for (p, _) in plans.iter_mut() {
-            let Some(old) = saved.hosts.iter().find(|h| h.host == p.host) else {
+            let Some(old) = saved.plan.hosts.iter().find(|h| h.host == p.host) else {
                 continue;
             };
             if old.facts_digest != p.facts_digest {
                 return Err(Error::StalePlan {
                     host: p.host.clone(),
                     plan: target.to_path_buf(),
+                });
+            }
+            if let Some(d) = saved_plan::first_difference(old, p) {
+                let t = target.display();
+                return Err(Error::SavedFile {
+                    path: target.to_path_buf(),
+                    message: format!(
+                        "{t}: host `{}`: {d}, from what the host shows: the facts saved in the plan are not the host's; make the plan again: `stackprov plan {} --out {t}`",
+                        p.host,
+                        site.path.display()
+                    ),
                 });
             }
             *p = old.clone();
@@ -125,26 +144,24 @@ pub fn run(
         .fold(Status::Success, Status::and))
 }
 
-/// A plan saved by `plan --out`, of this stackprov's format.
-fn load_plan(path: &Path) -> Result<Plan, Error> {
-    let bad = |message: String| Error::SavedFile {
+/// No host of the saved plan is to be applied: none in it, or not the one
+/// `--host` names.
+fn no_host(path: &Path, plan: &Plan, only: Option<&str>) -> Error {
+    let p = path.display();
+    let names: Vec<&str> = plan.hosts.iter().map(|h| h.host.as_str()).collect();
+    let message = match only {
+        Some(h) => format!(
+            "{p}: host `{h}` is not in the plan (its hosts: {}); make a plan for it: `stackprov plan SITE --host {h} --out FILE`",
+            names.join(", ")
+        ),
+        None => format!(
+            "{p}: the plan has no host to apply (none could be planned); make the plan again once the hosts can be reached"
+        ),
+    };
+    Error::SavedFile {
         path: path.to_path_buf(),
         message,
-    };
-    let p = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{p}: {e}")))?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
-        bad(format!(
-            "{p}: not a plan saved by `stackprov plan --out`: {e}"
-        ))
-    })?;
-    if plan.format != PLAN_FORMAT {
-        return Err(bad(format!(
-            "{p}: plan format {} is not {PLAN_FORMAT}; make the plan again with this stackprov",
-            plan.format
-        )));
     }
-    Ok(plan)
 }
 
 /// Apply each host's plan, hosts in parallel; the live status line on a terminal.

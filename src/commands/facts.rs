@@ -46,7 +46,7 @@ pub fn run(
     };
     let json = serde_json::to_string_pretty(&saved).unwrap_or_default();
     if let Some(p) = save {
-        write_output(&site, p, &json)?;
+        write_output(&site, p, &json, &[])?;
         let _ = writeln!(
             io.err,
             "facts for {} host(s) saved to {}",

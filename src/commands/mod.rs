@@ -4,6 +4,7 @@
 mod apply;
 mod facts;
 mod plan;
+mod saved_plan;
 mod validate;
 mod verify;
 
@@ -237,8 +238,15 @@ fn load_site(path: &Path, io: &mut Io<'_>) -> Result<Site, Error> {
 }
 
 /// Write an output file (`plan --out`, `facts --save`) only its owner can
-/// read, atomically; never over the site's own files.
-fn write_output(site: &Site, path: &Path, text: &str) -> Result<(), Error> {
+/// read, atomically; never over a file the command reads: the site file, the
+/// secrets file, the site's known_hosts, a host's identity_file, ssh's own
+/// files in `~/.ssh`, and the command's other `inputs` (`--facts`).
+fn write_output(
+    site: &Site,
+    path: &Path,
+    text: &str,
+    inputs: &[(&Path, &'static str)],
+) -> Result<(), Error> {
     // by the directory they are in and their name: the secrets file may not exist yet
     let place = |p: &Path| {
         let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
@@ -249,11 +257,41 @@ fn write_output(site: &Site, path: &Path, text: &str) -> Result<(), Error> {
         })
     };
     let same = |a: &Path, b: &Path| matches!((place(a), place(b)), (Some(a), Some(b)) if a == b);
-    for (own, what) in [
-        (&site.path, "the site file"),
-        (&site.secrets_file, "the secrets file"),
-    ] {
-        if same(path, own) {
+    let ssh_dir = std::env::var_os("HOME").map(|h| Path::new(&h).join(".ssh"));
+    let ssh_files: Vec<(std::path::PathBuf, &'static str)> = ssh_dir
+        .iter()
+        .flat_map(|d| {
+            [
+                (d.join("known_hosts"), "the known_hosts file"),
+                (d.join("config"), "ssh's config file"),
+                (d.join("id_ed25519"), "a private key"),
+                (d.join("id_ecdsa"), "a private key"),
+                (d.join("id_rsa"), "a private key"),
+            ]
+        })
+        .collect();
+    let own = [
+        (site.path.as_path(), "the site file"),
+        (site.secrets_file.as_path(), "the secrets file"),
+    ];
+    let known = site
+        .known_hosts
+        .iter()
+        .map(|p| (p.as_path(), "the known_hosts file"));
+    let keys = site
+        .hosts
+        .iter()
+        .filter_map(|h| h.identity_file.as_deref())
+        .map(|p| (p, "a host's identity_file"));
+    let ssh = ssh_files.iter().map(|(p, w)| (p.as_path(), *w));
+    for (input, what) in own
+        .into_iter()
+        .chain(known)
+        .chain(keys)
+        .chain(ssh)
+        .chain(inputs.iter().copied())
+    {
+        if same(path, input) {
             return Err(Error::WouldOverwrite {
                 path: path.to_path_buf(),
                 what,
@@ -261,6 +299,29 @@ fn write_output(site: &Site, path: &Path, text: &str) -> Result<(), Error> {
         }
     }
     write_private(path, text)
+}
+
+/// The bytes of a saved plan or facts file (`what`: "plan", "facts file"),
+/// read as the site file is: a regular file, without blocking, at most
+/// [`crate::input_file::MAX_SAVED_BYTES`].
+fn read_saved(path: &Path, what: &str) -> Result<crate::input_file::Input, Error> {
+    use crate::input_file::{MAX_SAVED_BYTES, ReadError};
+    let p = path.display();
+    let message = match crate::input_file::read_regular(path, MAX_SAVED_BYTES) {
+        Ok(input) => return Ok(input),
+        Err(ReadError::Io(e)) => format!("{p}: cannot read: {e}; check the path to the {what}"),
+        Err(ReadError::NotRegular(kind)) => format!(
+            "{p}: cannot read: it is {kind}, not a regular file; a saved {what} is a regular file that stackprov wrote"
+        ),
+        Err(ReadError::TooBig(size)) => format!(
+            "{p}: the file is {} bytes; saved plans and facts are limited to {MAX_SAVED_BYTES} (64 MiB); is this the right file?",
+            size.map_or_else(|| format!("more than {MAX_SAVED_BYTES}"), |n| n.to_string())
+        ),
+    };
+    Err(Error::SavedFile {
+        path: path.to_path_buf(),
+        message,
+    })
 }
 
 /// Write a file only its owner can read, atomically.

@@ -3,14 +3,15 @@
 
 use super::{Io, load_site, write_output};
 use crate::cli::Format;
-use crate::desired::resource::Resource;
 use crate::error::{Error, Status};
-use crate::facts::saved::{self, SavedFacts};
-use crate::pipeline::{self, Connector};
+use crate::facts::Facts;
+use crate::facts::saved::{SavedFacts, SavedPlan};
+use crate::pipeline::{self, Connector, Missing};
 use crate::plan::{HostPlan, Plan};
 use crate::render::{self, Summary};
 use crate::secrets::SecretStore;
 use crate::site::{Host, Site};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub struct Args<'a> {
@@ -34,11 +35,11 @@ pub fn run(
 ) -> Result<Status, Error> {
     let site = load_site(args.site, io)?;
     let hosts = pipeline::select_hosts(&site, args.only)?;
-    let (plans, dropped, masker) = match args.saved_facts {
+    let (plans, dropped, masker, facts) = match args.saved_facts {
         Some(file) => {
-            let (plans, secrets) = offline_plans(&site, hosts, file, args.galera_bootstrap)?;
+            let (plans, secrets, facts) = offline_plans(&site, hosts, file, args.galera_bootstrap)?;
             super::warn_weak(&secrets, io);
-            (plans, Vec::new(), secrets.masker())
+            (plans, Vec::new(), secrets.masker(), facts)
         }
         None => {
             let p = pipeline::make_plans(&site, hosts, connect, args.galera_bootstrap)?;
@@ -48,18 +49,31 @@ pub fn run(
                 p.plans.into_iter().map(|(p, _)| p).collect(),
                 p.dropped,
                 masker,
+                p.saved_facts,
             )
         }
     };
-    let plan = pipeline::new_plan(&site, plans, &dropped, &masker);
+    let mut plan = pipeline::new_plan(&site, plans, &dropped, &masker);
     // saved before it is printed: a refused `--out` is then the command's one
     // output (with `--format json`, its one document), not a plan and an error
     if let Some(o) = args.out {
+        let saved = SavedPlan {
+            plan,
+            galera_bootstrap: args.galera_bootstrap.map(str::to_string),
+            facts,
+        };
+        let inputs: Vec<(&Path, &'static str)> = args
+            .saved_facts
+            .iter()
+            .map(|f| (*f, "the facts file it reads"))
+            .collect();
         write_output(
             &site,
             o,
-            &serde_json::to_string_pretty(&plan).unwrap_or_default(),
+            &serde_json::to_string_pretty(&saved).unwrap_or_default(),
+            &inputs,
         )?;
+        plan = saved.plan;
         let _ = writeln!(
             io.err,
             "plan saved to {}; run `stackprov apply {}` to execute it",
@@ -93,65 +107,42 @@ pub(super) fn print_plan(plan: &Plan, format: Format, io: &mut Io<'_>) {
     }
 }
 
+/// Plans from a facts file, the secrets, and the facts of the hosts planned.
+type Offline = (Vec<HostPlan>, SecretStore, BTreeMap<String, Facts>);
+
 fn offline_plans(
     site: &Site,
     hosts: Vec<Host>,
     file: &Path,
     galera_bootstrap: Option<&str>,
-) -> Result<(Vec<HostPlan>, SecretStore), Error> {
+) -> Result<Offline, Error> {
     let bad = |message: String| Error::SavedFile {
         path: file.to_path_buf(),
         message,
     };
     let fname = file.display();
-    let text = std::fs::read_to_string(file).map_err(|e| bad(format!("{fname}: {e}")))?;
-    let saved: SavedFacts = serde_json::from_str(&text).map_err(|e| {
+    let input = super::read_saved(file, "facts file")?;
+    let saved: SavedFacts = serde_json::from_slice(&input.bytes).map_err(|e| {
         bad(format!(
             "{fname}: not a facts file from `stackprov facts --save`: {e}"
         ))
     })?;
+    drop(input);
     let again = format!(
         "run `stackprov facts {} --save {}`",
         site.path.display(),
         file.display()
     );
-    let mut prepared = Vec::new();
-    for h in hosts {
-        let Some(f) = saved.hosts.get(&h.name) else {
-            return Err(bad(format!(
-                "{fname} has no facts for host `{}`; {again}",
-                h.name
-            )));
-        };
-        let resources = pipeline::desired(site, &h, &f.os)?;
-        prepared.push((h, resources, f.clone()));
-    }
-    let lists: Vec<&[Resource]> = prepared.iter().map(|p| p.1.as_slice()).collect();
-    let secrets = pipeline::secrets_for(site, &lists)?;
-    let masker = secrets.masker();
-    let mut ready = Vec::new();
-    for (h, resources, f) in prepared {
-        let q = crate::planner::query(&resources);
-        if !saved::covers(&f.query, &q) {
-            return Err(bad(format!(
-                "the facts in {fname} for `{}` were gathered for a different site file; {again} again",
-                h.name
-            )));
-        }
-        let facts = pipeline::facts_from_saved(f, &secrets)?;
-        ready.push((h, resources, facts));
-    }
-    let gathered: Vec<crate::planner::bootstrap::Gathered<'_>> = ready
-        .iter()
-        .map(|(h, r, f)| (h.name.as_str(), f, r.as_slice()))
-        .collect();
-    let bootstrap = crate::planner::bootstrap::choose(site, &gathered, galera_bootstrap)?;
-    let mut plans = Vec::new();
-    for (h, resources, facts) in &ready {
-        let starts = crate::planner::bootstrap::role(bootstrap.as_ref(), &h.name);
-        plans.push(pipeline::plan(
-            &h.name, resources, facts, &secrets, &masker, starts,
-        )?);
-    }
-    Ok((plans, secrets))
+    let missing = |m: Missing<'_>| match m {
+        Missing::NoFacts(h) => bad(format!("{fname} has no facts for host `{h}`; {again}")),
+        Missing::NotCovered(h) => bad(format!(
+            "the facts in {fname} for `{h}` were gathered for a different site file; {again} again"
+        )),
+    };
+    let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let (plans, secrets) =
+        pipeline::offline_plans(site, hosts, &saved.hosts, galera_bootstrap, &missing)?;
+    let mut facts = saved.hosts;
+    facts.retain(|k, _| names.contains(k));
+    Ok((plans, secrets, facts))
 }

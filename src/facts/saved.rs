@@ -28,3 +28,16 @@ pub fn covers(have: &FactQuery, need: &FactQuery) -> bool {
         && (!need.galera || have.galera)
         && need.amqp_logins.is_subset(&have.amqp_logins)
 }
+
+/// A plan saved by `plan --out`: the plan, and what `apply` needs to derive it
+/// again before it connects (a saved plan is a contract, not a script): each
+/// planned host's facts as `facts --save` saves them (secrets as
+/// placeholders) and the `--galera-bootstrap` it was made with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedPlan {
+    #[serde(flatten)]
+    pub plan: crate::plan::Plan,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub galera_bootstrap: Option<String>,
+    pub facts: BTreeMap<String, Facts>,
+}

@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 
 mod gather;
 pub mod guess;
+mod offline;
 
 pub use gather::{Gathered, gather, gather_after, gather_timed};
+pub use offline::{Missing, offline_plans};
 
 /// How the commands reach a host; tests pass a fake.
 pub type Connector<'a> =
@@ -247,6 +249,9 @@ pub struct Planned {
     pub works: Vec<Work>,
     pub dropped: Vec<Dropped>,
     pub secrets: SecretStore,
+    /// Each planned host's facts as saved (secrets as placeholders), for
+    /// `plan --out`.
+    pub saved_facts: std::collections::BTreeMap<String, Facts>,
 }
 
 /// Facts for each host, over its own connection, then a plan for each
@@ -293,12 +298,17 @@ pub fn make_plans(
     let bootstrap = crate::planner::bootstrap::choose(site, &gathered, galera_bootstrap)?;
     let mut plans = Vec::new();
     let mut works = Vec::new();
+    let mut saved_facts = std::collections::BTreeMap::new();
     for (f, mut w) in ok {
         let t0 = Instant::now();
         let starts = crate::planner::bootstrap::role(bootstrap.as_ref(), &w.host.name);
         match plan(&w.host.name, &w.resources, &f, &secrets, &masker, starts) {
             Ok(p) => {
                 w.timings.plan = t0.elapsed().as_secs_f64();
+                saved_facts.insert(
+                    w.host.name.clone(),
+                    facts_for_saving(&f, &masker, &w.resources),
+                );
                 plans.push((p, w.resources.len()));
                 works.push(w);
             }
@@ -328,6 +338,7 @@ pub fn make_plans(
         works,
         dropped,
         secrets,
+        saved_facts,
     })
 }
 

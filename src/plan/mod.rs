@@ -8,8 +8,9 @@ use crate::model::Perms;
 use catalog::{Admin, Call};
 use serde::{Deserialize, Serialize};
 
-/// Bumped when the saved plan format changes; `apply plan.json` refuses others.
-pub const PLAN_FORMAT: u32 = 1;
+/// Bumped when the saved plan format changes; `apply PLAN` refuses others.
+/// 2: a saved plan holds its hosts' facts (`facts::saved::SavedPlan`).
+pub const PLAN_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {

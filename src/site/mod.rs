@@ -183,14 +183,11 @@ impl Site {
     }
 }
 
-/// The bytes of a site file: a regular file of at most [`MAX_SITE_BYTES`].
-/// The file is opened without blocking (a FIFO would wait for a writer
-/// forever) and its type and size come from the open file itself, so what is
-/// checked is what is read; the read stops one byte past the limit whatever
-/// the file claims (`/proc` files say they are empty).
+/// The bytes of a site file: a regular file of at most [`MAX_SITE_BYTES`]
+/// (read by [`crate::input_file::read_regular`]: without blocking, what is
+/// checked is what is read).
 fn read_site_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
+    use crate::input_file::ReadError;
     let cannot = |why: String, hint: &str| {
         Diagnostic::new(
             path,
@@ -200,21 +197,6 @@ fn read_site_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
         )
         .hint(hint)
     };
-    let not_found = "check the path to the site file";
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| cannot(e.to_string(), not_found))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| cannot(e.to_string(), not_found))?;
-    if let Some(what) = not_regular(&meta.file_type()) {
-        return Err(cannot(
-            format!("it is {what}, not a regular file"),
-            "a site file is a regular file; to use generated YAML, write it to a file first",
-        ));
-    }
     let too_big = |size: String| {
         Diagnostic::new(
             path,
@@ -224,18 +206,16 @@ fn read_site_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
         )
         .hint("is this the right file?")
     };
-    if meta.len() > MAX_SITE_BYTES as u64 {
-        return Err(too_big(meta.len().to_string()));
+    match crate::input_file::read_regular(path, MAX_SITE_BYTES as u64) {
+        Ok(input) => Ok(input.bytes),
+        Err(ReadError::Io(e)) => Err(cannot(e.to_string(), "check the path to the site file")),
+        Err(ReadError::NotRegular(what)) => Err(cannot(
+            format!("it is {what}, not a regular file"),
+            "a site file is a regular file; to use generated YAML, write it to a file first",
+        )),
+        Err(ReadError::TooBig(Some(n))) => Err(too_big(n.to_string())),
+        Err(ReadError::TooBig(None)) => Err(too_big(format!("more than {MAX_SITE_BYTES}"))),
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    file.take(MAX_SITE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| cannot(e.to_string(), not_found))?;
-    if bytes.len() > MAX_SITE_BYTES {
-        // it grew while being read
-        return Err(too_big(format!("more than {MAX_SITE_BYTES}")));
-    }
-    Ok(bytes)
 }
 
 impl Host {
@@ -244,23 +224,4 @@ impl Host {
     }
 }
 
-/// What a file that is not a regular file is ("a FIFO (named pipe)"), as
-/// messages say it; `None` for a regular file.
-pub(crate) fn not_regular(kind: &std::fs::FileType) -> Option<&'static str> {
-    use std::os::unix::fs::FileTypeExt;
-    Some(if kind.is_file() {
-        return None;
-    } else if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
-    })
-}
+pub(crate) use crate::input_file::not_regular;
