@@ -176,3 +176,111 @@ fn role_ha_needs_the_block_and_the_block_needs_fernet_and_v3() {
         "{out}"
     );
 }
+
+/// HA values as tight as ports (issue 24, class 4): before, each of these
+/// was accepted without a word.
+#[test]
+fn ha_values_that_no_controller_could_use_are_refused() {
+    let ha = |extra: &str| format!("ha:\n  vip: 192.0.2.100/24\n  interface: eth0\n{extra}");
+    for (block, want) in [
+        (
+            ha("  image_store: /run\n"),
+            "ha.image_store: `/run` is a system directory, or in one, not a store for Glance's images",
+        ),
+        (
+            ha("  image_store: /etc/glance\n"),
+            "ha.image_store: `/etc/glance` is a system directory, or in one, not a store for Glance's images",
+        ),
+        (
+            ha("  image_store: /var\n"),
+            "ha.image_store: `/var` is a system directory, not a store for Glance's images",
+        ),
+        (
+            ha("  image_store: //\n"),
+            "ha.image_store: `//` is the root directory, not a store for Glance's images",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.255/24\n  interface: eth0\n".to_string(),
+            "ha.vip: `192.0.2.255/24` is its network's broadcast address, which cannot be a virtual IP",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.0/24\n  interface: eth0\n".to_string(),
+            "ha.vip: `192.0.2.0/24` is its network's address, which cannot be a virtual IP",
+        ),
+        (
+            "ha:\n  vip: 169.254.1.1\n  interface: eth0\n".to_string(),
+            "ha.vip: `169.254.1.1` is a link-local address (169.254.0.0/16), which cannot be a virtual IP",
+        ),
+        (
+            "ha:\n  vip: 250.0.0.1\n  interface: eth0\n".to_string(),
+            "ha.vip: `250.0.0.1` is a reserved (class E) address, which cannot be a virtual IP",
+        ),
+        (
+            "ha:\n  vip: 255.255.255.255\n  interface: eth0\n".to_string(),
+            "ha.vip: `255.255.255.255` is the broadcast address, which cannot be a virtual IP",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.100\n  interface: lo\n".to_string(),
+            "ha.interface: `lo` is not a valid interface name",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.100\n  interface: \"-eth0\"\n".to_string(),
+            "ha.interface: `-eth0` is not a valid interface name",
+        ),
+        (
+            "ha:\n  vip: 192.0.2.100\n  interface: .\n".to_string(),
+            "ha.interface: `.` is not a valid interface name",
+        ),
+        (
+            ha("  router_id: 051\n"),
+            "ha.router_id: `051` is not a VRRP virtual_router_id",
+        ),
+        (
+            ha("  router_id: \"51\"\n"),
+            "ha.router_id: `51` is not a VRRP virtual_router_id",
+        ),
+    ] {
+        let (code, out) = validate(&site(&block, &three(), "zed"));
+        assert_eq!(code, 1, "{block}: {out}");
+        assert!(out.contains(want), "{block}: `{want}` missing:\n{out}");
+    }
+}
+
+#[test]
+fn ha_hosts_must_be_told_apart_and_on_the_vips_network() {
+    let hosts = vec![
+        ("a", "192.0.2.11", ROLES),
+        ("b", "192.0.2.11", ROLES),
+        ("c", "198.51.100.13", ROLES),
+        ("d", "192.0.2.100", "[base]"),
+    ];
+    let (code, out) = validate(&site(HA, &hosts, "zed"));
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        "hosts[1].address: controllers `a` and `b` have the same address 192.0.2.11",
+        "hosts[2].address: controller `c` has address 198.51.100.13, which is not on the VIP's network 192.0.2.100/24",
+        "hosts[3].address: host `d` has the VIP 192.0.2.100 as its address",
+    ] {
+        assert!(out.contains(want), "`{want}` missing:\n{out}");
+    }
+    assert!(out.contains("3 error(s)"), "{out}");
+    // `controller` names the VIP, not a host
+    let s = site(HA, &three(), "zed").replace("controller: openstack", "controller: b");
+    let (code, out) = validate(&s);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("ha.yaml:3:13: controller: `b` is host `b`; in an HA site `controller` is the VIP's name"),
+        "{out}"
+    );
+}
+
+#[test]
+fn forks_is_a_plain_number() {
+    let s = site(HA, &three(), "zed").replace("hosts:\n", "forks: 010\nhosts:\n");
+    let (code, out) = validate(&s);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("forks: `010` is not a number of hosts to work on at once"),
+        "{out}"
+    );
+}

@@ -59,17 +59,19 @@ impl Ctx<'_> {
             c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
         })
         .filter(|s| {
-            let ok = s.len() <= 15;
-            if !ok {
-                self.invalid(
-                    v,
-                    "ha.interface",
-                    s,
-                    "interface name",
-                    "at most 15 characters (Linux's IFNAMSIZ)",
-                );
+            let problem = if s.len() > 15 {
+                Some("at most 15 characters (Linux's IFNAMSIZ)")
+            } else if s == "." || s == ".." || s.starts_with('-') {
+                Some("a Linux interface name is not `.` or `..` and does not start with `-`")
+            } else if s == "lo" {
+                Some("the interface of the controllers' network, where keepalived puts the VIP (`ip -br addr` lists them), not the loopback")
+            } else {
+                None
+            };
+            if let Some(hint) = problem {
+                self.invalid(v, "ha.interface", s, "interface name", hint);
             }
-            ok
+            problem.is_none()
         })
     }
 
@@ -78,10 +80,15 @@ impl Ctx<'_> {
         match v {
             None => Some(51),
             Some(v) => {
-                let id = v
-                    .as_str()
-                    .and_then(|s| s.parse::<u8>().ok())
-                    .filter(|i| *i >= 1);
+                // a plain number, as the schema says: not `"51"`, not `051`
+                // (YAML 1.1 readers take a leading zero for octal)
+                let id = match &v.value {
+                    Value::Scalar {
+                        text,
+                        quoted: false,
+                    } if !text.starts_with('0') => text.parse::<u8>().ok().filter(|i| *i >= 1),
+                    _ => None,
+                };
                 if id.is_none() {
                     self.error(
                         v.mark,
@@ -101,8 +108,17 @@ impl Ctx<'_> {
             None => Some(None),
             Some(v) => {
                 let s = v.as_str().unwrap_or_default().to_string();
+                if let Some(why) = system_directory(&s) {
+                    self.error(
+                        v.mark,
+                        "ha.image_store",
+                        format!("`{}` {why}, not a store for Glance's images", short(&s)),
+                        Some("the directory where every controller mounts the same shared file system, e.g. `/srv/glance-images` (stackprov makes it Glance's)".into()),
+                    );
+                    return None;
+                }
                 let ok = s.starts_with('/')
-                    && s.len() > 1
+                    && !s.trim_end_matches('/').is_empty()
                     && s.len() <= 255
                     && s.chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
@@ -178,8 +194,8 @@ impl Ctx<'_> {
                         )),
                     );
                 }
-                let addr = h.address.parse::<Ipv4Addr>();
-                if addr.is_err() {
+                let addr = h.address.parse::<Ipv4Addr>().ok();
+                if addr.is_none() {
                     self.error(
                         *mark,
                         &format!("hosts[{i}].address"),
@@ -187,12 +203,29 @@ impl Ctx<'_> {
                         Some("Galera's peers and keepalived's unicast peers are written as addresses: give the controller's IPv4 address on the VIP's network".into()),
                     );
                 }
-                if let (Ok(a), Some((v, _))) = (addr, vip)
+                if let (Some(a), Some((v, _))) = (addr, vip)
                     && a == v
                 {
                     self.error(*mark, &format!("hosts[{i}].address"), format!("controller `{}` has the VIP {v} as its address", h.name), Some("the VIP moves between controllers: give each controller its own address".into()));
                 }
+                if let (Some(a), Some((v, p))) = (addr, vip)
+                    && a != v
+                    && !on_network(a, v, p)
+                {
+                    self.error(*mark, &format!("hosts[{i}].address"), format!("controller `{}` has address {a}, which is not on the VIP's network {v}/{p}", h.name), Some("keepalived moves the VIP between the controllers' interfaces on one network: give the VIP's prefix length for that network, or the controller's address on it".into()));
+                }
+                let earlier = hosts[..i]
+                    .iter()
+                    .find(|(o, _)| o.controller && o.address == h.address);
+                if let Some((o, _)) = earlier {
+                    self.error(*mark, &format!("hosts[{i}].address"), format!("controllers `{}` and `{}` have the same address {}", o.name, h.name, short(&h.address)), Some("Galera and keepalived tell the controllers apart by address: give each its own".into()));
+                }
             } else {
+                if let (Ok(a), Some((v, _))) = (h.address.parse::<Ipv4Addr>(), vip)
+                    && a == v
+                {
+                    self.error(*mark, &format!("hosts[{i}].address"), format!("host `{}` has the VIP {v} as its address", h.name), Some("the VIP is held by one controller at a time: give the host another address, or the VIP another".into()));
+                }
                 let only = roles
                     .0
                     .iter()
@@ -216,8 +249,20 @@ impl Ctx<'_> {
             Some((a, p)) => (a, p.parse::<u8>().ok().filter(|p| (1..=32).contains(p))),
             None => (text.as_str(), Some(32)),
         };
-        match (addr.parse::<Ipv4Addr>(), prefix) {
-            (Ok(a), Some(p)) if !a.is_unspecified() && !a.is_loopback() && !a.is_multicast() => {
+        let parsed = addr.parse::<Ipv4Addr>().ok();
+        if let (Some(a), Some(p)) = (parsed, prefix)
+            && let Some(why) = not_a_vip(a, p)
+        {
+            self.error(
+                v.mark,
+                "ha.vip",
+                format!("`{}` is {why}, which cannot be a virtual IP", short(&text)),
+                Some("an unused unicast address on the controllers' network, neither its network nor its broadcast address, e.g. `192.0.2.100/24`".into()),
+            );
+            return None;
+        }
+        match (parsed, prefix) {
+            (Some(a), Some(p)) if !a.is_unspecified() && !a.is_loopback() && !a.is_multicast() => {
                 Some((a, p))
             }
             _ => {
@@ -252,4 +297,85 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// Why a path is no place for Glance's images (stackprov makes the store
+/// Glance's, so a system directory would be handed to it).
+fn system_directory(path: &str) -> Option<&'static str> {
+    let p = path.trim_end_matches('/');
+    const UNDER: &[&str] = &[
+        "/proc",
+        "/sys",
+        "/dev",
+        "/run",
+        "/tmp",
+        "/boot",
+        "/etc",
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/libx32",
+        "/usr",
+        "/var/run",
+        "/var/tmp",
+        "/var/lock",
+    ];
+    const EXACT: &[&str] = &[
+        "/var",
+        "/var/lib",
+        "/var/log",
+        "/var/cache",
+        "/home",
+        "/root",
+        "/srv",
+        "/mnt",
+        "/opt",
+        "/media",
+    ];
+    if p.is_empty() && path.starts_with('/') {
+        return Some("is the root directory");
+    }
+    if UNDER
+        .iter()
+        .any(|d| p == *d || p.starts_with(&format!("{d}/")))
+    {
+        return Some("is a system directory, or in one");
+    }
+    if EXACT.contains(&p) {
+        return Some("is a system directory");
+    }
+    None
+}
+
+/// Why an address is no virtual IP on a network of `prefix` bits.
+fn not_a_vip(a: Ipv4Addr, prefix: u8) -> Option<&'static str> {
+    let bits = u32::from(a);
+    let host_mask = if prefix >= 32 { 0 } else { u32::MAX >> prefix };
+    if a.is_broadcast() {
+        Some("the broadcast address")
+    } else if a.is_link_local() {
+        Some("a link-local address (169.254.0.0/16)")
+    } else if a.octets()[0] >= 240 {
+        Some("a reserved (class E) address")
+    } else if a.octets()[0] == 0 {
+        Some("in 0.0.0.0/8 (this network)")
+    } else if prefix <= 30 && bits & host_mask == 0 {
+        Some("its network's address")
+    } else if prefix <= 30 && bits & host_mask == host_mask {
+        Some("its network's broadcast address")
+    } else {
+        None
+    }
+}
+
+/// Whether `a` is on the network `vip/prefix`.
+fn on_network(a: Ipv4Addr, vip: Ipv4Addr, prefix: u8) -> bool {
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix.min(32)))
+    };
+    u32::from(a) & mask == u32::from(vip) & mask
 }

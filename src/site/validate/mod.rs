@@ -318,6 +318,11 @@ impl Ctx<'_> {
         };
         let places = overrides_node.map(overrides::places).unwrap_or_default();
         let ha_node = f.get("ha");
+        let controller_mark = f
+            .entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("controller"))
+            .map_or(root.mark, |(_, v)| v.mark);
         let ha_mark = f
             .entries
             .iter()
@@ -340,6 +345,9 @@ impl Ctx<'_> {
             self.cross_checks(hosts, ha_node.is_some());
         }
         let ha = self.ha_of(ha_node, ha_mark, hosts.as_deref(), choices.as_ref());
+        if let (Some(Some(_)), Some(c), Some(hosts)) = (&ha, &controller, &hosts) {
+            self.controller_is_the_vip(controller_mark, c, hosts);
+        }
         let site = Site {
             path: path.to_path_buf(),
             name: name?,
@@ -399,6 +407,25 @@ impl Ctx<'_> {
 
     /// The `ha` block, checked against the hosts; a site without one has no
     /// host with a role that `needs_ha` either.
+    /// In an HA site `controller` names the VIP, which no host has.
+    fn controller_is_the_vip(&mut self, mark: Mark, controller: &str, hosts: &[(Host, Mark)]) {
+        let Some(host) = hosts
+            .iter()
+            .find(|(h, _)| h.name.eq_ignore_ascii_case(controller))
+        else {
+            return;
+        };
+        self.error(
+            mark,
+            "controller",
+            format!(
+                "`{controller}` is host `{}`; in an HA site `controller` is the VIP's name, which clients reach whichever controller holds it",
+                host.0.name
+            ),
+            Some("a name that resolves to `ha.vip` (DNS or /etc/hosts), e.g. `controller: openstack`".into()),
+        );
+    }
+
     fn ha_of(
         &mut self,
         ha_node: Option<&Node>,

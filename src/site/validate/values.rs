@@ -136,7 +136,11 @@ impl Ctx<'_> {
             Value::Scalar {
                 text,
                 quoted: false,
-            } if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() => {
+            } if text.bytes().all(|b| b.is_ascii_digit())
+                && !text.is_empty()
+                && !text.starts_with('0') =>
+            {
+                // no leading zero: YAML 1.1 readers take `010` for octal
                 text.parse::<usize>().ok().filter(|n| (1..=max).contains(n))
             }
             _ => None,
