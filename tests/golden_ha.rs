@@ -251,3 +251,75 @@ fn a_shared_image_store_spreads_glance_and_must_be_mounted() {
     );
     assert!(text.contains("directory:/srv/images"), "{text}");
 }
+
+/// Offline (`plan --facts`) as online: two hosts that would each start a
+/// cluster are refused. Saved facts where ctl1 is new (no cluster: its
+/// `galera new cluster` runs) while ctl2 ran one before and is marked
+/// safe_to_bootstrap (it starts that one again). Before, the online guard
+/// alone held and the offline plan started both.
+#[test]
+fn saved_facts_that_would_start_two_clusters_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(&site, SITE).unwrap();
+    let s = dir.path().join("site.secrets.yaml");
+    std::fs::write(&s, SECRETS).unwrap();
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let fakes: Vec<SharedFake> = (0..3)
+        .map(|i| {
+            let mut h = FakeHost::debian();
+            if i > 0 {
+                h.passing_checks.insert("safe_to_bootstrap".into());
+            }
+            SharedFake::new(h)
+        })
+        .collect();
+    let hosts = [
+        ("ctl1", &fakes[0]),
+        ("ctl2", &fakes[1]),
+        ("ctl3", &fakes[2]),
+    ];
+    let site = site.to_str().unwrap();
+    let facts = dir.path().join("facts.json");
+    let f = facts.to_str().unwrap();
+    let r = common::run_cli_hosts(&hosts, &["facts", site, "--save", f]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    let offline = |args: &[&str]| {
+        let mut all = vec!["--format", "json", "plan", site, "--facts", f];
+        all.extend_from_slice(args);
+        common::run_cli(None, &all)
+    };
+    // as saved: ctl1 starts a new cluster, the others join it
+    let r = offline(&[]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&facts).unwrap()).unwrap();
+    let uuid = "2f4c3a0e-8d1b-11ef-9a3c-0242ac110002";
+    for (h, galera) in [
+        (
+            "ctl1",
+            serde_json::json!({"uuid": null, "seqno": null, "safe_to_bootstrap": false, "gvwstate": false, "recovered": null, "unit": "inactive"}),
+        ),
+        (
+            "ctl2",
+            serde_json::json!({"uuid": uuid, "seqno": 12, "safe_to_bootstrap": true, "gvwstate": false, "recovered": null, "unit": "inactive"}),
+        ),
+        (
+            "ctl3",
+            serde_json::json!({"uuid": uuid, "seqno": 10, "safe_to_bootstrap": false, "gvwstate": false, "recovered": null, "unit": "inactive"}),
+        ),
+    ] {
+        v["hosts"][h]["galera"] = galera;
+    }
+    std::fs::write(&facts, serde_json::to_string(&v).unwrap()).unwrap();
+    let r = offline(&[]);
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    let e: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(e["error"]["kind"], "two_cluster_starts", "{}", r.out);
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("ctl1 and ctl2 would each start a new mariadb cluster"),
+        "{msg}"
+    );
+}

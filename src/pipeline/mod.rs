@@ -318,9 +318,21 @@ pub fn make_plans(
             }),
         }
     }
+    one_cluster_start(plans.iter().map(|(p, _)| p))?;
+    Ok(Planned {
+        plans,
+        works,
+        dropped,
+        secrets,
+        saved_facts,
+    })
+}
+
+/// Refused when more than one host's plan would start a new cluster (two
+/// clusters): from hosts' facts and from saved ones alike.
+pub fn one_cluster_start<'a>(plans: impl IntoIterator<Item = &'a HostPlan>) -> Result<(), Error> {
     let starts: Vec<&HostPlan> = plans
-        .iter()
-        .map(|(p, _)| p)
+        .into_iter()
         .filter(|p| p.starts_cluster.is_some())
         .collect();
     if let [first, _, ..] = starts.as_slice() {
@@ -333,13 +345,7 @@ pub fn make_plans(
                 .unwrap_or_default(),
         });
     }
-    Ok(Planned {
-        plans,
-        works,
-        dropped,
-        secrets,
-        saved_facts,
-    })
+    Ok(())
 }
 
 /// The whole plan of a site, from its hosts' plans and the hosts that dropped out.

@@ -1,7 +1,7 @@
 //! Plans from saved facts, without connecting: `plan --facts FILE`, and
 //! `apply PLAN`, which derives a saved plan again before it connects.
 
-use super::{desired, facts_from_saved, plan, secrets_for};
+use super::{desired, facts_from_saved, one_cluster_start, plan, secrets_for};
 use crate::desired::resource::Resource;
 use crate::error::Error;
 use crate::facts::{Facts, saved};
@@ -58,5 +58,6 @@ pub fn offline_plans(
         let starts = crate::planner::bootstrap::role(bootstrap.as_ref(), &h.name);
         plans.push(plan(&h.name, resources, facts, &secrets, &masker, starts)?);
     }
+    one_cluster_start(&plans)?;
     Ok((plans, secrets))
 }

@@ -9,6 +9,7 @@
 
 use crate::desired::resource::{Kind, Resource};
 use crate::facts::Facts;
+use crate::facts::galera::GaleraFacts;
 use crate::planner::GaleraRole;
 use crate::site::Site;
 use std::fmt;
@@ -67,9 +68,92 @@ pub enum Refusal {
         best: i64,
         seqnos: Box<Seqnos>,
     },
+    /// `--galera-bootstrap` while another reachable controller's position
+    /// is not known (seqno -1, not recovered): it may hold more.
+    #[error(
+        "--galera-bootstrap {host}: the last position of {unknown} is not known (seqno -1: MariaDB there has not recovered it since the boot), so it may hold transactions {host} lacks, and they would be lost (seqnos: {seqnos}); start MariaDB on {unknown} once (`systemctl start mariadb` recovers the position, then waits for the others) and plan again, or, if its data cannot be recovered, re-provision it (it then joins by a full state transfer)",
+        unknown = .seqnos.unknown.join(" and ")
+    )]
+    OthersUnknown { host: String, seqnos: Box<Seqnos> },
+    /// The controllers' grastate.dat name different clusters.
+    #[error("{0}")]
+    Clusters(Box<Clusters>),
+    /// More than one controller is marked safe_to_bootstrap.
+    #[error("{0}")]
+    MarkedTwice(Box<MarkedTwice>),
     /// The cluster is down and stackprov cannot tell where it ends.
     #[error("{0}")]
     Undecided(Box<Undecided>),
+}
+
+/// The controllers' grastate.dat name different clusters: a node from
+/// another cluster that started this one would make the others take a state
+/// transfer from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clusters {
+    /// Each controller that names a cluster, and its UUID.
+    pub uuids: Vec<(String, String)>,
+    /// `--galera-bootstrap`, when it names a node outside the majority.
+    pub requested: Option<String>,
+}
+
+impl fmt::Display for Clusters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let listing = self
+            .uuids
+            .iter()
+            .map(|(n, u)| format!("{n} {u}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Some(h) = &self.requested {
+            write!(
+                f,
+                "--galera-bootstrap {h}: the cluster {h}'s grastate.dat names is not the one most controllers name (cluster UUIDs: {listing}), so the others would take a state transfer from a foreign cluster; "
+            )?;
+        } else {
+            write!(
+                f,
+                "the controllers' grastate.dat name different Galera clusters (cluster UUIDs: {listing}), so stackprov will not choose a node to start the cluster: the others would take a state transfer from a foreign cluster; "
+            )?;
+        }
+        f.write_str(
+            "a node from another cluster must be wiped and re-provisioned, or its /var/lib/mysql/grastate.dat fixed (if it names the wrong UUID), before it joins; then plan again",
+        )
+    }
+}
+
+/// More than one controller is marked safe_to_bootstrap, which Galera does
+/// for one node only (the last to leave the cluster).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkedTwice {
+    /// The marked controllers and their positions, when known.
+    pub marked: Vec<(String, Option<i64>)>,
+    /// `--galera-bootstrap`, when it names a node that is not marked.
+    pub requested: Option<String>,
+}
+
+impl fmt::Display for MarkedTwice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.marked.iter().map(|m| m.0.as_str()).collect();
+        let listing = self
+            .marked
+            .iter()
+            .map(|(n, s)| match s {
+                Some(s) => format!("{n} {s}"),
+                None => format!("{n} unknown"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Some(h) = &self.requested {
+            write!(f, "--galera-bootstrap {h}: ")?;
+        }
+        write!(
+            f,
+            "{} are all marked safe_to_bootstrap (seqnos: {listing}), but Galera marks only the last node to leave the cluster, so stackprov will not pick one. Check which one really stopped last (its log, its seqno), set `safe_to_bootstrap: 0` in the other's /var/lib/mysql/grastate.dat and plan again, or name it: `--galera-bootstrap HOST` (one of {})",
+            names.join(" and "),
+            names.join(", ")
+        )
+    }
 }
 
 /// Why there is no cluster to start.
@@ -213,9 +297,6 @@ pub fn choose(
         }),
         None => Ok(None),
     };
-    let mut known = Vec::new(); // (host, seqno) of gathered controllers
-    let mut unknown = Vec::new(); // reachable, but its seqno is not known
-    let mut missing = Vec::new(); // not gathered: unreachable or not selected
     // MariaDB running anywhere comes first: the others join it, whatever
     // their files say
     for (name, g) in &seen {
@@ -225,6 +306,8 @@ pub fn choose(
             return nothing(Nothing::Runs(name.to_string()));
         }
     }
+    let mut states = Vec::new(); // gathered controllers' Galera state
+    let mut missing = Vec::new(); // not gathered: unreachable or not selected
     for (name, g) in &seen {
         let Some((_, facts, resources)) = g else {
             missing.push(*name);
@@ -236,20 +319,23 @@ pub fn choose(
         let Some(state) = &facts.galera else {
             return nothing(Nothing::NoState(name.to_string()));
         };
-        if state.safe_to_bootstrap {
-            return match requested {
-                Some(h) if h != *name => Err(Refusal::SafeElsewhere {
-                    host: h.to_string(),
-                    safe: name.to_string(),
-                }),
-                _ => Ok(Some(Bootstrap {
-                    host: name.to_string(),
-                    reason: format!(
-                        "no controller runs MariaDB, and {name} is marked safe_to_bootstrap (it stopped last and holds every transaction): it starts the cluster again"
-                    ),
-                })),
-            };
-        }
+        states.push((*name, state));
+    }
+    // a node from another cluster neither starts this one nor counts; with
+    // --galera-bootstrap a node of the majority's cluster may start it
+    let cluster = one_cluster(&states, requested, ha.controllers.len())?;
+    let foreign: Vec<&str> = states
+        .iter()
+        .filter(|(_, s)| cluster.is_some_and(|c| s.had_cluster() && !same_uuid(s, c)))
+        .map(|s| s.0)
+        .collect();
+    states.retain(|s| !foreign.contains(&s.0));
+    if let Some(b) = marked(&states, requested)? {
+        return Ok(Some(joins_afresh(b, &foreign)));
+    }
+    let mut known = Vec::new(); // (host, seqno, has its view) of gathered controllers
+    let mut unknown = Vec::new(); // reachable, but its seqno is not known
+    for (name, state) in &states {
         if !state.had_cluster() {
             continue; // a new node: it joins, or (the first) starts a new cluster
         }
@@ -270,7 +356,7 @@ pub fn choose(
     };
     let first_best = known.iter().find(|k| Some(k.1) == best).map(|k| k.0);
     if let Some(h) = requested {
-        return operators_choice(h, &known, seqnos);
+        return operators_choice(h, &known, seqnos).map(|b| b.map(|b| joins_afresh(b, &foreign)));
     }
     if missing.is_empty() && unknown.is_empty() && known.iter().all(|k| k.2) {
         // every node of the last view is back: pc.recovery ends it by itself
@@ -292,6 +378,98 @@ pub fn choose(
     }))
 }
 
+/// A controller's saved state, as [`choose`] reads it.
+type State<'a> = (&'a str, &'a GaleraFacts);
+
+/// The cluster UUID a node's grastate.dat names is `uuid`.
+fn same_uuid(s: &GaleraFacts, uuid: &str) -> bool {
+    s.uuid
+        .as_deref()
+        .is_some_and(|u| u.trim().eq_ignore_ascii_case(uuid.trim()))
+}
+
+/// Whether the controllers that were in a cluster name the same one (an
+/// all-zero or missing UUID is no cluster, and names none). When they do
+/// not, no node is chosen; `--galera-bootstrap h` only when `h`'s cluster is
+/// the one most of the site's `controllers` name: then it is returned, and
+/// the nodes of other clusters join it afresh.
+fn one_cluster<'a>(
+    states: &[State<'a>],
+    requested: Option<&str>,
+    controllers: usize,
+) -> Result<Option<&'a str>, Refusal> {
+    let named: Vec<(&str, &str)> = states
+        .iter()
+        .filter(|(_, s)| s.had_cluster())
+        .filter_map(|(n, s)| Some((*n, s.uuid.as_deref()?)))
+        .collect();
+    let Some(first) = named.first() else {
+        return Ok(None);
+    };
+    let like = |u: &str| {
+        named
+            .iter()
+            .filter(|n| n.1.trim().eq_ignore_ascii_case(u.trim()))
+            .count()
+    };
+    if like(first.1) == named.len() {
+        return Ok(None);
+    }
+    if let Some(h) = requested
+        && let Some(&(_, u)) = named.iter().find(|n| n.0 == h)
+        && 2 * like(u) > controllers
+    {
+        return Ok(Some(u));
+    }
+    Err(Refusal::Clusters(Box::new(Clusters {
+        uuids: named
+            .iter()
+            .map(|(n, u)| (n.to_string(), u.to_string()))
+            .collect(),
+        requested: requested.map(str::to_string),
+    })))
+}
+
+/// The node Galera marked safe_to_bootstrap starts the cluster, when there
+/// is one (`--galera-bootstrap` may name no other). Two or more marked is
+/// ambiguous (Galera marks one): refused, unless `--galera-bootstrap` names
+/// one of them, which is then weighed as after a crash (`Ok(None)`).
+fn marked(states: &[State<'_>], requested: Option<&str>) -> Result<Option<Bootstrap>, Refusal> {
+    let marked: Vec<&State<'_>> = states.iter().filter(|s| s.1.safe_to_bootstrap).collect();
+    match (marked.as_slice(), requested) {
+        ([], _) => Ok(None),
+        ([(name, _)], Some(h)) if h != *name => Err(Refusal::SafeElsewhere {
+            host: h.to_string(),
+            safe: name.to_string(),
+        }),
+        ([(name, _)], _) => Ok(Some(Bootstrap {
+            host: name.to_string(),
+            reason: format!(
+                "no controller runs MariaDB, and {name} is marked safe_to_bootstrap (it stopped last and holds every transaction): it starts the cluster again"
+            ),
+        })),
+        (_, Some(h)) if marked.iter().any(|m| m.0 == h) => Ok(None),
+        _ => Err(Refusal::MarkedTwice(Box::new(MarkedTwice {
+            marked: marked
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.position()))
+                .collect(),
+            requested: requested.map(str::to_string),
+        }))),
+    }
+}
+
+/// The reason, with the nodes of another cluster that join this one afresh.
+fn joins_afresh(mut b: Bootstrap, foreign: &[&str]) -> Bootstrap {
+    if !foreign.is_empty() {
+        b.reason.push_str(&format!(
+            "; {} named another cluster in its grastate.dat and joins this one by a full state transfer (its own data is replaced)",
+            foreign.join(" and ")
+        ));
+    }
+    b
+}
+
 /// `--galera-bootstrap h` after an outage: taken when `h`'s seqno is known
 /// and the highest of those known (`known`: host, seqno, has its view).
 fn operators_choice(
@@ -307,6 +485,12 @@ fn operators_choice(
             seqnos: Box::new(seqnos),
         });
     };
+    if !seqnos.unknown.is_empty() {
+        return Err(Refusal::OthersUnknown {
+            host: h.to_string(),
+            seqnos: Box::new(seqnos),
+        });
+    }
     if Some(s) < best {
         return Err(Refusal::SeqnoLower {
             host: h.to_string(),
@@ -319,7 +503,7 @@ fn operators_choice(
     Ok(Some(Bootstrap {
         host: h.to_string(),
         reason: format!(
-            "no controller runs MariaDB or is marked safe_to_bootstrap, and --galera-bootstrap names {h}: it has the highest seqno of those known ({seqnos})"
+            "no controller runs MariaDB or is the only one marked safe_to_bootstrap, and --galera-bootstrap names {h}: it has the highest seqno of those known ({seqnos})"
         ),
     }))
 }
@@ -454,6 +638,164 @@ mod tests {
             "{}",
             b.reason
         );
+    }
+
+    /// `node`, with grastate.dat naming this cluster instead.
+    fn of(uuid: &str, mut f: Facts) -> Facts {
+        f.galera.as_mut().unwrap().uuid = Some(uuid.into());
+        f
+    }
+
+    const OTHER: &str = "9a1b2c3d-0000-11ef-8888-0242ac110099";
+
+    #[test]
+    fn a_node_of_another_cluster_never_starts_this_one() {
+        // ctl3 names another cluster: it was chosen, marked or highest
+        for safe in [false, true] {
+            let nodes = [
+                ("ctl1", node(false, 10, false, false)),
+                ("ctl2", node(false, 10, false, false)),
+                ("ctl3", of(OTHER, node(false, 99, safe, false))),
+            ];
+            let e = pick(&nodes, None).unwrap_err();
+            assert!(e.contains("name different Galera clusters"), "{e}");
+            assert!(
+                e.contains(&format!("ctl1 {UUID}, ctl2 {UUID}, ctl3 {OTHER}")),
+                "{e}"
+            );
+            assert!(e.contains("wiped and re-provisioned"), "{e}");
+            assert!(e.contains("grastate.dat fixed"), "{e}");
+            // the operator may start it from the majority's cluster: ctl3
+            // does not count (nor does its mark) and joins afresh
+            let b = pick(&nodes, Some("ctl1")).unwrap().unwrap();
+            assert_eq!(b.host, "ctl1");
+            assert!(
+                b.reason.contains("ctl3 named another cluster"),
+                "{}",
+                b.reason
+            );
+            // but not from the foreign node
+            let e = pick(&nodes, Some("ctl3")).unwrap_err();
+            assert!(e.contains("--galera-bootstrap ctl3: the cluster ctl3's grastate.dat names is not the one most controllers name"), "{e}");
+        }
+        // two against one unreachable: no majority of the site's three
+        let split = [
+            ("ctl1", node(false, 10, false, true)),
+            ("ctl2", of(OTHER, node(false, 12, false, true))),
+        ];
+        for h in [None, Some("ctl1"), Some("ctl2")] {
+            let e = pick(&split, h).unwrap_err();
+            assert!(e.contains(&format!("ctl1 {UUID}, ctl2 {OTHER}")), "{e}");
+        }
+        // pc.recovery across two clusters is no recovery either
+        let views = [
+            ("ctl1", node(false, 10, false, true)),
+            ("ctl2", node(false, 10, false, true)),
+            (
+                "ctl3",
+                of(OTHER.to_uppercase().as_str(), node(false, 10, false, true)),
+            ),
+        ];
+        assert!(pick(&views, None).is_err());
+        // no state (all zeros or none) names no cluster; case does not matter
+        let mut fresh = node(false, -1, false, false);
+        fresh.galera.as_mut().unwrap().uuid = Some("00000000-0000-0000-0000-000000000000".into());
+        let mut none = node(false, -1, false, false);
+        none.galera.as_mut().unwrap().uuid = None;
+        let nodes = [
+            ("ctl1", node(false, 10, false, false)),
+            (
+                "ctl2",
+                of(&UUID.to_uppercase(), node(false, 12, false, false)),
+            ),
+            ("ctl3", fresh),
+        ];
+        assert_eq!(pick(&nodes, None).unwrap().unwrap().host, "ctl2");
+        let nodes = [
+            ("ctl1", node(false, 10, false, false)),
+            ("ctl2", none.clone()),
+            ("ctl3", none),
+        ];
+        assert_eq!(pick(&nodes, None).unwrap().unwrap().host, "ctl1");
+    }
+
+    #[test]
+    fn two_nodes_marked_safe_is_ambiguous() {
+        let nodes = [
+            ("ctl1", node(false, 10, true, false)),
+            ("ctl2", node(false, 12, true, false)),
+            ("ctl3", node(false, 9, false, false)),
+        ];
+        let e = pick(&nodes, None).unwrap_err();
+        assert!(
+            e.contains("ctl1 and ctl2 are all marked safe_to_bootstrap (seqnos: ctl1 10, ctl2 12)"),
+            "{e}"
+        );
+        assert!(
+            e.contains("set `safe_to_bootstrap: 0` in the other's"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`--galera-bootstrap HOST` (one of ctl1, ctl2)"),
+            "{e}"
+        );
+        // the operator names one of them: weighed by seqno as after a crash
+        assert_eq!(pick(&nodes, Some("ctl2")).unwrap().unwrap().host, "ctl2");
+        let e = pick(&nodes, Some("ctl1")).unwrap_err();
+        assert!(e.contains("its seqno 10 is lower than ctl2's 12"), "{e}");
+        let e = pick(&nodes, Some("ctl3")).unwrap_err();
+        assert!(
+            e.contains("--galera-bootstrap ctl3: ctl1 and ctl2 are all marked"),
+            "{e}"
+        );
+        // a marked node whose position is not known is listed as such
+        let nodes = [
+            ("ctl1", node(false, -1, true, false)),
+            ("ctl2", node(false, 12, true, false)),
+            ("ctl3", node(false, 9, false, false)),
+        ];
+        let e = pick(&nodes, None).unwrap_err();
+        assert!(e.contains("(seqnos: ctl1 unknown, ctl2 12)"), "{e}");
+    }
+
+    #[test]
+    fn a_seqno_of_minus_one_is_unknown_never_a_number() {
+        // ctl2 crashed (-1) and has not recovered its position: the operator
+        // may not start from ctl1 over it, only after its recovery
+        let unsure = [
+            ("ctl1", node(false, 10, false, false)),
+            ("ctl2", node(false, -1, false, false)),
+            ("ctl3", node(false, 8, false, false)),
+        ];
+        let e = pick(&unsure, None).unwrap_err();
+        assert!(e.contains("the last position of ctl2 is not known"), "{e}");
+        let e = pick(&unsure, Some("ctl1")).unwrap_err();
+        assert!(
+            e.contains("--galera-bootstrap ctl1: the last position of ctl2 is not known (seqno -1"),
+            "{e}"
+        );
+        assert!(e.contains("ctl1 10, ctl3 8, ctl2 unknown"), "{e}");
+        assert!(e.contains("start MariaDB on ctl2 once"), "{e}");
+        let e = pick(&unsure, Some("ctl2")).unwrap_err();
+        assert!(e.contains("its seqno is not known"), "{e}");
+        // -1 in grastate.dat with a recovered position: the position counts
+        let mut crashed = node(false, -1, false, false);
+        crashed.galera.as_mut().unwrap().recovered = Some(15);
+        let nodes = [
+            ("ctl1", node(false, 10, false, false)),
+            ("ctl2", crashed),
+            ("ctl3", node(false, 8, false, false)),
+        ];
+        assert_eq!(pick(&nodes, None).unwrap().unwrap().host, "ctl2");
+        // a recovered -1 is no position either (saved facts can say so)
+        let mut minus = node(false, -1, false, false);
+        minus.galera.as_mut().unwrap().recovered = Some(-1);
+        let nodes = [
+            ("ctl1", node(false, 10, false, false)),
+            ("ctl2", minus),
+            ("ctl3", node(false, 8, false, false)),
+        ];
+        assert!(pick(&nodes, Some("ctl1")).is_err());
     }
 
     #[test]
