@@ -205,10 +205,15 @@ fn print_diags(diags: &[Diagnostic], format: Format, io: &mut Io<'_>) {
             serde_json::json!({"valid": false, "errors": diags})
         );
     } else {
+        // one write: stderr is unbuffered, and a hostile file can hold 100k
+        // problems (each diagnostic is several writes of its own)
+        let mut text = String::new();
         for d in diags {
-            let _ = writeln!(io.err, "{d}");
+            use std::fmt::Write as _;
+            let _ = writeln!(text, "{d}");
         }
-        let _ = writeln!(io.err, "{} error(s)", diags.len());
+        text.push_str(&format!("{} error(s)\n", diags.len()));
+        let _ = io.err.write_all(text.as_bytes());
     }
 }
 

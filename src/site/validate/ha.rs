@@ -171,6 +171,13 @@ impl Ctx<'_> {
             .filter(|r| r.ha != HaPlacement::Anywhere)
             .map(|r| r.name.as_str())
             .collect();
+        // each controller address's first holder (a map: sites may list
+        // thousands of hosts)
+        let mut first_at: std::collections::HashMap<&str, &String> =
+            std::collections::HashMap::new();
+        for (h, _) in hosts.iter().filter(|(h, _)| h.controller) {
+            first_at.entry(h.address.as_str()).or_insert(&h.name);
+        }
         for (i, (h, mark)) in hosts.iter().enumerate() {
             let path = format!("hosts[{i}].roles");
             if h.controller {
@@ -214,11 +221,11 @@ impl Ctx<'_> {
                 {
                     self.error(*mark, &format!("hosts[{i}].address"), format!("controller `{}` has address {a}, which is not on the VIP's network {v}/{p}", h.name), Some("keepalived moves the VIP between the controllers' interfaces on one network: give the VIP's prefix length for that network, or the controller's address on it".into()));
                 }
-                let earlier = hosts[..i]
-                    .iter()
-                    .find(|(o, _)| o.controller && o.address == h.address);
-                if let Some((o, _)) = earlier {
-                    self.error(*mark, &format!("hosts[{i}].address"), format!("controllers `{}` and `{}` have the same address {}", o.name, h.name, short(&h.address)), Some("Galera and keepalived tell the controllers apart by address: give each its own".into()));
+                if let Some(o) = first_at.get(h.address.as_str())
+                    && **o != h.name
+                {
+                    let o = o.as_str();
+                    self.error(*mark, &format!("hosts[{i}].address"), format!("controllers `{o}` and `{}` have the same address {}", h.name, short(&h.address)), Some("Galera and keepalived tell the controllers apart by address: give each its own".into()));
                 }
             } else {
                 if let (Ok(a), Some((v, _))) = (h.address.parse::<Ipv4Addr>(), vip)
