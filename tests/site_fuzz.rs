@@ -13,10 +13,14 @@ use proptest::test_runner::{Config, TestRunner};
 use std::path::Path;
 
 fn config() -> Config {
-    let cases = std::env::var("STACKPROV_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let cases = match std::env::var("STACKPROV_FUZZ_CASES") {
+        Err(_) => 1000,
+        // a budget of no case would pass without testing anything
+        Ok(v) => match v.parse::<u32>() {
+            Ok(n) if n > 0 => n,
+            _ => panic!("STACKPROV_FUZZ_CASES={v}: give a number of cases, at least 1"),
+        },
+    };
     Config {
         cases,
         // failures are printed with the input; no regression files in the tree
