@@ -14,7 +14,8 @@ fn plan(secrets: &str) -> (i32, String, String, serde_json::Value) {
     plan_site(SITE, secrets)
 }
 
-fn plan_site(site_text: &str, secrets: &str) -> (i32, String, String, serde_json::Value) {
+/// The site and its 0600 secrets file in a fresh directory.
+fn site_dir(site_text: &str, secrets: &str) -> (tempfile::TempDir, String) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site.yaml");
@@ -22,11 +23,16 @@ fn plan_site(site_text: &str, secrets: &str) -> (i32, String, String, serde_json
     let s = dir.path().join("site.secrets.yaml");
     std::fs::write(&s, secrets).unwrap();
     std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
-    // three bare Debian hosts (the fake host of the test builds): the plan
-    // needs their facts, so it runs against them (nothing is applied)
-    // (the fake cannot run the shell of Galera's start guard: it passes on
-    // the joiners, as it does on real new hosts, see tests/e2e/ha.rs)
-    let fakes: Vec<SharedFake> = (0..3)
+    let site = site.to_str().unwrap().to_string();
+    (dir, site)
+}
+
+/// Three bare Debian hosts (the fake host of the test builds): a plan needs
+/// their facts, so it runs against them (nothing is applied). The fake
+/// cannot run the shell of Galera's start guard: it passes on the joiners, as
+/// it does on real new hosts (see tests/e2e/ha.rs).
+fn three_fakes() -> Vec<SharedFake> {
+    (0..3)
         .map(|i| {
             let mut h = FakeHost::debian();
             if i > 0 {
@@ -34,13 +40,18 @@ fn plan_site(site_text: &str, secrets: &str) -> (i32, String, String, serde_json
             }
             SharedFake::new(h)
         })
-        .collect();
+        .collect()
+}
+
+fn plan_site(site_text: &str, secrets: &str) -> (i32, String, String, serde_json::Value) {
+    let (_dir, site) = site_dir(site_text, secrets);
+    let fakes = three_fakes();
     let hosts = [
         ("ctl1", &fakes[0]),
         ("ctl2", &fakes[1]),
         ("ctl3", &fakes[2]),
     ];
-    let site = site.to_str().unwrap();
+    let site = site.as_str();
     let text = common::run_cli_hosts(&hosts, &["plan", site, "--detailed-exitcode"]);
     let json = common::run_cli_hosts(&hosts, &["--format", "json", "plan", site]);
     let v = serde_json::from_str(&json.out).unwrap_or(serde_json::Value::Null);
@@ -259,28 +270,14 @@ fn a_shared_image_store_spreads_glance_and_must_be_mounted() {
 /// alone held and the offline plan started both.
 #[test]
 fn saved_facts_that_would_start_two_clusters_are_refused() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site.yaml");
-    std::fs::write(&site, SITE).unwrap();
-    let s = dir.path().join("site.secrets.yaml");
-    std::fs::write(&s, SECRETS).unwrap();
-    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let fakes: Vec<SharedFake> = (0..3)
-        .map(|i| {
-            let mut h = FakeHost::debian();
-            if i > 0 {
-                h.passing_checks.insert("safe_to_bootstrap".into());
-            }
-            SharedFake::new(h)
-        })
-        .collect();
+    let (dir, site) = site_dir(SITE, SECRETS);
+    let fakes = three_fakes();
     let hosts = [
         ("ctl1", &fakes[0]),
         ("ctl2", &fakes[1]),
         ("ctl3", &fakes[2]),
     ];
-    let site = site.to_str().unwrap();
+    let site = site.as_str();
     let facts = dir.path().join("facts.json");
     let f = facts.to_str().unwrap();
     let r = common::run_cli_hosts(&hosts, &["facts", site, "--save", f]);
