@@ -237,30 +237,6 @@ pub enum SqlUserSyntax {
 pub const SQL_USER_HOSTS: &[&str] = &["localhost", "%"];
 
 impl Kind {
-    /// Resources planned against the Keystone catalog rather than host facts.
-    pub fn is_catalog(&self) -> bool {
-        match self {
-            Kind::KeystoneApi(_)
-            | Kind::KeystoneProject(_)
-            | Kind::KeystoneUser(_)
-            | Kind::KeystoneRole(_)
-            | Kind::KeystoneAssignment(_)
-            | Kind::KeystoneService(_)
-            | Kind::KeystoneEndpoint(_)
-            | Kind::KeystoneEndpoints(_) => true,
-            Kind::Packages(_)
-            | Kind::File(_)
-            | Kind::Directory(_)
-            | Kind::IniEdit(_)
-            | Kind::Service(_)
-            | Kind::Command(_)
-            | Kind::GaleraStatus(_)
-            | Kind::SqlDatabase(_)
-            | Kind::SqlUser(_)
-            | Kind::SqlGrant(_) => false,
-        }
-    }
-
     /// The file it writes whole (`file`) or edits (`ini`): what a site's
     /// `overrides` may name (see [`crate::desired::check::targets`]).
     pub fn written_file(&self) -> Option<&str> {

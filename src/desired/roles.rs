@@ -230,5 +230,14 @@ mod tests {
         };
         let e = check(&[r("a", &["b"])]).unwrap_err();
         assert!(e.to_string().contains("no role `b`"), "{e}");
+        let controller = |name: &str| Role {
+            controller: true,
+            ..r(name, &[])
+        };
+        let e = check(&[controller("a"), controller("b")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "playbooks/b.yaml: roles `a` and `b` both say `controller: true`; one role makes a host a controller"
+        );
     }
 }
