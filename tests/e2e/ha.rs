@@ -147,6 +147,71 @@ fn create_project(addr: &str, tok: &str, name: &str) {
     assert_eq!(status, 201, "create project {name} at {addr}: {text}");
 }
 
+/// Create project `name` at `addr`; true once it exists (a 409 is an earlier
+/// try whose answer was lost).
+fn try_create_project(addr: &str, tok: &str, name: &str) -> bool {
+    let body = serde_json::json!({"project": {"name": name, "domain_id": "default"}});
+    let (status, _) = http(
+        "POST",
+        &format!("http://{addr}:5000/v3/projects"),
+        Some(tok),
+        Some(&body),
+    );
+    status == 201 || status == 409
+}
+
+/// All three lose power and all come back: Galera's pc.recovery remakes the
+/// cluster by itself (no `safe_to_bootstrap`, no stackprov); then nothing
+/// written before is lost and apply finds the site converged or converges it.
+fn power_cut_all_and_pc_recovery(s: &str, password: &str) {
+    for (n, _) in NODES {
+        testbed(&["stop", n, "--kill"]);
+    }
+    let t0 = Instant::now();
+    for (n, _) in NODES {
+        testbed(&["start", n]);
+    }
+    let all_synced = || NODES.iter().all(|(n, _)| wsrep(n).contains("Synced"));
+    while !all_synced() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(240),
+            "pc.recovery did not remake the cluster: {:?}",
+            NODES.iter().map(|(n, _)| wsrep(n)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    eprintln!(
+        "figure: power cut of all three, all back: the cluster remade itself (pc.recovery) {:.1}s after the starts began",
+        t0.elapsed().as_secs_f64()
+    );
+    let t1 = Instant::now();
+    let tok = loop {
+        if let Some(tok) = token(VIP, password) {
+            break tok;
+        }
+        assert!(
+            t1.elapsed() < Duration::from_secs(60),
+            "no token through the VIP"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    for p in ["canary", "after-failover"] {
+        assert!(project_exists(VIP, &tok, p), "project {p} was lost");
+    }
+    let (code, out, err, _) = stackprov(&["--format", "json", "apply", s, "-y"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let changed: Vec<String> = v["recap"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} changed={}", r["host"], r["changed"]))
+        .collect();
+    eprintln!("figure: apply after pc.recovery: {changed:?}");
+    let (code, out) = plan_exit(s);
+    assert_eq!(code, 0, "{out}");
+}
+
 /// `scripts/testbed ssh HOST CMD`'s output, or None when the host does not
 /// answer (it may be powered off).
 fn try_ssh(host: &str, cmd: &str) -> Option<String> {
@@ -394,11 +459,35 @@ fn ha_three_controllers_failover_and_full_outage() {
     let (code, out) = plan_exit(s);
     assert_eq!(code, 0, "{out}");
 
-    // 6. a power cut of all three, and node3 does not come back: Galera waits
-    // for it (pc.recovery), the plan refuses to guess and names the node with
-    // the highest seqno; apply with the operator's word starts the cluster
-    // there, the other joins; node3 then rejoins and apply converges it
-    for (n, _) in NODES {
+    // 5b. a power cut of all three, and all come back: no node is marked
+    // safe, and Galera's pc.recovery remakes the cluster from its saved view
+    // (gvwstate.dat) with no one's help; nothing is lost (docs/ha.md)
+    power_cut_all_and_pc_recovery(s, &password);
+
+    // 6. node2 loses power first, and writes go on without it: controller
+    // and node3 move ahead of node2's seqno. Then a power cut of the two, and
+    // node3 does not come back: Galera waits for it (pc.recovery), the plan
+    // refuses to guess and names the node with the highest seqno, which must
+    // be controller, not node2; `--galera-bootstrap node2` is refused (its
+    // transactions are behind); apply with controller starts the cluster
+    // there, node2 joins; node3 then rejoins and apply converges it
+    testbed(&["stop", "node2", "--kill"]);
+    let ctl = NODES[0].1;
+    let t0 = Instant::now();
+    loop {
+        // the survivors' cluster takes writes once it has evicted node2
+        if let Some(tok) = token(ctl, &password)
+            && try_create_project(ctl, &tok, "after-node2-lost")
+        {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no write after node2's loss"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    for (n, _) in [NODES[0], NODES[2]] {
         testbed(&["stop", n, "--kill"]);
     }
     for (n, _) in &NODES[..2] {
@@ -415,12 +504,27 @@ fn ha_three_controllers_failover_and_full_outage() {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric())
                 .collect();
-            assert!(host == "controller" || host == "node2", "{out}");
+            assert_eq!(
+                host, "controller",
+                "the highest seqno is controller's: {out}"
+            );
             break host;
         }
         assert!(t0.elapsed() < Duration::from_secs(90), "{out}");
         std::thread::sleep(Duration::from_secs(3));
     };
+    // the node that is behind is refused, and nothing changes
+    let (code, out, err, _) = stackprov(&["apply", s, "-y", "--galera-bootstrap", "node2"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("--galera-bootstrap node2: its seqno ")
+            && err.contains(" is lower than controller's "),
+        "{out}{err}"
+    );
+    assert!(
+        !wsrep("node2").contains("Synced"),
+        "node2 started a cluster"
+    );
     let (code, out, err, recovery) = stackprov(&["apply", s, "-y", "--galera-bootstrap", &chosen]);
     assert_eq!(code, 4, "node3 is unreachable: {out}{err}");
     assert!(
@@ -434,7 +538,7 @@ fn ha_three_controllers_failover_and_full_outage() {
         assert!(wsrep(n).contains("Synced"), "{n} is not in the cluster");
     }
     let tok = token(VIP, &password).expect("a token through the VIP");
-    for p in ["canary", "after-failover"] {
+    for p in ["canary", "after-failover", "after-node2-lost"] {
         assert!(project_exists(VIP, &tok, p), "project {p} was lost");
     }
     testbed(&["start", "node3"]);

@@ -11,6 +11,7 @@
 
 mod controller;
 mod ha;
+mod leaks;
 mod support;
 mod tempest;
 mod two_hosts;

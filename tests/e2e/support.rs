@@ -80,28 +80,6 @@ pub const SECRETS: &[(&str, &str)] = &[
     ("rabbit_openstack", "r@bbit's $%#/:;  pw\\ø€"),
 ];
 
-/// Every form a secret could leak in: raw, each encoding stackprov writes it
-/// in, JSON-escaped and Debug-formatted (without their outer quotes).
-pub fn leak_forms(value: &str) -> Vec<String> {
-    let mut forms: Vec<String> = stackprov::secrets::Encoding::ALL
-        .iter()
-        .map(|e| e.encode(value))
-        .collect();
-    let json = serde_json::to_string(value).unwrap();
-    forms.push(json[1..json.len() - 1].to_string());
-    let debug = format!("{value:?}");
-    forms.push(debug[1..debug.len() - 1].to_string());
-    // a SQL literal's quotes are not part of the value
-    forms.iter_mut().for_each(|f| {
-        if f.len() > 2 && f.starts_with('\'') && f.ends_with('\'') {
-            *f = f[1..f.len() - 1].to_string();
-        }
-    });
-    forms.sort();
-    forms.dedup();
-    forms
-}
-
 /// The secrets the site uses now (after a rotation, the generated ones too).
 pub fn current_secrets(dir: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(dir.join("e2e-site.secrets.yaml")).unwrap();
@@ -148,44 +126,44 @@ pub fn write_site(dir: &Path) -> String {
     site.to_string_lossy().into_owned()
 }
 
-pub fn assert_no_secret(what: &str, text: &str) {
-    assert_none_of(
-        SECRETS.iter().map(|(k, v)| (k.to_string(), v.to_string())),
-        what,
-        text,
-    );
-}
-
-/// No form of any of `secrets` in `text`.
-pub fn assert_none_of(secrets: impl IntoIterator<Item = (String, String)>, what: &str, text: &str) {
-    for (name, v) in secrets {
-        for form in leak_forms(&v) {
-            // where, with the secret itself blanked out
-            let lines: Vec<String> = text
-                .lines()
-                .filter(|l| l.contains(&form))
-                .take(3)
-                .map(|l| l.replace(&form, "<SECRET>"))
-                .collect();
-            assert!(
-                lines.is_empty(),
-                "secret {name} leaked into {what} (as {form:?}) in: {lines:#?}"
-            );
-        }
-    }
-}
-
-/// The services' own logs on the host, and the journal.
+/// The services' own logs on the host, and the journal; each source must
+/// have something in it (a read that failed or found nothing is an error,
+/// not a clean scan).
 pub fn host_logs() -> String {
-    on_host(
-        "journalctl --no-pager -q 2>/dev/null; cat /var/log/keystone/*.log /var/log/glance/*.log /var/log/mysql/*.log /var/log/rabbitmq/*.log 2>/dev/null; true",
-    )
+    let mut all = String::new();
+    for (what, cmd, least) in [
+        ("the journal", "journalctl --no-pager -q", 100_000),
+        ("keystone's logs", "cat /var/log/keystone/*.log", 10_000),
+        ("glance's logs", "cat /var/log/glance/*.log", 1_000),
+        ("rabbitmq's logs", "cat /var/log/rabbitmq/*.log", 1_000),
+    ] {
+        let text = on_host(cmd);
+        assert!(
+            text.len() >= least,
+            "{what} on the host: {} bytes, fewer than {least}",
+            text.len()
+        );
+        eprintln!("host logs: {what}, {} bytes", text.len());
+        all.push_str(&text);
+    }
+    // MariaDB's own log file is empty when it logs to the journal
+    all.push_str(&on_host("cat /var/log/mysql/*.log 2>/dev/null || true"));
+    all
 }
 
-/// Watch every process command line and environment on the host while `f` runs.
-pub fn watching_cmdlines<T>(f: impl FnOnce() -> T) -> (T, String) {
+/// Watch every process's command line and environment on the host while `f`
+/// runs, sampling /proc every 20 ms; the watcher must have sampled all along
+/// (at least twice a second) and seen a process whose command line holds
+/// `expect`, the run's own work. Returns what `f` returned and every distinct
+/// line seen.
+pub fn watching_cmdlines<T>(host: &str, expect: &str, f: impl FnOnce() -> T) -> (T, String) {
+    let script = ": e2e-proc-watch; i=0; end=$(( $(date +%s) + 3600 )); \
+        while [ $(date +%s) -lt $end ]; do i=$((i+1)); echo \"#e2e-sample $i\"; \
+        head -c 65536 /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '; echo; \
+        head -c 65536 /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'; sleep 0.02; \
+        done | awk '!/^==> / && !seen[$0]++'";
     let mut child = Command::new(repo().join("scripts/testbed"))
-        .args(["ssh", "controller", "for i in $(seq 3000); do cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '; echo; cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'; sleep 0.1; done | awk '!seen[$0]++'"])
+        .args(["ssh", host, script])
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
         .spawn()
@@ -196,10 +174,32 @@ pub fn watching_cmdlines<T>(f: impl FnOnce() -> T) -> (T, String) {
         let _ = stdout.read_to_string(&mut s);
         s
     });
+    let t0 = Instant::now();
     let r = f();
+    let secs = t0.elapsed().as_secs_f64();
+    // ending the loop on the host lets awk flush what it holds
+    testbed(&["ssh", host, "pkill -f 'e2e-proc-watc[h]' || true"]);
+    let t1 = Instant::now();
+    while child.try_wait().unwrap().is_none() && t1.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let _ = child.kill();
     let _ = child.wait();
     let seen = reader.join().unwrap();
+    let samples = seen
+        .lines()
+        .filter(|l| l.starts_with("#e2e-sample "))
+        .count();
+    eprintln!("process watcher on {host}: {samples} samples in {secs:.1}s");
+    assert!(
+        samples as f64 >= (secs * 2.0).max(1.0),
+        "the watcher sampled {samples} times in {secs:.1}s"
+    );
+    assert!(
+        seen.lines()
+            .any(|l| l.contains(expect) && !l.contains("e2e-proc-watch")),
+        "the watcher on {host} never saw {expect:?}"
+    );
     (r, seen)
 }
 

@@ -1,5 +1,6 @@
 //! Two hosts at once: one failing alone, Ctrl-C, a host cut off, `become`.
 
+use crate::leaks::*;
 use crate::support::*;
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -161,6 +162,11 @@ fn two_hosts_in_parallel_a_failing_one_stops_alone_and_ctrl_c_stops_gracefully()
         .and_then(|n| n.parse().ok())
         .unwrap();
     eprintln!("figure: Ctrl-C left {not_run} change(s) on node2 for the next run");
+    // the install was caught mid-run: what came after it was not started
+    assert!(
+        not_run >= 1,
+        "Ctrl-C came too late to leave a change: {out}"
+    );
     let (code, out, err, _) = stackprov(&["--format", "json", "apply", s2, "-y"]);
     assert_eq!(code, 0, "{out}{err}");
     let r = recap_of(&out);
@@ -297,7 +303,8 @@ fn two_hosts_in_parallel_a_failing_one_stops_alone_and_ctrl_c_stops_gracefully()
     assert_eq!(code, 0, "{out}");
 
     // a non-root user with passwordless sudo (`become: true`): node2 converges
-    // through sudo, secrets on stdin, and a second run changes nothing
+    // through sudo, RabbitMQ's user with a hostile password included (on
+    // stdin: never in a process list there), and a second run changes nothing
     testbed(&[
         "ssh",
         "node2",
@@ -306,16 +313,69 @@ fn two_hosts_in_parallel_a_failing_one_stops_alone_and_ctrl_c_stops_gracefully()
     let site3 = dir.join("e2e-two-site-become.yaml");
     let text = std::fs::read_to_string(&site2).unwrap();
     let at = text.find("  - name: node2").unwrap();
-    let node2 = text[at..].replace("user: root", "user: ops\n    become: true");
+    let node2 = text[at..]
+        .replace("user: root", "user: ops\n    become: true")
+        .replace(
+            "roles: [base, mariadb]",
+            "roles: [base, mariadb, messaging]",
+        );
     std::fs::write(&site3, format!("{}{node2}", &text[..at])).unwrap();
+    let (name, value) = SECRETS
+        .iter()
+        .find(|(k, _)| *k == "rabbit_openstack")
+        .unwrap();
+    let secrets3 = dir.join("e2e-two-site-become.secrets.yaml");
+    std::fs::write(
+        &secrets3,
+        format!(
+            "{name}: \"{}\"\n",
+            value.replace('\\', "\\\\").replace('"', "\\\"")
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secrets3, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let s3 = site3.to_str().unwrap();
-    let (code, out, err, _) = stackprov(&["apply", s3, "-y"]);
+    let since = testbed(&["ssh", "node2", "date '+%Y-%m-%d %H:%M:%S'"]);
+    let ((code, out, err, _), seen) =
+        watching_cmdlines("node2", "sudo -n sh -c", || stackprov(&["apply", s3, "-y"]));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("node2: + packages:chrony"), "{out}");
     assert!(
         out.contains("node2: + file:/etc/mysql/mariadb.conf.d/99-openstack.cnf"),
         "{out}"
     );
+    assert!(
+        out.contains("node2: + command:rabbitmq user openstack"),
+        "{out}"
+    );
+    assert_no_secret("apply's output through sudo", &(out + &err));
+    assert_no_secret("node2's process list during the apply through sudo", &seen);
+    // the commands ran as ops, through sudo, as root: sudo's own log says so
+    let log = testbed(&[
+        "ssh",
+        "node2",
+        &format!(
+            "journalctl --no-pager -q _COMM=sudo --since '{}'",
+            since.trim()
+        ),
+    ]);
+    let runs = log
+        .lines()
+        .filter(|l| {
+            l.contains(" ops : ") && l.contains("USER=root ; COMMAND=") && l.contains("sh -c ")
+        })
+        .count();
+    eprintln!("figure: {runs} commands ran on node2 through sudo as ops");
+    assert!(runs >= 3, "sudo's log on node2: {log}");
+    assert_no_secret("sudo's log on node2", &log);
+    // RabbitMQ took the password that came through sudo's stdin: the next
+    // plan's AMQP login with it succeeds, so nothing is left to do
+    let (code, out, err, _) = stackprov(&["facts", s3, "--host", "node2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("amqp login openstack@/:5672: ok"), "{out}");
     let (code, out, _, _) = stackprov(&["plan", s3, "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
 
