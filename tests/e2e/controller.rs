@@ -48,9 +48,15 @@ fn a_fresh_host_becomes_a_working_controller() {
     );
 
     // a first apply killed (SIGKILL: a dropped connection, a closed laptop)
-    // while it installs keystone: the install goes on on the host without its
-    // client, holding dpkg's lock
-    let installing = || on_host("pgrep -f 'apt-get instal[l] .*keystone' || true");
+    // while it installs keystone, once that install holds dpkg's frontend
+    // lock (apt takes it only after reading its lists, seconds in on a busy
+    // machine): the install goes on on the host without its client, holding
+    // the lock
+    let installing = || {
+        on_host(
+            "ino=$(stat -c %i /var/lib/dpkg/lock-frontend 2>/dev/null) && grep -q \":$ino \" /proc/locks && pgrep -f 'apt-get instal[l] .*keystone' || true",
+        )
+    };
     let t0 = Instant::now();
     sigkill_apply_when(
         s,

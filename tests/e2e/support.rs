@@ -152,7 +152,7 @@ pub fn host_logs() -> String {
 }
 
 /// Watch every process's command line and environment on the host while `f`
-/// runs, sampling /proc every 20 ms; the watcher must have sampled all along
+/// runs, sampling /proc every 50 ms; the watcher must have sampled all along
 /// (at least twice a second) and seen a process whose command line holds
 /// `expect`, the run's own work. Returns what `f` returned and every distinct
 /// line seen.
@@ -160,7 +160,7 @@ pub fn watching_cmdlines<T>(host: &str, expect: &str, f: impl FnOnce() -> T) -> 
     let script = ": e2e-proc-watch; i=0; end=$(( $(date +%s) + 3600 )); \
         while [ $(date +%s) -lt $end ]; do i=$((i+1)); echo \"#e2e-sample $i\"; \
         head -c 65536 /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '; echo; \
-        head -c 65536 /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'; sleep 0.02; \
+        head -c 65536 /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'; sleep 0.05; \
         done | awk '!/^==> / && !seen[$0]++'";
     let mut child = Command::new(repo().join("scripts/testbed"))
         .args(["ssh", host, script])

@@ -348,7 +348,7 @@ fn two_hosts_in_parallel_a_failing_one_stops_alone_and_ctrl_c_stops_gracefully()
         "{out}"
     );
     assert!(
-        out.contains("node2: + command:rabbitmq user openstack"),
+        out.contains("node2: ! command:rabbitmq user openstack"),
         "{out}"
     );
     assert_no_secret("apply's output through sudo", &(out + &err));
