@@ -532,6 +532,7 @@ mod tests {
                 safe_to_bootstrap: safe,
                 gvwstate,
                 recovered: (seqno >= 0).then_some(seqno),
+                recovered_uuid: (seqno >= 0).then(|| UUID.into()),
                 unit: String::new(),
             });
         })
@@ -640,9 +641,14 @@ mod tests {
         );
     }
 
-    /// `node`, with grastate.dat naming this cluster instead.
+    /// `node`, with grastate.dat (and the recovered position, if any)
+    /// naming this cluster instead.
     fn of(uuid: &str, mut f: Facts) -> Facts {
-        f.galera.as_mut().unwrap().uuid = Some(uuid.into());
+        let g = f.galera.as_mut().unwrap();
+        g.uuid = Some(uuid.into());
+        if g.recovered_uuid.is_some() {
+            g.recovered_uuid = Some(uuid.into());
+        }
         f
     }
 
