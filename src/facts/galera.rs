@@ -66,11 +66,24 @@ impl GaleraFacts {
         g
     }
 
-    /// The node was in a cluster (grastate.dat names one).
+    /// The node was in a cluster (grastate.dat or the recovered position
+    /// names one).
     pub fn had_cluster(&self) -> bool {
-        self.uuid
-            .as_deref()
-            .is_some_and(|u| u.chars().any(|c| c.is_ascii_hexdigit() && c != '0'))
+        !self.clusters().is_empty()
+    }
+
+    /// The clusters this node names: grastate.dat's UUID, and the recovered
+    /// position's when it is another (a reset grastate.dat leaves InnoDB's
+    /// data that cluster's). All zeros names none; case does not matter.
+    pub fn clusters(&self) -> Vec<&str> {
+        let mut named: Vec<&str> = Vec::new();
+        for u in [&self.uuid, &self.recovered_uuid].into_iter().flatten() {
+            let u = u.trim();
+            if names_cluster(u) && !named.iter().any(|n| n.eq_ignore_ascii_case(u)) {
+                named.push(u);
+            }
+        }
+        named
     }
 
     /// The last transaction this node holds, when it is known.
@@ -80,6 +93,11 @@ impl GaleraFacts {
             (a, b) => a.or(b).filter(|s| *s >= 0),
         }
     }
+}
+
+/// A cluster UUID that names a cluster: not all zeros (no cluster yet).
+pub fn names_cluster(uuid: &str) -> bool {
+    uuid.chars().any(|c| c.is_ascii_hexdigit() && c != '0')
 }
 
 /// `--wsrep_start_position=UUID:SEQNO` (maybe more after the seqno) → the
@@ -142,6 +160,19 @@ mod tests {
             (g.recovered, g.recovered_uuid.as_deref()),
             (Some(41), Some("2f4c3a0e-8d1b-11ef-9a3c-0242ac110002"))
         );
+        // a reset grastate.dat: the node still names InnoDB's cluster
+        assert_eq!(g.clusters(), ["2f4c3a0e-8d1b-11ef-9a3c-0242ac110002"]);
+        assert!(g.had_cluster());
+        let torn = GaleraFacts {
+            uuid: Some("9A1B2C3D-0000-11ef-8888-0242ac110099".into()),
+            ..g.clone()
+        };
+        assert_eq!(torn.clusters().len(), 2);
+        let same = GaleraFacts {
+            uuid: Some("2F4C3A0E-8D1B-11EF-9A3C-0242AC110002 ".into()),
+            ..g
+        };
+        assert_eq!(same.clusters().len(), 1);
         let g = GaleraFacts::parse(&["position 00000000-0000-0000-0000-000000000000:-1"]);
         assert_eq!(g.recovered, Some(-1));
         assert_eq!(g.position(), None);
