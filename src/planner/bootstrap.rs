@@ -54,6 +54,17 @@ pub enum Refusal {
         "--galera-bootstrap names {host}, but {safe} is marked safe_to_bootstrap (it stopped last and holds every transaction): it starts the cluster; run without the option"
     )]
     SafeElsewhere { host: String, safe: String },
+    /// The one node marked safe_to_bootstrap holds less than another: the
+    /// mark was set by hand or is left from an earlier shutdown.
+    #[error(
+        "{host} is marked safe_to_bootstrap, but its seqno {seqno} is lower than {best_host}'s {best}: Galera marks only the last node to leave the cluster in an orderly shutdown, which holds every transaction, so this mark was set by hand or is left from an earlier shutdown, and starting from {host} would lose the transactions after {seqno}. Check which node really holds the last transactions (its seqno, its log), then start from {best_host}: `--galera-bootstrap {best_host}`, or set `safe_to_bootstrap: 0` in {host}'s /var/lib/mysql/grastate.dat and plan again"
+    )]
+    MarkedBehind {
+        host: String,
+        seqno: i64,
+        best_host: String,
+        best: i64,
+    },
     #[error(
         "--galera-bootstrap {host}: its seqno is not known ({seqnos}), so starting from it could lose transactions; start MariaDB there once (`systemctl start mariadb`, which recovers the position) and plan again"
     )]
@@ -306,7 +317,8 @@ fn galera_service(resources: &[Resource]) -> Option<&str> {
 
 /// Which controller starts the Galera cluster again, if one must: only when
 /// the cluster ran before and no reachable controller runs MariaDB. The one
-/// marked safe_to_bootstrap if there is one, else the highest seqno.
+/// marked safe_to_bootstrap if there is one (and no other holds more), else
+/// the highest seqno.
 /// `requested` is `--galera-bootstrap`. (A new cluster is the playbook's
 /// command, on the first controller.)
 pub fn choose(
@@ -472,9 +484,26 @@ fn only_of(named: &[&str], uuid: &str) -> bool {
 /// The node Galera marked safe_to_bootstrap starts the cluster, when there
 /// is one (`--galera-bootstrap` may name no other). Two or more marked is
 /// ambiguous (Galera marks one): refused, unless `--galera-bootstrap` names
-/// one of them, which is then weighed as after a crash (`Ok(None)`).
+/// one of them, which is then weighed as after a crash (`Ok(None)`). So is
+/// one mark on a node whose seqno is lower than another's: refused, unless
+/// `--galera-bootstrap` names a node.
 fn marked(states: &[State<'_>], requested: Option<&str>) -> Result<Option<Bootstrap>, Refusal> {
     let marked: Vec<&State<'_>> = states.iter().filter(|s| s.1.safe_to_bootstrap).collect();
+    if let [(name, s)] = marked.as_slice()
+        && let Some(seqno) = s.position()
+        && let Some((best_host, best)) = highest(states)
+        && seqno < best
+    {
+        return match requested {
+            Some(_) => Ok(None),
+            None => Err(Refusal::MarkedBehind {
+                host: name.to_string(),
+                seqno,
+                best_host: best_host.to_string(),
+                best,
+            }),
+        };
+    }
     match (marked.as_slice(), requested) {
         ([], _) => Ok(None),
         ([(name, _)], Some(h)) if h != *name => Err(Refusal::SafeElsewhere {
@@ -496,6 +525,16 @@ fn marked(states: &[State<'_>], requested: Option<&str>) -> Result<Option<Bootst
             requested: requested.map(str::to_string),
         }))),
     }
+}
+
+/// The first node with the highest seqno known, and that seqno.
+fn highest<'a>(states: &[State<'a>]) -> Option<(&'a str, i64)> {
+    let mut known = states
+        .iter()
+        .filter(|s| s.1.had_cluster())
+        .filter_map(|&(n, s)| Some((n, s.position()?)));
+    let best = known.clone().map(|k| k.1).max()?;
+    known.find(|k| k.1 == best)
 }
 
 /// The reason, with the nodes of another cluster that join this one afresh.
@@ -882,6 +921,55 @@ mod tests {
         ];
         let e = pick(&nodes, None).unwrap_err();
         assert!(e.contains("(seqnos: ctl1 unknown, ctl2 12)"), "{e}");
+    }
+
+    #[test]
+    fn a_lone_mark_on_a_node_behind_another_is_refused() {
+        // ctl3 is marked but holds less than ctl2: a mark set by hand, or
+        // left from an earlier shutdown
+        let nodes = [
+            ("ctl1", node(false, 10, false, false)),
+            ("ctl2", node(false, 12, false, false)),
+            ("ctl3", node(false, 9, true, false)),
+        ];
+        let e = pick(&nodes, None).unwrap_err();
+        assert!(
+            e.contains("ctl3 is marked safe_to_bootstrap, but its seqno 9 is lower than ctl2's 12"),
+            "{e}"
+        );
+        assert!(e.contains("the transactions after 9"), "{e}");
+        assert!(e.contains("`--galera-bootstrap ctl2`"), "{e}");
+        assert!(
+            e.contains("set `safe_to_bootstrap: 0` in ctl3's /var/lib/mysql/grastate.dat"),
+            "{e}"
+        );
+        // the operator's word is weighed by seqno, as after a crash
+        assert_eq!(pick(&nodes, Some("ctl2")).unwrap().unwrap().host, "ctl2");
+        let e = pick(&nodes, Some("ctl3")).unwrap_err();
+        assert!(e.contains("its seqno 9 is lower than ctl2's 12"), "{e}");
+        let e = pick(&nodes, Some("ctl1")).unwrap_err();
+        assert!(e.contains("its seqno 10 is lower than ctl2's 12"), "{e}");
+        // a recovered position counts as the seqno does
+        let mut crashed = node(false, -1, false, false);
+        crashed.galera.as_mut().unwrap().recovered = Some(15);
+        let nodes = [("ctl1", node(false, 10, true, false)), ("ctl2", crashed)];
+        let e = pick(&nodes, None).unwrap_err();
+        assert!(e.contains("its seqno 10 is lower than ctl2's 15"), "{e}");
+        // a mark level with the highest, or alone with what is known, starts
+        let nodes = [
+            ("ctl1", node(false, 12, false, false)),
+            ("ctl2", node(false, 12, true, false)),
+            ("ctl3", node(false, -1, false, false)),
+        ];
+        assert_eq!(pick(&nodes, None).unwrap().unwrap().host, "ctl2");
+        // a node of another cluster ahead of it is no comparison
+        let nodes = [
+            ("ctl1", node(false, 10, true, false)),
+            ("ctl2", node(false, 9, false, false)),
+            ("ctl3", of(OTHER, node(false, 99, false, false))),
+        ];
+        let b = pick(&nodes, Some("ctl1")).unwrap().unwrap();
+        assert_eq!(b.host, "ctl1");
     }
 
     #[test]
