@@ -39,8 +39,15 @@ pub(crate) fn replace_via(tmp: &Path, path: &Path, bytes: &[u8]) -> Result<(), W
             .create_new(true)
             .mode(0o600)
             .open(tmp)?;
-        f.write_all(bytes)?;
+        // in two halves, so that a test can stop the writer between them
+        let (first, rest) = bytes.split_at(bytes.len() / 2);
+        f.write_all(first)?;
+        #[cfg(any(test, feature = "testing"))]
+        window::reached(window::Point::HalfWritten, tmp);
+        f.write_all(rest)?;
         f.sync_all()?;
+        #[cfg(any(test, feature = "testing"))]
+        window::reached(window::Point::BeforeRename, tmp);
         std::fs::rename(tmp, path)?;
         sync_dir(path)
     })();
@@ -63,6 +70,38 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
     #[cfg(test)]
     SYNCED_DIRS.with(|d| d.borrow_mut().push(dir.to_path_buf()));
     Ok(())
+}
+
+/// Where a test can stop a writer inside the window that matters (the
+/// temporary file exists, the file is not yet replaced), to kill it there
+/// (tests/secrets_store.rs): a hook the `testing` feature builds in, which
+/// nothing sets outside tests.
+#[cfg(any(test, feature = "testing"))]
+pub mod window {
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Point {
+        /// Half the bytes are in the temporary file.
+        HalfWritten,
+        /// All of them, synced; the rename is next.
+        BeforeRename,
+    }
+
+    static HOOK: OnceLock<fn(Point, &Path)> = OnceLock::new();
+
+    /// Call `hook` with the temporary file's path at each [`Point`] of every
+    /// later write in this process (set once; later calls are ignored).
+    pub fn set_hook(hook: fn(Point, &Path)) {
+        let _ = HOOK.set(hook);
+    }
+
+    pub(crate) fn reached(point: Point, tmp: &Path) {
+        if let Some(hook) = HOOK.get() {
+            hook(point, tmp)
+        }
+    }
 }
 
 #[cfg(test)]

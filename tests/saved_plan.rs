@@ -380,6 +380,121 @@ fn an_untouched_plan_applies() {
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
 }
 
+/// The path of the first file the saved plan writes.
+fn first_write(v: &Value) -> String {
+    let changes = v["hosts"][0]["changes"].as_array().unwrap();
+    changes
+        .iter()
+        .flat_map(|c| c["ops"].as_array().unwrap())
+        .find(|op| op["op"] == "write")
+        .map(|op| op["path"].as_str().unwrap().to_string())
+        .expect("no write in the plan")
+}
+
+/// The host after the plan was saved: someone wrote the file the plan
+/// creates (`path`), with other content; its log starts again.
+fn change_host(fake: &SharedFake, path: &str) {
+    let mut h = fake.lock();
+    h.add_file(path, "# edited by hand\n", "root", "root", 0o644);
+    h.log.clear();
+}
+
+/// What `apply` may not touch when it refuses: the host's files, packages
+/// and services (enabled, running).
+type HostState = (
+    std::collections::BTreeMap<String, stackprov::fake::FakeFile>,
+    std::collections::BTreeSet<String>,
+    Vec<(String, bool, bool)>,
+);
+
+fn host_state(fake: &SharedFake) -> HostState {
+    let h = fake.lock();
+    let services = h
+        .services
+        .iter()
+        .map(|(n, s)| (n.clone(), s.enabled, s.running))
+        .collect();
+    (h.files.clone(), h.packages.clone(), services)
+}
+
+/// Before (with the comparison after connecting gone): the saved operations
+/// ran on a host that no longer looks as the plan says. The plan itself is
+/// untouched, so the check before connecting passes; connected, the host's
+/// facts are not the ones the plan was made from: refused, nothing run.
+#[test]
+fn a_host_changed_since_the_plan_is_refused_once_connected_and_nothing_runs() {
+    let (_d, _site, p, fake) = planned("plan.json");
+    let ps = p.to_str().unwrap();
+    change_host(&fake, &first_write(&read(&p)));
+    let before = host_state(&fake);
+    let r = common::run_cli(Some(&fake), &["apply", ps, "-y"]);
+    assert_eq!((r.code, r.out.as_str()), (1, ""), "{}", r.err);
+    assert_eq!(
+        r.err,
+        format!(
+            "error: host `controller` has changed since {ps} was made (its facts differ); run `stackprov plan` again\n"
+        )
+    );
+    let r = common::run_cli(Some(&fake), &["--format", "json", "apply", ps, "-y"]);
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    let e: Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(e["error"]["kind"], "stale_plan", "{}", r.out);
+    let log = fake.lock().log.clone();
+    assert!(log.is_empty(), "nothing may run: {log:?}");
+    assert!(host_state(&fake) == before, "the host was changed");
+}
+
+/// The facts digest is the plan file's word, and a file can be edited: with
+/// the changed host's digest written into the plan (the check before
+/// connecting leaves the digest to the host), the plan the host's live facts
+/// give still differs from the saved one: refused, nothing run.
+#[test]
+fn a_digest_that_matches_a_changed_host_is_refused_by_its_live_plan() {
+    let (d, site, p, fake) = planned("plan.json");
+    let ps = p.to_str().unwrap();
+    let mut v = read(&p);
+    let path = first_write(&v);
+    let id = v["hosts"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["ops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|op| op["path"] == *path)
+        })
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .unwrap();
+    change_host(&fake, &path);
+    let live = d.path().join("live.json");
+    let s = site.to_str().unwrap();
+    let r = common::run_cli(Some(&fake), &["plan", s, "--out", live.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let digest = read(&live)["hosts"][0]["facts_digest"].clone();
+    assert_ne!(
+        v["hosts"][0]["facts_digest"], digest,
+        "the host's facts changed"
+    );
+    v["hosts"][0]["facts_digest"] = digest;
+    write(&p, &v);
+    fake.lock().log.clear();
+    let before = host_state(&fake);
+    let r = common::run_cli(Some(&fake), &["apply", ps, "-y"]);
+    assert_eq!((r.code, r.out.as_str()), (1, ""), "{}", r.err);
+    let head = format!("error: {ps}: host `controller`: change `{id}` differs: ");
+    assert!(r.err.starts_with(&head), "{}", r.err);
+    let tail = format!(
+        ", from what the host shows: the facts saved in the plan are not the host's; {}\n",
+        again(&site, &p)
+    );
+    assert!(r.err.ends_with(&tail), "{}", r.err);
+    let log = fake.lock().log.clone();
+    assert!(log.is_empty(), "nothing may run: {log:?}");
+    assert!(host_state(&fake) == before, "the host was changed");
+}
+
 /// Before: `--out` replaced the facts file it read, the known_hosts file and
 /// the private key.
 #[test]

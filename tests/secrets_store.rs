@@ -2,12 +2,14 @@
 //! writer, runs killed while they add names, and concurrent first plans.
 
 use proptest::prelude::*;
+use stackprov::atomic_file::window::{self, Point};
 use stackprov::secrets::SecretStore;
 use stackprov::secrets::file::{self, forbidden};
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 fn private(path: &Path, bytes: &[u8]) {
@@ -149,31 +151,159 @@ proptest! {
 }
 
 const CHILD_FILE: &str = "STACKPROV_TEST_KILL_LOOP_FILE";
+/// `half:N` or `rename:N`: stop in the Nth write, half written or before its rename.
+const CHILD_PAUSE: &str = "STACKPROV_TEST_KILL_LOOP_PAUSE";
+/// The file the child creates once it has stopped there.
+const CHILD_MARK: &str = "STACKPROV_TEST_KILL_LOOP_MARK";
 
 /// Not a test on its own: the child of [`killed_while_adding_names`], which
-/// adds names until it is killed (or has added 40).
+/// adds names until it is killed (or has added 40); with [`CHILD_PAUSE`], it
+/// stops inside the write it names until it is killed there.
 #[test]
 fn kill_loop_child() {
     let Ok(path) = std::env::var(CHILD_FILE) else {
         return;
     };
+    if std::env::var_os(CHILD_PAUSE).is_some() {
+        window::set_hook(stop_in_window);
+    }
     for i in 0..40 {
         let name = format!("n{}_{i}", std::process::id());
         SecretStore::load_generating(Path::new(&path), [name.as_str()]).unwrap();
     }
 }
 
-/// Two runs at a time add names to one file and are SIGKILLed at random
-/// moments, 50 times: the file is never missing, empty, truncated, or
-/// without a value it held before, and only ever grows at its end.
+/// The child's hook: at the point [`CHILD_PAUSE`] names, say so and wait to be killed.
+fn stop_in_window(point: Point, _tmp: &Path) {
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    let want = std::env::var(CHILD_PAUSE).unwrap();
+    let (at, nth) = want.split_once(':').unwrap();
+    let at = if at == "half" {
+        Point::HalfWritten
+    } else {
+        Point::BeforeRename
+    };
+    if point == at && SEEN.fetch_add(1, Ordering::SeqCst) + 1 == nth.parse::<usize>().unwrap() {
+        std::fs::File::create(std::env::var(CHILD_MARK).unwrap()).unwrap();
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+}
+
+fn spawn_child(path: &Path, pause: Option<(&str, &Path)>) -> std::process::Child {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "kill_loop_child", "--test-threads", "1"])
+        .env(CHILD_FILE, path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some((at, mark)) = pause {
+        cmd.env(CHILD_PAUSE, at).env(CHILD_MARK, mark);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// The secrets file as the kill loop follows it: its bytes and its values
+/// only ever grow.
+struct Followed {
+    path: PathBuf,
+    tmp: PathBuf,
+    last: Vec<u8>,
+    held: BTreeMap<String, String>,
+}
+
+impl Followed {
+    /// The file is there, whole, holds every value it held, and only grew
+    /// at its end; returns whether it grew.
+    #[track_caller]
+    fn check(&mut self, round: usize) -> bool {
+        let now = std::fs::read(&self.path).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert!(
+            now.starts_with(&self.last),
+            "round {round}: the file lost bytes it had"
+        );
+        let store = SecretStore::load(&self.path).unwrap_or_else(|d| panic!("round {round}: {d}"));
+        let map = as_map(&store);
+        for (k, v) in &self.held {
+            assert_eq!(map.get(k), Some(v), "round {round}: `{k}` lost or changed");
+        }
+        let grew = now.len() > self.last.len();
+        self.last = now;
+        self.held = map;
+        grew
+    }
+
+    /// A child stopped in its `nth` write at `at` (`half` or `rename`), then
+    /// killed there: the temporary file it was writing is left, the file is
+    /// as it was before that write, and the next run ignores the leftover,
+    /// replaces it and adds its name.
+    fn kill_in_window(&mut self, round: usize, at: &str, nth: u64, marks: &Path) {
+        let mark = marks.join(format!("stopped{round}"));
+        let mut child = spawn_child(&self.path, Some((&format!("{at}:{nth}"), &mark)));
+        let until = Instant::now() + Duration::from_secs(20);
+        while !mark.exists() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "round {round}: the child ended without stopping in the window"
+            );
+            assert!(
+                Instant::now() < until,
+                "round {round}: the child never stopped"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let file = std::fs::read(&self.path).unwrap();
+        child.kill().unwrap();
+        assert_eq!(child.wait().unwrap().signal(), Some(9), "round {round}");
+        self.check(round);
+        assert_eq!(self.last, file, "round {round}: written after the kill");
+        let pending = format!("n{}_{}", child.id(), nth - 1);
+        assert!(!self.held.contains_key(&pending), "round {round}");
+        // the kill landed between creating the temporary file and the rename
+        let left = std::fs::read(&self.tmp)
+            .unwrap_or_else(|e| panic!("round {round}: no temporary file left: {e}"));
+        let why = format!("round {round}: the temporary file at {at}: {left:?}");
+        if at == "rename" {
+            assert!(left.starts_with(&file) && left.len() > file.len(), "{why}");
+            let added = String::from_utf8_lossy(&left[file.len()..]).into_owned();
+            assert!(added.contains(&pending), "{why}");
+        } else {
+            let prefix = left.starts_with(&file) || file.starts_with(&left);
+            assert!(!left.is_empty() && prefix, "{why}");
+        }
+        // the next run
+        let name = format!("after_kill_{round}");
+        let (store, made) = SecretStore::load_generating(&self.path, [name.as_str()])
+            .unwrap_or_else(|e| panic!("round {round}: the next run: {e}"));
+        assert_eq!(made, [name]);
+        assert!(
+            !self.tmp.exists(),
+            "round {round}: the leftover is still there"
+        );
+        assert!(self.check(round));
+        assert_eq!(self.held, as_map(&store));
+        assert!(!self.held.contains_key(&pending), "round {round}");
+    }
+}
+
+/// Runs adding names to one file are SIGKILLed, 50 rounds: in 40, two at a
+/// time at random moments; in 10, one stopped inside a write (half written,
+/// or written and synced before its rename) and killed there, then a run
+/// after it. The file is never missing, empty, truncated, or without a value
+/// it held before, and only ever grows at its end; a temporary file a kill
+/// leaves is replaced by the next write.
 #[test]
 fn killed_while_adding_names() {
     let dir = tempfile::tempdir().unwrap();
+    let marks = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.yaml");
     private(&path, b"# mine\nadmin: \"admin-password\"\n");
-    let mut last = std::fs::read(&path).unwrap();
-    let mut held = as_map(&SecretStore::load(&path).unwrap());
-    let me = std::env::current_exe().unwrap();
+    let mut f = Followed {
+        tmp: dir.path().join(".s.yaml.tmp"),
+        last: std::fs::read(&path).unwrap(),
+        held: as_map(&SecretStore::load(&path).unwrap()),
+        path: path.clone(),
+    };
     let started = Instant::now();
     let mut seed = std::process::id() as u64 ^ 0x9e37_79b9_7f4a_7c15;
     let mut rand = move |n: u64| {
@@ -182,19 +312,17 @@ fn killed_while_adding_names() {
         seed ^= seed << 17;
         seed % n
     };
-    let (mut killed, mut grew) = (0, 0);
+    let (mut killed, mut grew, mut in_window) = (0, 0, 0);
+    // temporary files random kills left (by inode: a leftover is counted once)
+    let mut left_by_random = std::collections::BTreeSet::new();
     for round in 0..50 {
-        let mut children: Vec<_> = (0..2)
-            .map(|_| {
-                std::process::Command::new(&me)
-                    .args(["--exact", "kill_loop_child", "--test-threads", "1"])
-                    .env(CHILD_FILE, &path)
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
+        if round % 5 == 4 {
+            let at = if round % 10 == 4 { "half" } else { "rename" };
+            f.kill_in_window(round, at, 1 + rand(3), marks.path());
+            in_window += 1;
+            continue;
+        }
+        let mut children: Vec<_> = (0..2).map(|_| spawn_child(&path, None)).collect();
         for c in &mut children {
             std::thread::sleep(Duration::from_millis(2 + rand(25)));
             let _ = c.kill();
@@ -207,30 +335,29 @@ fn killed_while_adding_names() {
                 assert!(status.success(), "round {round}: child failed: {status}");
             }
         }
-        let now = std::fs::read(&path).unwrap_or_else(|e| panic!("round {round}: {e}"));
-        assert!(
-            now.starts_with(&last),
-            "round {round}: the file lost bytes it had"
-        );
-        let store = SecretStore::load(&path).unwrap_or_else(|d| panic!("round {round}: {d}"));
-        let map = as_map(&store);
-        for (k, v) in &held {
-            assert_eq!(map.get(k), Some(v), "round {round}: `{k}` lost or changed");
-        }
-        if now.len() > last.len() {
+        if f.check(round) {
             grew += 1;
         }
-        last = now;
-        held = map;
+        if let Ok(m) = std::fs::metadata(&f.tmp) {
+            left_by_random.insert(m.ino());
+        }
         assert!(started.elapsed() < Duration::from_secs(90), "too slow");
     }
-    // the test saw both: runs killed part way, and names added in between
+    eprintln!(
+        "{killed} random kills, {} of them left a temporary file; {in_window} kills in the window on purpose",
+        left_by_random.len()
+    );
+    // the test saw all three: runs killed part way, kills inside a write,
+    // and names added in between
     assert!(killed >= 25, "only {killed} children were killed");
+    assert_eq!(in_window, 10);
     assert!(grew >= 10, "the file grew in only {grew} rounds");
+    // one more run: whatever a kill left is gone after it
+    SecretStore::load_generating(&path, ["last"]).unwrap();
+    f.check(50);
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != ".s.yaml.tmp")
         .collect();
     names.sort();
     assert_eq!(names, ["s.yaml", "s.yaml.lock"]);

@@ -31,6 +31,10 @@ pub struct GaleraFacts {
     pub gvwstate: bool,
     /// The highest seqno MariaDB's starts this boot recovered from InnoDB.
     pub recovered: Option<i64>,
+    /// The cluster UUID of that recovered position (`UUID:seqno`): the
+    /// cluster InnoDB's data belongs to, whatever grastate.dat says.
+    #[serde(default)]
+    pub recovered_uuid: Option<String>,
     /// `systemctl is-active mariadb`: `deactivating` is a start that waited
     /// for a cluster past its timeout and ignores the stop while it waits.
     #[serde(default)]
@@ -49,18 +53,37 @@ impl GaleraFacts {
                 "safe_to_bootstrap" => g.safe_to_bootstrap = v == "1",
                 "gvwstate" => g.gvwstate = true,
                 "unit" => g.unit = v.to_string(),
-                "position" => g.recovered = g.recovered.max(recovered_seqno(v)),
+                "position" => {
+                    let (uuid, seqno) = recovered_position(v);
+                    let first = g.recovered.is_none() && g.recovered_uuid.is_none();
+                    if first || seqno > g.recovered {
+                        (g.recovered, g.recovered_uuid) = (seqno, uuid);
+                    }
+                }
                 _ => {}
             }
         }
         g
     }
 
-    /// The node was in a cluster (grastate.dat names one).
+    /// The node was in a cluster (grastate.dat or the recovered position
+    /// names one).
     pub fn had_cluster(&self) -> bool {
-        self.uuid
-            .as_deref()
-            .is_some_and(|u| u.chars().any(|c| c.is_ascii_hexdigit() && c != '0'))
+        !self.clusters().is_empty()
+    }
+
+    /// The clusters this node names: grastate.dat's UUID, and the recovered
+    /// position's when it is another (a reset grastate.dat leaves InnoDB's
+    /// data that cluster's). All zeros names none; case does not matter.
+    pub fn clusters(&self) -> Vec<&str> {
+        let mut named: Vec<&str> = Vec::new();
+        for u in [&self.uuid, &self.recovered_uuid].into_iter().flatten() {
+            let u = u.trim();
+            if names_cluster(u) && !named.iter().any(|n| n.eq_ignore_ascii_case(u)) {
+                named.push(u);
+            }
+        }
+        named
     }
 
     /// The last transaction this node holds, when it is known.
@@ -72,17 +95,29 @@ impl GaleraFacts {
     }
 }
 
-/// `--wsrep_start_position=UUID:SEQNO` (maybe more after the seqno) → SEQNO.
-fn recovered_seqno(v: &str) -> Option<i64> {
-    let pos = v.rsplit('=').next()?;
-    let (_, rest) = pos.split_once(':')?;
+/// A cluster UUID that names a cluster: not all zeros (no cluster yet).
+pub fn names_cluster(uuid: &str) -> bool {
+    uuid.chars().any(|c| c.is_ascii_hexdigit() && c != '0')
+}
+
+/// `--wsrep_start_position=UUID:SEQNO` (maybe more after the seqno) → the
+/// UUID and the SEQNO, each when there is one.
+fn recovered_position(v: &str) -> (Option<String>, Option<i64>) {
+    let pos = v.rsplit('=').next().unwrap_or_default();
+    let Some((uuid, rest)) = pos.split_once(':') else {
+        return (None, None);
+    };
+    let uuid = uuid.trim();
     let digits: String = rest
         .chars()
         .enumerate()
         .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '-'))
         .map(|(_, c)| c)
         .collect();
-    digits.parse().ok()
+    (
+        (!uuid.is_empty()).then(|| uuid.to_string()),
+        digits.parse().ok(),
+    )
 }
 
 #[cfg(test)]
@@ -105,6 +140,45 @@ mod tests {
         assert_eq!(
             (g.seqno, g.recovered, g.position()),
             (Some(-1), Some(1234), Some(1234))
+        );
+        assert_eq!(
+            g.recovered_uuid.as_deref(),
+            Some("2f4c3a0e-8d1b-11ef-9a3c-0242ac110002")
+        );
+    }
+
+    #[test]
+    fn the_recovered_uuid_is_the_one_of_the_highest_position() {
+        let g = GaleraFacts::parse(&[
+            "uuid 00000000-0000-0000-0000-000000000000",
+            "seqno -1",
+            "position 9a1b2c3d-0000-11ef-8888-0242ac110099:40",
+            "position 2f4c3a0e-8d1b-11ef-9a3c-0242ac110002:41",
+            "position 9a1b2c3d-0000-11ef-8888-0242ac110099:41",
+        ]);
+        assert_eq!(
+            (g.recovered, g.recovered_uuid.as_deref()),
+            (Some(41), Some("2f4c3a0e-8d1b-11ef-9a3c-0242ac110002"))
+        );
+        // a reset grastate.dat: the node still names InnoDB's cluster
+        assert_eq!(g.clusters(), ["2f4c3a0e-8d1b-11ef-9a3c-0242ac110002"]);
+        assert!(g.had_cluster());
+        let torn = GaleraFacts {
+            uuid: Some("9A1B2C3D-0000-11ef-8888-0242ac110099".into()),
+            ..g.clone()
+        };
+        assert_eq!(torn.clusters().len(), 2);
+        let same = GaleraFacts {
+            uuid: Some("2F4C3A0E-8D1B-11EF-9A3C-0242AC110002 ".into()),
+            ..g
+        };
+        assert_eq!(same.clusters().len(), 1);
+        let g = GaleraFacts::parse(&["position 00000000-0000-0000-0000-000000000000:-1"]);
+        assert_eq!(g.recovered, Some(-1));
+        assert_eq!(g.position(), None);
+        assert_eq!(
+            GaleraFacts::parse(&["position garbage"]),
+            GaleraFacts::default()
         );
     }
 

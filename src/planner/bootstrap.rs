@@ -54,6 +54,17 @@ pub enum Refusal {
         "--galera-bootstrap names {host}, but {safe} is marked safe_to_bootstrap (it stopped last and holds every transaction): it starts the cluster; run without the option"
     )]
     SafeElsewhere { host: String, safe: String },
+    /// The one node marked safe_to_bootstrap holds less than another: the
+    /// mark was set by hand or is left from an earlier shutdown.
+    #[error(
+        "{host} is marked safe_to_bootstrap, but its seqno {seqno} is lower than {best_host}'s {best}: Galera marks only the last node to leave the cluster in an orderly shutdown, which holds every transaction, so this mark was set by hand or is left from an earlier shutdown, and starting from {host} would lose the transactions after {seqno}. Check which node really holds the last transactions (its seqno, its log), then start from {best_host}: `--galera-bootstrap {best_host}`, or set `safe_to_bootstrap: 0` in {host}'s /var/lib/mysql/grastate.dat and plan again"
+    )]
+    MarkedBehind {
+        host: String,
+        seqno: i64,
+        best_host: String,
+        best: i64,
+    },
     #[error(
         "--galera-bootstrap {host}: its seqno is not known ({seqnos}), so starting from it could lose transactions; start MariaDB there once (`systemctl start mariadb`, which recovers the position) and plan again"
     )]
@@ -75,7 +86,8 @@ pub enum Refusal {
         unknown = .seqnos.unknown.join(" and ")
     )]
     OthersUnknown { host: String, seqnos: Box<Seqnos> },
-    /// The controllers' grastate.dat name different clusters.
+    /// The controllers name different clusters (grastate.dat, or the
+    /// position recovered from InnoDB).
     #[error("{0}")]
     Clusters(Box<Clusters>),
     /// More than one controller is marked safe_to_bootstrap.
@@ -86,38 +98,81 @@ pub enum Refusal {
     Undecided(Box<Undecided>),
 }
 
-/// The controllers' grastate.dat name different clusters: a node from
-/// another cluster that started this one would make the others take a state
-/// transfer from it.
+/// The controllers name different clusters, in grastate.dat or in the
+/// position recovered from InnoDB: a node from another cluster that started
+/// this one would make the others take a state transfer from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clusters {
-    /// Each controller that names a cluster, and its UUID.
-    pub uuids: Vec<(String, String)>,
+    /// Each controller that names a cluster.
+    pub named: Vec<Named>,
     /// `--galera-bootstrap`, when it names a node outside the majority.
     pub requested: Option<String>,
+}
+
+/// The clusters one controller names: grastate.dat's UUID and the recovered
+/// position's, each when it names one (all zeros names none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub host: String,
+    pub grastate: Option<String>,
+    pub recovered: Option<String>,
+}
+
+impl Named {
+    fn of(host: &str, s: &GaleraFacts) -> Named {
+        let names = |u: &Option<String>| {
+            let u = u.as_deref()?.trim();
+            crate::facts::galera::names_cluster(u).then(|| u.to_string())
+        };
+        Named {
+            host: host.to_string(),
+            grastate: names(&s.uuid),
+            recovered: names(&s.recovered_uuid),
+        }
+    }
+}
+
+impl fmt::Display for Named {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let h = &self.host;
+        match (&self.grastate, &self.recovered) {
+            (Some(g), Some(r)) if !g.eq_ignore_ascii_case(r) => {
+                write!(
+                    f,
+                    "{h} {g} in grastate.dat but {r} in its recovered position"
+                )
+            }
+            (Some(g), _) => write!(f, "{h} {g}"),
+            (None, Some(r)) => write!(
+                f,
+                "{h} {r} (its recovered position; grastate.dat names none)"
+            ),
+            (None, None) => write!(f, "{h} none"),
+        }
+    }
 }
 
 impl fmt::Display for Clusters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let listing = self
-            .uuids
+            .named
             .iter()
-            .map(|(n, u)| format!("{n} {u}"))
+            .map(Named::to_string)
             .collect::<Vec<_>>()
             .join(", ");
         if let Some(h) = &self.requested {
             write!(
                 f,
-                "--galera-bootstrap {h}: the cluster {h}'s grastate.dat names is not the one most controllers name (cluster UUIDs: {listing}), so the others would take a state transfer from a foreign cluster; "
+                "--galera-bootstrap {h}: {h} is not of the cluster most controllers name (cluster UUIDs: {listing}), so the others would take a state transfer from a foreign cluster; "
             )?;
         } else {
             write!(
                 f,
-                "the controllers' grastate.dat name different Galera clusters (cluster UUIDs: {listing}), so stackprov will not choose a node to start the cluster: the others would take a state transfer from a foreign cluster; "
+                "the controllers name different Galera clusters in grastate.dat or in the position MariaDB recovered from InnoDB (cluster UUIDs: {listing}), so stackprov will not choose a node to start the cluster: the others would take a state transfer from a foreign cluster; "
             )?;
         }
         f.write_str(
-            "a node from another cluster must be wiped and re-provisioned, or its /var/lib/mysql/grastate.dat fixed (if it names the wrong UUID), before it joins; then plan again",
+            "a node from another cluster must be wiped and re-provisioned before it joins, or its /var/lib/mysql/grastate.dat fixed if only that file names the wrong UUID (a recovered position is InnoDB's own: its data is that cluster's); then plan again",
         )
     }
 }
@@ -262,7 +317,8 @@ fn galera_service(resources: &[Resource]) -> Option<&str> {
 
 /// Which controller starts the Galera cluster again, if one must: only when
 /// the cluster ran before and no reachable controller runs MariaDB. The one
-/// marked safe_to_bootstrap if there is one, else the highest seqno.
+/// marked safe_to_bootstrap if there is one (and no other holds more), else
+/// the highest seqno.
 /// `requested` is `--galera-bootstrap`. (A new cluster is the playbook's
 /// command, on the first controller.)
 pub fn choose(
@@ -326,7 +382,7 @@ pub fn choose(
     let cluster = one_cluster(&states, requested, ha.controllers.len())?;
     let foreign: Vec<&str> = states
         .iter()
-        .filter(|(_, s)| cluster.is_some_and(|c| s.had_cluster() && !same_uuid(s, c)))
+        .filter(|(_, s)| cluster.is_some_and(|c| s.had_cluster() && !only_of(&s.clusters(), c)))
         .map(|s| s.0)
         .collect();
     states.retain(|s| !foreign.contains(&s.0));
@@ -381,61 +437,73 @@ pub fn choose(
 /// A controller's saved state, as [`choose`] reads it.
 type State<'a> = (&'a str, &'a GaleraFacts);
 
-/// The cluster UUID a node's grastate.dat names is `uuid`.
-fn same_uuid(s: &GaleraFacts, uuid: &str) -> bool {
-    s.uuid
-        .as_deref()
-        .is_some_and(|u| u.trim().eq_ignore_ascii_case(uuid.trim()))
-}
-
-/// Whether the controllers that were in a cluster name the same one (an
-/// all-zero or missing UUID is no cluster, and names none). When they do
-/// not, no node is chosen; `--galera-bootstrap h` only when `h`'s cluster is
-/// the one most of the site's `controllers` name: then it is returned, and
+/// Whether the controllers that were in a cluster name the same one, in
+/// grastate.dat and in the position recovered from InnoDB (an all-zero or
+/// missing UUID is no cluster, and names none). When they do not, no node is
+/// chosen; `--galera-bootstrap h` only when `h` names only the cluster most
+/// of the site's `controllers` name (and no other): then it is returned, and
 /// the nodes of other clusters join it afresh.
 fn one_cluster<'a>(
     states: &[State<'a>],
     requested: Option<&str>,
     controllers: usize,
 ) -> Result<Option<&'a str>, Refusal> {
-    let named: Vec<(&str, &str)> = states
+    let named: Vec<(&str, Vec<&'a str>)> = states
         .iter()
-        .filter(|(_, s)| s.had_cluster())
-        .filter_map(|(n, s)| Some((*n, s.uuid.as_deref()?)))
+        .map(|&(n, s)| (n, s.clusters()))
+        .filter(|n| !n.1.is_empty())
         .collect();
     let Some(first) = named.first() else {
         return Ok(None);
     };
-    let like = |u: &str| {
-        named
-            .iter()
-            .filter(|n| n.1.trim().eq_ignore_ascii_case(u.trim()))
-            .count()
-    };
-    if like(first.1) == named.len() {
+    let only = |u: &str| named.iter().filter(|n| only_of(&n.1, u)).count();
+    if only(first.1[0]) == named.len() {
         return Ok(None);
     }
     if let Some(h) = requested
-        && let Some(&(_, u)) = named.iter().find(|n| n.0 == h)
-        && 2 * like(u) > controllers
+        && let Some([u]) = named.iter().find(|n| n.0 == h).map(|n| n.1.as_slice())
+        && 2 * only(u) > controllers
     {
         return Ok(Some(u));
     }
     Err(Refusal::Clusters(Box::new(Clusters {
-        uuids: named
+        named: states
             .iter()
-            .map(|(n, u)| (n.to_string(), u.to_string()))
+            .filter(|s| s.1.had_cluster())
+            .map(|(n, s)| Named::of(n, s))
             .collect(),
         requested: requested.map(str::to_string),
     })))
 }
 
+/// Every cluster a node names (`GaleraFacts::clusters`) is `uuid`.
+fn only_of(named: &[&str], uuid: &str) -> bool {
+    named.iter().all(|u| u.eq_ignore_ascii_case(uuid))
+}
+
 /// The node Galera marked safe_to_bootstrap starts the cluster, when there
 /// is one (`--galera-bootstrap` may name no other). Two or more marked is
 /// ambiguous (Galera marks one): refused, unless `--galera-bootstrap` names
-/// one of them, which is then weighed as after a crash (`Ok(None)`).
+/// one of them, which is then weighed as after a crash (`Ok(None)`). So is
+/// one mark on a node whose seqno is lower than another's: refused, unless
+/// `--galera-bootstrap` names a node.
 fn marked(states: &[State<'_>], requested: Option<&str>) -> Result<Option<Bootstrap>, Refusal> {
     let marked: Vec<&State<'_>> = states.iter().filter(|s| s.1.safe_to_bootstrap).collect();
+    if let [(name, s)] = marked.as_slice()
+        && let Some(seqno) = s.position()
+        && let Some((best_host, best)) = highest(states)
+        && seqno < best
+    {
+        return match requested {
+            Some(_) => Ok(None),
+            None => Err(Refusal::MarkedBehind {
+                host: name.to_string(),
+                seqno,
+                best_host: best_host.to_string(),
+                best,
+            }),
+        };
+    }
     match (marked.as_slice(), requested) {
         ([], _) => Ok(None),
         ([(name, _)], Some(h)) if h != *name => Err(Refusal::SafeElsewhere {
@@ -459,11 +527,21 @@ fn marked(states: &[State<'_>], requested: Option<&str>) -> Result<Option<Bootst
     }
 }
 
+/// The first node with the highest seqno known, and that seqno.
+fn highest<'a>(states: &[State<'a>]) -> Option<(&'a str, i64)> {
+    let mut known = states
+        .iter()
+        .filter(|s| s.1.had_cluster())
+        .filter_map(|&(n, s)| Some((n, s.position()?)));
+    let best = known.clone().map(|k| k.1).max()?;
+    known.find(|k| k.1 == best)
+}
+
 /// The reason, with the nodes of another cluster that join this one afresh.
 fn joins_afresh(mut b: Bootstrap, foreign: &[&str]) -> Bootstrap {
     if !foreign.is_empty() {
         b.reason.push_str(&format!(
-            "; {} named another cluster in its grastate.dat and joins this one by a full state transfer (its own data is replaced)",
+            "; {} named another cluster (in grastate.dat or its recovered position) and joins this one by a full state transfer (its own data is replaced)",
             foreign.join(" and ")
         ));
     }
@@ -532,6 +610,7 @@ mod tests {
                 safe_to_bootstrap: safe,
                 gvwstate,
                 recovered: (seqno >= 0).then_some(seqno),
+                recovered_uuid: (seqno >= 0).then(|| UUID.into()),
                 unit: String::new(),
             });
         })
@@ -640,9 +719,14 @@ mod tests {
         );
     }
 
-    /// `node`, with grastate.dat naming this cluster instead.
+    /// `node`, with grastate.dat (and the recovered position, if any)
+    /// naming this cluster instead.
     fn of(uuid: &str, mut f: Facts) -> Facts {
-        f.galera.as_mut().unwrap().uuid = Some(uuid.into());
+        let g = f.galera.as_mut().unwrap();
+        g.uuid = Some(uuid.into());
+        if g.recovered_uuid.is_some() {
+            g.recovered_uuid = Some(uuid.into());
+        }
         f
     }
 
@@ -676,7 +760,12 @@ mod tests {
             );
             // but not from the foreign node
             let e = pick(&nodes, Some("ctl3")).unwrap_err();
-            assert!(e.contains("--galera-bootstrap ctl3: the cluster ctl3's grastate.dat names is not the one most controllers name"), "{e}");
+            assert!(
+                e.contains(
+                    "--galera-bootstrap ctl3: ctl3 is not of the cluster most controllers name"
+                ),
+                "{e}"
+            );
         }
         // two against one unreachable: no majority of the site's three
         let split = [
@@ -719,6 +808,82 @@ mod tests {
         assert_eq!(pick(&nodes, None).unwrap().unwrap().host, "ctl1");
     }
 
+    /// `node` whose grastate.dat names no cluster (`None`, or all zeros)
+    /// while its recovered position names `uuid`.
+    fn recovered_of(uuid: &str, grastate: Option<&str>, seqno: i64) -> Facts {
+        let mut f = node(false, seqno, false, false);
+        let g = f.galera.as_mut().unwrap();
+        g.uuid = grastate.map(str::to_string);
+        g.recovered_uuid = Some(uuid.into());
+        f
+    }
+
+    #[test]
+    fn a_recovered_position_names_a_cluster_as_grastate_does() {
+        // ctl3's grastate.dat was reset, but InnoDB's position is another
+        // cluster's: refused as a grastate.dat naming it would be
+        let zeros = "00000000-0000-0000-0000-000000000000";
+        for grastate in [None, Some(zeros)] {
+            let nodes = [
+                ("ctl1", node(false, 10, false, false)),
+                ("ctl2", node(false, 10, false, false)),
+                ("ctl3", recovered_of(OTHER, grastate, 99)),
+            ];
+            let e = pick(&nodes, None).unwrap_err();
+            assert!(e.contains("name different Galera clusters"), "{e}");
+            assert!(
+                e.contains(&format!(
+                    "ctl1 {UUID}, ctl2 {UUID}, ctl3 {OTHER} (its recovered position; grastate.dat names none)"
+                )),
+                "{e}"
+            );
+            assert!(e.contains("wiped and re-provisioned"), "{e}");
+            // the majority's node may start it; ctl3 joins afresh
+            let b = pick(&nodes, Some("ctl2")).unwrap().unwrap();
+            assert_eq!(b.host, "ctl2");
+            assert!(
+                b.reason.contains("ctl3 named another cluster"),
+                "{}",
+                b.reason
+            );
+            let e = pick(&nodes, Some("ctl3")).unwrap_err();
+            assert!(
+                e.contains(
+                    "--galera-bootstrap ctl3: ctl3 is not of the cluster most controllers name"
+                ),
+                "{e}"
+            );
+        }
+        // grastate.dat and InnoDB disagree on one node: it names both
+        let mut torn = node(false, 99, false, false);
+        torn.galera.as_mut().unwrap().recovered_uuid = Some(OTHER.into());
+        let nodes = [
+            ("ctl1", node(false, 10, false, false)),
+            ("ctl2", node(false, 10, false, false)),
+            ("ctl3", torn),
+        ];
+        let e = pick(&nodes, None).unwrap_err();
+        assert!(
+            e.contains(&format!(
+                "ctl3 {UUID} in grastate.dat but {OTHER} in its recovered position"
+            )),
+            "{e}"
+        );
+        // the recovered position of this cluster counts: ctl3 holds the most
+        let nodes = [
+            ("ctl1", node(false, 10, false, false)),
+            ("ctl2", node(false, 10, false, false)),
+            ("ctl3", recovered_of(&UUID.to_uppercase(), None, 12)),
+        ];
+        let b = pick(&nodes, None).unwrap().unwrap();
+        assert_eq!(b.host, "ctl3");
+        assert!(
+            b.reason.contains("(ctl1 10, ctl2 10, ctl3 12)"),
+            "{}",
+            b.reason
+        );
+    }
+
     #[test]
     fn two_nodes_marked_safe_is_ambiguous() {
         let nodes = [
@@ -756,6 +921,55 @@ mod tests {
         ];
         let e = pick(&nodes, None).unwrap_err();
         assert!(e.contains("(seqnos: ctl1 unknown, ctl2 12)"), "{e}");
+    }
+
+    #[test]
+    fn a_lone_mark_on_a_node_behind_another_is_refused() {
+        // ctl3 is marked but holds less than ctl2: a mark set by hand, or
+        // left from an earlier shutdown
+        let nodes = [
+            ("ctl1", node(false, 10, false, false)),
+            ("ctl2", node(false, 12, false, false)),
+            ("ctl3", node(false, 9, true, false)),
+        ];
+        let e = pick(&nodes, None).unwrap_err();
+        assert!(
+            e.contains("ctl3 is marked safe_to_bootstrap, but its seqno 9 is lower than ctl2's 12"),
+            "{e}"
+        );
+        assert!(e.contains("the transactions after 9"), "{e}");
+        assert!(e.contains("`--galera-bootstrap ctl2`"), "{e}");
+        assert!(
+            e.contains("set `safe_to_bootstrap: 0` in ctl3's /var/lib/mysql/grastate.dat"),
+            "{e}"
+        );
+        // the operator's word is weighed by seqno, as after a crash
+        assert_eq!(pick(&nodes, Some("ctl2")).unwrap().unwrap().host, "ctl2");
+        let e = pick(&nodes, Some("ctl3")).unwrap_err();
+        assert!(e.contains("its seqno 9 is lower than ctl2's 12"), "{e}");
+        let e = pick(&nodes, Some("ctl1")).unwrap_err();
+        assert!(e.contains("its seqno 10 is lower than ctl2's 12"), "{e}");
+        // a recovered position counts as the seqno does
+        let mut crashed = node(false, -1, false, false);
+        crashed.galera.as_mut().unwrap().recovered = Some(15);
+        let nodes = [("ctl1", node(false, 10, true, false)), ("ctl2", crashed)];
+        let e = pick(&nodes, None).unwrap_err();
+        assert!(e.contains("its seqno 10 is lower than ctl2's 15"), "{e}");
+        // a mark level with the highest, or alone with what is known, starts
+        let nodes = [
+            ("ctl1", node(false, 12, false, false)),
+            ("ctl2", node(false, 12, true, false)),
+            ("ctl3", node(false, -1, false, false)),
+        ];
+        assert_eq!(pick(&nodes, None).unwrap().unwrap().host, "ctl2");
+        // a node of another cluster ahead of it is no comparison
+        let nodes = [
+            ("ctl1", node(false, 10, true, false)),
+            ("ctl2", node(false, 9, false, false)),
+            ("ctl3", of(OTHER, node(false, 99, false, false))),
+        ];
+        let b = pick(&nodes, Some("ctl1")).unwrap().unwrap();
+        assert_eq!(b.host, "ctl1");
     }
 
     #[test]

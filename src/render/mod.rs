@@ -91,3 +91,6 @@ impl Style {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
