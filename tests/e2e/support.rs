@@ -132,10 +132,10 @@ pub fn write_site(dir: &Path) -> String {
 pub fn host_logs() -> String {
     let mut all = String::new();
     for (what, cmd, least) in [
-        ("the journal", "journalctl --no-pager -q", 100_000),
-        ("keystone's logs", "cat /var/log/keystone/*.log", 10_000),
+        ("the journal", "journalctl --no-pager -q", 10_000),
+        ("keystone's logs", "cat /var/log/keystone/*.log", 1_000),
         ("glance's logs", "cat /var/log/glance/*.log", 1_000),
-        ("rabbitmq's logs", "cat /var/log/rabbitmq/*.log", 1_000),
+        ("rabbitmq's logs", "cat /var/log/rabbitmq/*.log", 100),
     ] {
         let text = on_host(cmd);
         assert!(
