@@ -252,16 +252,25 @@ fn ten_thousand_problems_are_told_within_the_bounds() {
     std::fs::write(dir.path().join("many.yaml"), &content).unwrap();
     let run = validate_in(dir.path(), "many.yaml");
     assert_eq!(run.code, 1, "{}", run.stderr);
+    // more than 25 controllers, and then each address told
     assert!(
         run.stderr.starts_with(
-            "many.yaml:256:5: hosts[250].address: controllers `h0` and `h250` have the same address 192.0.2.1
+            "many.yaml:4:1: ha: an HA site has at most 25 controllers (hosts with role `keystone`); it has 10001
 "
         ),
         "{}",
         &run.stderr[..run.stderr.len().min(300)]
     );
     assert!(
-        run.stderr.ends_with("\n9751 error(s)\n"),
+        run.stderr.contains(
+            "\nmany.yaml:256:5: hosts[250].address: controllers `h0` and `h250` have the same address 192.0.2.1
+"
+        ),
+        "{}",
+        &run.stderr[..run.stderr.len().min(600)]
+    );
+    assert!(
+        run.stderr.ends_with("\n9752 error(s)\n"),
         "{}",
         &run.stderr[run.stderr.len().saturating_sub(300)..]
     );
