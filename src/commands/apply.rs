@@ -41,7 +41,7 @@ pub fn run(
         yes,
     } = *args;
     // with `--site`, the target can only be a plan
-    let saved = if site_arg.is_some() || saved_plan::is_plan(target) {
+    let mut saved = if site_arg.is_some() || saved_plan::is_plan(target) {
         Some(saved_plan::load_plan(target)?)
     } else {
         None
@@ -53,9 +53,11 @@ pub fn run(
     };
     let site = load_site(&site_path, io)?;
     let mut hosts = pipeline::select_hosts(&site, only)?;
-    let galera_bootstrap =
-        galera_bootstrap.or(saved.as_ref().and_then(|p| p.galera_bootstrap.as_deref()));
-    if let Some(p) = &saved {
+    let galera_bootstrap: Option<String> = galera_bootstrap
+        .map(str::to_string)
+        .or_else(|| saved.as_ref().and_then(|p| p.galera_bootstrap.clone()));
+    let galera_bootstrap = galera_bootstrap.as_deref();
+    if let Some(p) = &mut saved {
         // before connecting: the plan is what the site gives from its facts
         saved_plan::check(&site, p, target, galera_bootstrap)?;
         hosts.retain(|h| p.plan.hosts.iter().any(|hp| hp.host == h.name));

@@ -65,7 +65,7 @@ pub fn load_plan(path: &Path) -> Result<SavedPlan, Error> {
 /// each host's changes and operations, derived again.
 pub fn check(
     site: &Site,
-    saved: &SavedPlan,
+    saved: &mut SavedPlan,
     path: &Path,
     galera_bootstrap: Option<&str>,
 ) -> Result<(), Error> {
@@ -112,7 +112,7 @@ pub fn check(
         )),
     };
     let bootstrap = galera_bootstrap.or(saved.galera_bootstrap.as_deref());
-    let (derived, _) = pipeline::offline_plans(site, hosts, &saved.facts, bootstrap, &missing)
+    let (derived, _) = pipeline::offline_plans(site, hosts, &mut saved.facts, bootstrap, &missing)
         .map_err(|e| match e {
             e @ Error::SavedFile { .. } => e,
             e => bad(format!("it cannot be derived again: {e}")),
