@@ -110,11 +110,12 @@ fn a_plan_file_others_can_write_is_refused_with_the_fix() {
     }
 }
 
-/// A facts file of 1,000,000 packages (20 MB, under the 64 MiB cap) is
+/// A facts file of 1,000,000 packages (27 MB, under the 64 MiB cap) is
 /// planned, within a bound of its own: it is read whole, and a package
 /// parsed costs some 150 bytes. Before, each planned host's facts were
-/// copied to resolve their secrets: 352 MB peak in a debug build (2.4 s of
-/// CPU), now 202 MB (2.1 s); release builds take 0.4 s.
+/// copied to resolve their secrets: 359 MB peak in a debug build (2.9 s of
+/// CPU), now 209 MB (2.7 s); a release build, 349 MB before and 199 MB
+/// now, in 0.4 s (`BENCH=sizes scripts/bench`).
 #[test]
 fn a_facts_file_of_a_million_packages_is_planned_within_its_bound() {
     use std::fmt::Write as _;
