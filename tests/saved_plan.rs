@@ -29,6 +29,11 @@ fn site_file(dir: &Path, name: &str, roles: &str) -> PathBuf {
     p
 }
 
+/// The bound of each run of [`run_counting`]: CPU time on this thread, and
+/// the test process's peak RSS.
+const IN_PROCESS_CPU: std::time::Duration = std::time::Duration::from_secs(1);
+const IN_PROCESS_RSS_KB: i64 = 100 * 1024;
+
 /// `stackprov ARGS`, every connection counted (and refused): exit code,
 /// stdout, stderr and how many connections were tried.
 fn run_counting(args: &[&str]) -> (i32, String, String, usize) {
@@ -45,19 +50,24 @@ fn run_counting(args: &[&str]) -> (i32, String, String, usize) {
     let cli =
         Cli::try_parse_from(std::iter::once("stackprov").chain(args.iter().copied())).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = cmd::run(
-        &cli,
-        &connect,
-        &mut Io {
-            out: &mut out,
-            err: &mut err,
-            interactive: false,
-            style: Style::plain(),
-            interrupted: &AtomicBool::new(false),
-            arm_interrupt: || {},
-            forks: None,
-        },
-    );
+    // an edited plan is hostile input: held to a bound, as the binary's runs
+    // in the hostile_* tests are (in this process, so the memory bound is
+    // the test process's: it runs at some 20 MB)
+    let code = common::within(&args.join(" "), IN_PROCESS_CPU, IN_PROCESS_RSS_KB, || {
+        cmd::run(
+            &cli,
+            &connect,
+            &mut Io {
+                out: &mut out,
+                err: &mut err,
+                interactive: false,
+                style: Style::plain(),
+                interrupted: &AtomicBool::new(false),
+                arm_interrupt: || {},
+                forks: None,
+            },
+        )
+    });
     (
         code,
         String::from_utf8(out).unwrap(),

@@ -100,6 +100,8 @@ fn launcher() {
         .current_dir(&dir)
         .args(arg.to_str().unwrap().split('\n'))
         .env("NO_COLOR", "1")
+        .env_remove("STACKPROV_LOG")
+        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(file("stdout"))
         .stderr(file("stderr"))
