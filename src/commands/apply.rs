@@ -60,7 +60,9 @@ pub fn run(
     if let Some(p) = &mut saved {
         // before connecting: the plan is what the site gives from its facts
         saved_plan::check(&site, p, target, galera_bootstrap)?;
-        hosts.retain(|h| p.plan.hosts.iter().any(|hp| hp.host == h.name));
+        let planned: std::collections::HashSet<&str> =
+            p.plan.hosts.iter().map(|hp| hp.host.as_str()).collect();
+        hosts.retain(|h| planned.contains(h.name.as_str()));
         if hosts.is_empty() {
             return Err(no_host(target, &p.plan, only));
         }
@@ -70,8 +72,16 @@ pub fn run(
     let masker = planned.secrets.masker();
     let mut plans: Vec<(HostPlan, usize)> = planned.plans;
     if let Some(saved) = &saved {
+        // each host's saved plan, the first of a name (as a scan finds it)
+        let by_host: std::collections::HashMap<&str, &HostPlan> = saved
+            .plan
+            .hosts
+            .iter()
+            .rev()
+            .map(|h| (h.host.as_str(), h))
+            .collect();
         for (p, _) in plans.iter_mut() {
-            let Some(old) = saved.plan.hosts.iter().find(|h| h.host == p.host) else {
+            let Some(&old) = by_host.get(p.host.as_str()) else {
                 continue;
             };
             if old.facts_digest != p.facts_digest {

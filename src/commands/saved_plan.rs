@@ -91,11 +91,14 @@ pub fn check(
         )));
     }
     let mut hosts = Vec::new();
-    for (i, hp) in plan.hosts.iter().enumerate() {
-        if plan.hosts[..i].iter().any(|o| o.host == hp.host) {
+    // looked up, not scanned for: a plan may hold thousands of hosts (30k
+    // took 3.9 s when each was compared with those before it)
+    let mut seen = std::collections::HashSet::new();
+    for hp in &plan.hosts {
+        if !seen.insert(hp.host.as_str()) {
             return Err(bad(format!("host `{}` is in the plan twice", hp.host)));
         }
-        match site.hosts.iter().find(|h| h.name == hp.host) {
+        match site.host(&hp.host).filter(|h| h.name == hp.host) {
             Some(h) => hosts.push(h.clone()),
             None => {
                 return Err(bad(format!(
