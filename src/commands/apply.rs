@@ -7,9 +7,11 @@ use super::{Io, load_site, saved_plan};
 use crate::apply::{self, Event};
 use crate::cli::Format;
 use crate::error::{Error, Status};
+use crate::facts::saved::SavedPlan;
 use crate::pipeline::{self, Connector, Dropped, Work};
 use crate::plan::{HostPlan, Plan};
 use crate::render::{self, Recap};
+use crate::site::Site;
 use crate::transport::TransportStats;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,37 +74,7 @@ pub fn run(
     let masker = planned.secrets.masker();
     let mut plans: Vec<(HostPlan, usize)> = planned.plans;
     if let Some(saved) = &saved {
-        // each host's saved plan, the first of a name (as a scan finds it)
-        let by_host: std::collections::HashMap<&str, &HostPlan> = saved
-            .plan
-            .hosts
-            .iter()
-            .rev()
-            .map(|h| (h.host.as_str(), h))
-            .collect();
-        for (p, _) in plans.iter_mut() {
-            let Some(&old) = by_host.get(p.host.as_str()) else {
-                continue;
-            };
-            if old.facts_digest != p.facts_digest {
-                return Err(Error::StalePlan {
-                    host: p.host.clone(),
-                    plan: target.to_path_buf(),
-                });
-            }
-            if let Some(d) = saved_plan::first_difference(old, p) {
-                let t = target.display();
-                return Err(Error::SavedFile {
-                    path: target.to_path_buf(),
-                    message: format!(
-                        "{t}: host `{}`: {d}, from what the host shows: the facts saved in the plan are not the host's; make the plan again: `stackprov plan {} --out {t}`",
-                        p.host,
-                        site.path.display()
-                    ),
-                });
-            }
-            *p = old.clone();
-        }
+        take_saved(saved, &mut plans, target, &site)?;
     }
     let plan = pipeline::new_plan(
         &site,
@@ -154,6 +126,48 @@ pub fn run(
             }
         })
         .fold(Status::Success, Status::and))
+}
+
+/// Each host's plan from its live facts must be the saved one (made from
+/// the same facts): then the saved one is applied, else the plan is stale.
+fn take_saved(
+    saved: &SavedPlan,
+    plans: &mut [(HostPlan, usize)],
+    target: &Path,
+    site: &Site,
+) -> Result<(), Error> {
+    // each host's saved plan, the first of a name (as a scan finds it)
+    let by_host: std::collections::HashMap<&str, &HostPlan> = saved
+        .plan
+        .hosts
+        .iter()
+        .rev()
+        .map(|h| (h.host.as_str(), h))
+        .collect();
+    for (p, _) in plans.iter_mut() {
+        let Some(&old) = by_host.get(p.host.as_str()) else {
+            continue;
+        };
+        if old.facts_digest != p.facts_digest {
+            return Err(Error::StalePlan {
+                host: p.host.clone(),
+                plan: target.to_path_buf(),
+            });
+        }
+        if let Some(d) = saved_plan::first_difference(old, p) {
+            let t = target.display();
+            return Err(Error::SavedFile {
+                path: target.to_path_buf(),
+                message: format!(
+                    "{t}: host `{}`: {d}, from what the host shows: the facts saved in the plan are not the host's; make the plan again: `stackprov plan {} --out {t}`",
+                    p.host,
+                    site.path.display()
+                ),
+            });
+        }
+        *p = old.clone();
+    }
+    Ok(())
 }
 
 /// No host of the saved plan is to be applied: none in it, or not the one
