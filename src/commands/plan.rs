@@ -139,7 +139,7 @@ fn offline_plans(
             "the facts in {fname} for `{h}` were gathered for a different site file; {again} again"
         )),
     };
-    let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let names: std::collections::HashSet<String> = hosts.iter().map(|h| h.name.clone()).collect();
     let (plans, secrets) =
         pipeline::offline_plans(site, hosts, &mut saved.hosts, galera_bootstrap, &missing)?;
     let mut facts = saved.hosts;
