@@ -83,6 +83,29 @@ fn an_even_number_of_controllers_is_refused_with_the_reason() {
     assert!(out.contains("it has 1: a"), "{out}");
 }
 
+/// Each controller's Galera, HAProxy and keepalived files name all the
+/// others, so rendering grows with the square of their number (3,001 took
+/// 37 s to validate); past 25 the VRRP priorities are no longer distinct.
+#[test]
+fn more_than_25_controllers_are_refused_and_25_are_valid() {
+    let names: Vec<String> = (0..27).map(|i| format!("ctl{i}")).collect();
+    let addresses: Vec<String> = (0..27).map(|i| format!("192.0.2.{}", i + 11)).collect();
+    let hosts: Vec<(&str, &str, &str)> = names
+        .iter()
+        .zip(&addresses)
+        .map(|(n, a)| (n.as_str(), a.as_str(), ROLES))
+        .collect();
+    let (code, out) = validate(&site(HA, &hosts, "zed"));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("ha.yaml:4:1: ha: an HA site has at most 25 controllers (hosts with role `keystone`); it has 27\n  hint: keepalived's priorities stay distinct only for 25 controllers"),
+        "{out}"
+    );
+    assert!(out.ends_with("\n1 error(s)\n"), "{out}");
+    let (code, out) = validate(&site(HA, &hosts[..25], "zed"));
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn every_problem_of_the_hosts_is_named_at_once() {
     let hosts = vec![

@@ -22,6 +22,27 @@ fn site(dir: &Path, hosts: &[&str]) -> String {
     p.to_str().unwrap().to_string()
 }
 
+/// Every run here is held to a bound (`common::within`: these run in this
+/// process, not as the binary): 1 s of CPU time on this thread (hosts
+/// planned on threads of their own are not counted), and the test process
+/// under 100 MB peak RSS (it runs at some 20 MB).
+fn bounded(args: &[&str], run: impl FnOnce() -> common::Run) -> common::Run {
+    common::within(
+        &args.join(" "),
+        std::time::Duration::from_secs(1),
+        100 * 1024,
+        run,
+    )
+}
+
+fn cli(host: Option<&SharedFake>, args: &[&str]) -> common::Run {
+    bounded(args, || common::run_cli(host, args))
+}
+
+fn cli_hosts(hosts: &[(&str, &SharedFake)], args: &[&str]) -> common::Run {
+    bounded(args, || common::run_cli_hosts(hosts, args))
+}
+
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not one JSON document ({e}): {text}"))
 }
@@ -31,7 +52,7 @@ fn an_error_with_format_json_is_one_json_document_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let s = site(dir.path(), &["controller"]);
     let missing = dir.path().join("nope.json");
-    let r = common::run_cli(
+    let r = cli(
         None,
         &[
             "--format",
@@ -54,7 +75,7 @@ fn an_error_with_format_json_is_one_json_document_on_stdout() {
         "{v}"
     );
 
-    let r = common::run_cli(
+    let r = cli(
         None,
         &["--format", "json", "plan", &s, "--host", "controler"],
     );
@@ -69,7 +90,7 @@ fn an_error_with_format_json_is_one_json_document_on_stdout() {
         "{v}"
     );
     // the same error for people: on stderr, nothing on stdout
-    let r = common::run_cli(None, &["plan", &s, "--host", "controler"]);
+    let r = cli(None, &["plan", &s, "--host", "controler"]);
     assert_eq!((r.code, r.out.as_str()), (1, ""));
     assert!(
         r.err.starts_with("error: no host `controler` in "),
@@ -91,7 +112,7 @@ fn an_unencodable_secret_in_validate_json_is_a_json_finding() {
     let secrets = dir.path().join("site.secrets.yaml");
     std::fs::write(&secrets, "keystone_db: \"50%off-tonight\"\n").unwrap();
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let r = common::run_cli(None, &["--format", "json", "validate", p.to_str().unwrap()]);
+    let r = cli(None, &["--format", "json", "validate", p.to_str().unwrap()]);
     assert_eq!((r.code, r.err.as_str()), (1, ""), "{}", r.out);
     let v = json(&r.out);
     assert_eq!(v["valid"], false);
@@ -110,7 +131,7 @@ fn an_unreachable_host_is_in_the_json_plan_and_the_summary() {
     let s = site(dir.path(), &["controller", "gone"]);
     let controller = SharedFake::new(FakeHost::debian_controller());
     let hosts = [("controller", &controller)];
-    let r = common::run_cli_hosts(&hosts, &["--format", "json", "plan", &s]);
+    let r = cli_hosts(&hosts, &["--format", "json", "plan", &s]);
     assert_eq!(r.code, 4, "{}{}", r.out, r.err);
     let v = json(&r.out);
     assert_eq!(v["plan"]["hosts"][0]["host"], "controller");
@@ -123,7 +144,7 @@ fn an_unreachable_host_is_in_the_json_plan_and_the_summary() {
             .contains("connection refused"),
         "{v}"
     );
-    let r = common::run_cli_hosts(&hosts, &["plan", &s]);
+    let r = cli_hosts(&hosts, &["plan", &s]);
     assert_eq!(r.code, 4);
     let last = r.out.lines().last().unwrap();
     assert!(
@@ -139,14 +160,14 @@ fn an_unreachable_host_is_in_the_json_plan_and_the_summary() {
 fn when_no_host_answers_the_plan_does_not_say_they_match() {
     let dir = tempfile::tempdir().unwrap();
     let s = site(dir.path(), &["controller", "db"]);
-    let r = common::run_cli_hosts(&[], &["plan", &s]);
+    let r = cli_hosts(&[], &["plan", &s]);
     assert_eq!(r.code, 4, "{}{}", r.out, r.err);
     assert_eq!(
         r.out,
         "No plan: none of the 2 host(s) could be planned (why: on stderr).\n"
     );
     assert!(!r.out.contains("match the site file"));
-    let r = common::run_cli_hosts(&[], &["--format", "json", "plan", &s]);
+    let r = cli_hosts(&[], &["--format", "json", "plan", &s]);
     assert_eq!(r.code, 4);
     let v = json(&r.out);
     assert_eq!(v["plan"]["unplanned"].as_array().unwrap().len(), 2, "{v}");
@@ -164,7 +185,7 @@ fn output_files_never_replace_the_site_or_its_secrets() {
     assert!(golden["hosts"]["controller"].is_object());
     let f = facts.to_str().unwrap();
     // a first plan makes the secrets file
-    let first = common::run_cli(None, &["plan", &s, "--facts", f]);
+    let first = cli(None, &["plan", &s, "--facts", f]);
     assert_eq!(first.code, 0, "{}{}", first.out, first.err);
     let secrets = dir.path().join("site.secrets.yaml");
     let before = std::fs::read(&secrets).unwrap_or_default();
@@ -174,7 +195,7 @@ fn output_files_never_replace_the_site_or_its_secrets() {
         // the same file by another name
         (dir.path().join(".").join("site.yaml"), "the site file"),
     ] {
-        let r = common::run_cli(
+        let r = cli(
             None,
             &["plan", &s, "--facts", f, "--out", target.to_str().unwrap()],
         );
@@ -189,7 +210,7 @@ fn output_files_never_replace_the_site_or_its_secrets() {
     }
     assert_eq!(std::fs::read(&secrets).unwrap_or_default(), before);
     let ok = dir.path().join("plan.json");
-    let r = common::run_cli(
+    let r = cli(
         None,
         &["plan", &s, "--facts", f, "--out", ok.to_str().unwrap()],
     );

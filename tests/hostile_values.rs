@@ -1,8 +1,10 @@
 //! Hostile values that would reach hosts: each is refused by the real binary,
 //! offline (`validate`, or `plan --facts` with the recorded facts of
-//! tests/golden), with its exact message and exit code.
+//! tests/golden), with its exact message and exit code, each run under 1 s
+//! of CPU time and 50 MB peak RSS (`common/measure.rs`).
 
-mod common;
+#[path = "common/measure.rs"]
+mod measure;
 
 const HOSTS: &str = "hosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n";
 const SECRETS: &str = "admin: \"admin-pass\"\nadmin_token: \"0123456789abcdef0123\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nrabbit_openstack: \"rabbit-pass\"\n";
@@ -13,7 +15,8 @@ struct Run {
     err: String,
 }
 
-/// `stackprov ARGS` in a directory holding `site.yaml` and its 0600 secrets file.
+/// `stackprov ARGS` in a directory holding `site.yaml` and its 0600 secrets
+/// file, held to the time and memory bound of `common/measure.rs`.
 fn run(site: &str, secrets: &str, args: &[&str]) -> Run {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
@@ -21,24 +24,12 @@ fn run(site: &str, secrets: &str, args: &[&str]) -> Run {
     let s = dir.path().join("site.secrets.yaml");
     std::fs::write(&s, secrets).unwrap();
     std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let started = std::time::Instant::now();
-    let out = common::bounded_stackprov()
-        .current_dir(dir.path())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .timeout(std::time::Duration::from_secs(10))
-        .output()
-        .unwrap();
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(5),
-        "{args:?} took {:?}",
-        started.elapsed()
-    );
+    let run = measure::run_in(dir.path(), args);
+    measure::check_limits(&args.join(" "), &run);
     Run {
-        code: out.status.code().unwrap_or(-1),
-        out: String::from_utf8(out.stdout).unwrap(),
-        err: String::from_utf8(out.stderr).unwrap(),
+        code: run.code,
+        out: run.stdout,
+        err: run.stderr,
     }
 }
 

@@ -2,7 +2,8 @@
 //! bytes, `Site::from_bytes` returns (no panic), every problem it reports has
 //! a line and a column in the file, and what it prints holds no control
 //! character but the hint's line break. A site it accepts has host names and
-//! addresses that follow the documented rule (docs/site-file.md).
+//! addresses that follow the documented rule (docs/site-file.md). Each case
+//! is held to a bound of CPU time and memory (see [`CASE_CPU`]).
 //!
 //! The budget is `STACKPROV_FUZZ_CASES` cases per property (default 1000,
 //! a few seconds in all); run longer with e.g.
@@ -11,6 +12,16 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::path::Path;
+use std::time::Duration;
+
+mod common;
+
+/// Each case's bound: the default of `common/measure.rs`, 1 s of CPU time,
+/// for inputs under 1 KiB (most load in microseconds; a valid site with
+/// `overrides` renders every playbook, some 60 ms in a debug build); the
+/// test process runs at some 11 MB, and 100 MB catches runaway memory.
+const CASE_CPU: Duration = Duration::from_secs(1);
+const CASE_RSS_KB: i64 = 100 * 1024;
 
 fn config() -> Config {
     let cases = match std::env::var("STACKPROV_FUZZ_CASES") {
@@ -33,7 +44,10 @@ const FILE: &str = "fuzz.yaml";
 
 /// The property every input must satisfy.
 fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
-    match stackprov::desired::check::site_from_bytes(Path::new(FILE), bytes) {
+    let loaded = common::within("a fuzz case", CASE_CPU, CASE_RSS_KB, || {
+        stackprov::desired::check::site_from_bytes(Path::new(FILE), bytes)
+    });
+    match loaded {
         Ok(site) => {
             prop_assert!(!site.hosts.is_empty());
             for name in site

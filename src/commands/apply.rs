@@ -7,9 +7,11 @@ use super::{Io, load_site, saved_plan};
 use crate::apply::{self, Event};
 use crate::cli::Format;
 use crate::error::{Error, Status};
+use crate::facts::saved::SavedPlan;
 use crate::pipeline::{self, Connector, Dropped, Work};
 use crate::plan::{HostPlan, Plan};
 use crate::render::{self, Recap};
+use crate::site::Site;
 use crate::transport::TransportStats;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +43,7 @@ pub fn run(
         yes,
     } = *args;
     // with `--site`, the target can only be a plan
-    let saved = if site_arg.is_some() || saved_plan::is_plan(target) {
+    let mut saved = if site_arg.is_some() || saved_plan::is_plan(target) {
         Some(saved_plan::load_plan(target)?)
     } else {
         None
@@ -53,12 +55,16 @@ pub fn run(
     };
     let site = load_site(&site_path, io)?;
     let mut hosts = pipeline::select_hosts(&site, only)?;
-    let galera_bootstrap =
-        galera_bootstrap.or(saved.as_ref().and_then(|p| p.galera_bootstrap.as_deref()));
-    if let Some(p) = &saved {
+    let galera_bootstrap: Option<String> = galera_bootstrap
+        .map(str::to_string)
+        .or_else(|| saved.as_ref().and_then(|p| p.galera_bootstrap.clone()));
+    let galera_bootstrap = galera_bootstrap.as_deref();
+    if let Some(p) = &mut saved {
         // before connecting: the plan is what the site gives from its facts
         saved_plan::check(&site, p, target, galera_bootstrap)?;
-        hosts.retain(|h| p.plan.hosts.iter().any(|hp| hp.host == h.name));
+        let planned: std::collections::HashSet<&str> =
+            p.plan.hosts.iter().map(|hp| hp.host.as_str()).collect();
+        hosts.retain(|h| planned.contains(h.name.as_str()));
         if hosts.is_empty() {
             return Err(no_host(target, &p.plan, only));
         }
@@ -68,29 +74,7 @@ pub fn run(
     let masker = planned.secrets.masker();
     let mut plans: Vec<(HostPlan, usize)> = planned.plans;
     if let Some(saved) = &saved {
-        for (p, _) in plans.iter_mut() {
-            let Some(old) = saved.plan.hosts.iter().find(|h| h.host == p.host) else {
-                continue;
-            };
-            if old.facts_digest != p.facts_digest {
-                return Err(Error::StalePlan {
-                    host: p.host.clone(),
-                    plan: target.to_path_buf(),
-                });
-            }
-            if let Some(d) = saved_plan::first_difference(old, p) {
-                let t = target.display();
-                return Err(Error::SavedFile {
-                    path: target.to_path_buf(),
-                    message: format!(
-                        "{t}: host `{}`: {d}, from what the host shows: the facts saved in the plan are not the host's; make the plan again: `stackprov plan {} --out {t}`",
-                        p.host,
-                        site.path.display()
-                    ),
-                });
-            }
-            *p = old.clone();
-        }
+        take_saved(saved, &mut plans, target, &site)?;
     }
     let plan = pipeline::new_plan(
         &site,
@@ -142,6 +126,48 @@ pub fn run(
             }
         })
         .fold(Status::Success, Status::and))
+}
+
+/// Each host's plan from its live facts must be the saved one (made from
+/// the same facts): then the saved one is applied, else the plan is stale.
+fn take_saved(
+    saved: &SavedPlan,
+    plans: &mut [(HostPlan, usize)],
+    target: &Path,
+    site: &Site,
+) -> Result<(), Error> {
+    // each host's saved plan, the first of a name (as a scan finds it)
+    let by_host: std::collections::HashMap<&str, &HostPlan> = saved
+        .plan
+        .hosts
+        .iter()
+        .rev()
+        .map(|h| (h.host.as_str(), h))
+        .collect();
+    for (p, _) in plans.iter_mut() {
+        let Some(&old) = by_host.get(p.host.as_str()) else {
+            continue;
+        };
+        if old.facts_digest != p.facts_digest {
+            return Err(Error::StalePlan {
+                host: p.host.clone(),
+                plan: target.to_path_buf(),
+            });
+        }
+        if let Some(d) = saved_plan::first_difference(old, p) {
+            let t = target.display();
+            return Err(Error::SavedFile {
+                path: target.to_path_buf(),
+                message: format!(
+                    "{t}: host `{}`: {d}, from what the host shows: the facts saved in the plan are not the host's; make the plan again: `stackprov plan {} --out {t}`",
+                    p.host,
+                    site.path.display()
+                ),
+            });
+        }
+        *p = old.clone();
+    }
+    Ok(())
 }
 
 /// No host of the saved plan is to be applied: none in it, or not the one

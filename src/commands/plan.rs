@@ -122,7 +122,7 @@ fn offline_plans(
     };
     let fname = file.display();
     let input = super::read_saved(file, "facts file")?;
-    let saved: SavedFacts = serde_json::from_slice(&input.bytes).map_err(|e| {
+    let mut saved: SavedFacts = serde_json::from_slice(&input.bytes).map_err(|e| {
         bad(format!(
             "{fname}: not a facts file from `stackprov facts --save`: {e}"
         ))
@@ -139,9 +139,9 @@ fn offline_plans(
             "the facts in {fname} for `{h}` were gathered for a different site file; {again} again"
         )),
     };
-    let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let names: std::collections::HashSet<String> = hosts.iter().map(|h| h.name.clone()).collect();
     let (plans, secrets) =
-        pipeline::offline_plans(site, hosts, &saved.hosts, galera_bootstrap, &missing)?;
+        pipeline::offline_plans(site, hosts, &mut saved.hosts, galera_bootstrap, &missing)?;
     let mut facts = saved.hosts;
     facts.retain(|k, _| names.contains(k));
     Ok((plans, secrets, facts))

@@ -27,7 +27,7 @@ pub fn context(site: &Site, host: &Host, os: &OsFacts) -> Result<tera::Context, 
             "identity_api": site.choices.identity_api,
         }),
     );
-    let controller_host = site.hosts.iter().find(|h| h.controller).unwrap_or(host);
+    let controller_host = site.first_controller().unwrap_or(host);
     cx.insert("controller_address", &controller_host.address);
     cx.insert("ha", &ha_context(site, host));
     if let Some(ha) = &site.ha {
@@ -149,4 +149,33 @@ pub(super) fn tera_error(e: &tera::Error) -> String {
         src = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The controller's address reaches every host, wherever the controller
+    /// is listed; hosts are found by name ignoring case (both from the
+    /// site's index, not a scan of its hosts for each host).
+    #[test]
+    fn every_host_gets_the_controller_address_wherever_it_is_listed() {
+        let text = "site: s\nrelease: zed\ncontroller: c\nhosts:\n  - {name: a, address: 192.0.2.1}\n  - {name: b, address: 192.0.2.2}\n  - {name: C, address: 192.0.2.3, roles: [base, mariadb, keystone]}\n";
+        let site =
+            crate::desired::check::site_from_bytes(std::path::Path::new("s.yaml"), text.as_bytes())
+                .unwrap();
+        let os = crate::desired::stand_ins(site.release).remove(0);
+        for name in ["a", "B", "c"] {
+            let host = site.host(name).unwrap();
+            assert!(host.name.eq_ignore_ascii_case(name));
+            let cx = context(&site, host, &os).unwrap();
+            assert_eq!(
+                cx.get("controller_address"),
+                Some(&json!("192.0.2.3")),
+                "{name}"
+            );
+        }
+        assert_eq!(site.first_controller().map(|h| h.name.as_str()), Some("C"));
+        assert!(site.host("d").is_none());
+    }
 }

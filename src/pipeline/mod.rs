@@ -405,12 +405,21 @@ pub fn facts_for_saving(f: &Facts, masker: &Masker, resources: &[Resource]) -> F
     f
 }
 
-/// Saved facts back to what the host showed: placeholders resolved.
-pub fn facts_from_saved(mut f: Facts, secrets: &SecretStore) -> Result<Facts, HostError> {
-    for file in f.files.values_mut() {
+/// Saved facts back to what the host showed, in place: placeholders
+/// resolved. Returns the contents as saved of the files it changed (by
+/// path), so that the saved facts can be had back without a copy of them all.
+pub fn facts_from_saved(
+    f: &mut Facts,
+    secrets: &SecretStore,
+) -> Result<Vec<(String, String)>, HostError> {
+    let mut saved = Vec::new();
+    for (path, file) in f.files.iter_mut() {
         if let Some(c) = file.content.as_mut() {
-            *c = crate::secrets::placeholder::resolve(c, secrets)?;
+            let resolved = crate::secrets::placeholder::resolve(c, secrets)?;
+            if resolved != *c {
+                saved.push((path.clone(), std::mem::replace(c, resolved)));
+            }
         }
     }
-    Ok(f)
+    Ok(saved)
 }

@@ -102,7 +102,7 @@ pub const SITE_KEYS: &[Key] = &[
         schema: || {
             let mut o = object(HA_KEYS);
             o["description"] = json!(
-                "A highly available control plane: every host with role keystone (an odd number, at least 3) is a controller; they share a virtual IP (keepalived) that HAProxy listens on. `controller` is the name clients use for it. See docs/ha.md."
+                "A highly available control plane: every host with role keystone (an odd number from 3 to 25) is a controller; they share a virtual IP (keepalived) that HAProxy listens on. `controller` is the name clients use for it. See docs/ha.md."
             );
             o
         },

@@ -105,32 +105,51 @@ fn run_with_flag(
     }
 }
 
-/// What a stackprov process may map (its address space, `RLIMIT_AS`) in
-/// [`bounded_stackprov`]: a normal offline run maps under 100 MiB; a run that
-/// grows past this fails to allocate and dies, which no pinned message survives.
+/// CPU time (user + system) this thread has used so far.
 #[allow(dead_code)] // not every test binary uses it
-pub const AS_LIMIT_BYTES: u64 = 256 << 20;
+pub fn thread_cpu() -> std::time::Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid pointer to a timespec
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) },
+        0
+    );
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
 
-/// The real binary with its memory bounded by [`AS_LIMIT_BYTES`] (set in the
-/// child, so it bounds that process alone, unlike `getrusage`, whose figures
-/// for a child include what it shared with the test before its exec).
+/// Peak RSS of this test process so far, in kB (all its tests together):
+/// `VmHWM`, the high-water mark of its own memory, which starts anew at
+/// `exec` (`getrusage`'s maximum would count cargo, which started it).
 #[allow(dead_code)] // not every test binary uses it
-pub fn bounded_stackprov() -> assert_cmd::Command {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("stackprov"));
-    // SAFETY: setrlimit is async-signal-safe, and nothing else runs in the hook
-    unsafe {
-        cmd.pre_exec(|| {
-            let limit = libc::rlimit {
-                rlim_cur: AS_LIMIT_BYTES as libc::rlim_t,
-                rlim_max: AS_LIMIT_BYTES as libc::rlim_t,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        });
-    }
-    assert_cmd::Command::from_std(cmd)
+pub fn process_peak_rss_kb() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .expect("/proc/self/status has VmHWM");
+    line.trim().trim_end_matches("kB").trim().parse().unwrap()
+}
+
+/// The bound of an in-process run on hostile input (the stackprov of
+/// `common/measure.rs` runs in its own process): `f` may take `cpu` of this
+/// thread's CPU time, and the whole test process may have peaked at
+/// `rss_kb` after it (the test harness and every test's data count, so
+/// this bound is coarser than the binary's: it catches runaway memory; and
+/// a panic's backtrace costs some 120 MB in a debug build, so after one
+/// failure others may fail this bound too).
+#[allow(dead_code)] // not every test binary uses it
+pub fn within<T>(what: &str, cpu: std::time::Duration, rss_kb: i64, f: impl FnOnce() -> T) -> T {
+    let start = thread_cpu();
+    let out = f();
+    let used = thread_cpu() - start;
+    assert!(used < cpu, "{what}: {used:?} of CPU time (limit {cpu:?})");
+    let rss = process_peak_rss_kb();
+    assert!(
+        rss < rss_kb,
+        "{what}: the test process peaked at {rss} kB (limit {rss_kb} kB)"
+    );
+    out
 }

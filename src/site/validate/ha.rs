@@ -1,5 +1,5 @@
 //! `ha`: the VIP, its interface and VRRP id, and what an HA site asks of its
-//! hosts (an odd number of controllers, at least 3, each with the roles of a
+//! hosts (an odd number of controllers, from 3 to 25, each with the roles of a
 //! controller and an IPv4 address the cluster can use).
 
 use super::Ctx;
@@ -10,6 +10,12 @@ use crate::site::schema::HA_KEYS;
 use crate::site::{Ha, Host};
 use crate::yaml::{Mark, Node, Value};
 use std::net::Ipv4Addr;
+
+/// The most controllers an HA site may have: the VRRP priorities (250 for
+/// the first, 10 less for each next, at least 1) are distinct up to 26, and
+/// every controller's files list all the others, so that rendering a site
+/// grows with their square (3,001 controllers took 37 s to validate).
+const MAX_CONTROLLERS: usize = 25;
 
 impl Ctx<'_> {
     pub(super) fn ha(
@@ -138,11 +144,23 @@ impl Ctx<'_> {
         }
     }
 
-    /// An odd number of controllers, at least 3.
+    /// An odd number of controllers, at least 3 and at most
+    /// [`MAX_CONTROLLERS`].
     fn controller_count(&mut self, at: Mark, controllers: &[&(Host, Mark)]) {
         let controller = self.roles.controller().map_or("", |r| r.name.as_str());
         let count = controllers.len();
-        if count < 3 || count.is_multiple_of(2) {
+        if count > MAX_CONTROLLERS {
+            self.error(
+                at,
+                "ha",
+                format!(
+                    "an HA site has at most {MAX_CONTROLLERS} controllers (hosts with role `{controller}`); it has {count}"
+                ),
+                Some(format!(
+                    "keepalived's priorities stay distinct only for {MAX_CONTROLLERS} controllers, and each one's Galera, HAProxy and keepalived files name all the others: give the controller roles to 3 (or 5) hosts"
+                )),
+            );
+        } else if count < 3 || count.is_multiple_of(2) {
             let names: Vec<&str> = controllers.iter().map(|(h, _)| h.name.as_str()).collect();
             self.error(
                 at,

@@ -365,7 +365,9 @@ impl Ctx<'_> {
             ha: ha?,
             places,
             warnings: Vec::new(),
-        };
+            index: Default::default(),
+        }
+        .indexed();
         Some(site)
     }
 
