@@ -89,6 +89,36 @@ pub fn apply(text: &str, settings: &[IniSetting]) -> String {
     })
 }
 
+/// `text` with the value of each `[section] key` of `keys` replaced by `mask`,
+/// save on the lines `keep` holds for (values already made safe); every other
+/// byte as it was.
+pub fn mask_values(
+    text: &str,
+    keys: &[(&str, &str)],
+    mask: &str,
+    keep: impl Fn(&str) -> bool,
+) -> String {
+    let mut current = "DEFAULT";
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let end = &line[body.len()..];
+        if let Some(s) = section_of(body) {
+            current = s;
+        } else if let Some(k) = key_of(body)
+            && !keep(body)
+            && keys.iter().any(|(s, key)| *s == current && *key == k)
+            && let Some((head, value)) = body.split_once('=')
+        {
+            let lead = value.len() - value.trim_start().len();
+            out.push_str(&format!("{head}={}{mask}{end}", &value[..lead]));
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 /// The section a line number (0-based) falls in, for diff hunk headers.
 pub fn section_at(text: &str, line: usize) -> Option<String> {
     text.lines()
@@ -100,6 +130,20 @@ pub fn section_at(text: &str, line: usize) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mask_values_masks_the_named_keys_of_their_section_only() {
+        let text = "a = 1\r\n[one]\npass = old\n# pass = c\nkeep = k\n[two]\npass = x\n[one]\npass=kept-by-keep\n";
+        let masked = mask_values(text, &[("one", "pass")], "***", |l| l.contains("kept"));
+        assert_eq!(
+            masked,
+            "a = 1\r\n[one]\npass = ***\n# pass = c\nkeep = k\n[two]\npass = x\n[one]\npass=kept-by-keep\n"
+        );
+        assert_eq!(
+            mask_values("p = v\r\n", &[("DEFAULT", "p")], "*", |_| false),
+            "p = *\r\n"
+        );
+    }
+
     use super::*;
 
     const PASTE: &str = "# paste\n[pipeline:main]\npipeline = authtoken api\n\n[filter:authtoken]\npaste.filter_factory = x\n\n[app:api]\nuse = egg:glance\n";

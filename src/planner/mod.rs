@@ -25,7 +25,7 @@ pub(crate) use testkit::{facts as test_facts, res as test_res, set_service};
 #[cfg(test)]
 mod tests;
 
-pub use diff::{diff, mask_secret_lines};
+pub use diff::{diff, mask_secret_lines, mask_secret_looking};
 
 use crate::desired::resource::{FileSpec, IniEditSpec, Kind, Resource};
 use crate::facts::Facts;
