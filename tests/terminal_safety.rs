@@ -41,23 +41,7 @@ fn hostile_host() -> SharedFake {
 /// other control or format character is left but line ends and tabs.
 #[track_caller]
 fn only_colours(text: &str) {
-    let mut rest = text;
-    while let Some(i) = rest.find('\u{1b}') {
-        let after = &rest[i + 1..];
-        let end = after.find('m').expect("an ESC without its `m`");
-        assert!(
-            after.starts_with('[') && after[1..end].bytes().all(|b| b.is_ascii_digit()),
-            "an escape sequence that is not a colour: {:?}",
-            &after[..end + 1]
-        );
-        rest = &after[end + 1..];
-    }
-    let bad: Vec<char> = text
-        .chars()
-        .filter(|c| *c != '\u{1b}' && *c != '\n' && *c != '\t')
-        .filter(|c| stackprov::model::diagnostic::needs_escape(*c))
-        .collect();
-    assert!(bad.is_empty(), "raw {bad:?} in {text:?}");
+    stackprov::render::assert_only_colours(text);
 }
 
 /// Before: the host's bytes reached the terminal as they were, so the plan

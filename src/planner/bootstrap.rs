@@ -630,6 +630,24 @@ mod tests {
         choose(&site(), &g, requested).map_err(|e| e.to_string())
     }
 
+    /// `--galera-bootstrap host` (of the majority's cluster) is taken, ctl3
+    /// (of another) does not count and joins afresh; `--galera-bootstrap
+    /// ctl3` is refused.
+    fn majority_may_start_foreign_ctl3_may_not(nodes: &[(&str, Facts)], host: &str) {
+        let b = pick(nodes, Some(host)).unwrap().unwrap();
+        assert_eq!(b.host, host);
+        assert!(
+            b.reason.contains("ctl3 named another cluster"),
+            "{}",
+            b.reason
+        );
+        let e = pick(nodes, Some("ctl3")).unwrap_err();
+        assert!(
+            e.contains("--galera-bootstrap ctl3: ctl3 is not of the cluster most controllers name"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn a_running_node_or_pc_recovery_needs_no_choice_and_a_marked_node_starts() {
         let up = [
@@ -751,21 +769,7 @@ mod tests {
             assert!(e.contains("grastate.dat fixed"), "{e}");
             // the operator may start it from the majority's cluster: ctl3
             // does not count (nor does its mark) and joins afresh
-            let b = pick(&nodes, Some("ctl1")).unwrap().unwrap();
-            assert_eq!(b.host, "ctl1");
-            assert!(
-                b.reason.contains("ctl3 named another cluster"),
-                "{}",
-                b.reason
-            );
-            // but not from the foreign node
-            let e = pick(&nodes, Some("ctl3")).unwrap_err();
-            assert!(
-                e.contains(
-                    "--galera-bootstrap ctl3: ctl3 is not of the cluster most controllers name"
-                ),
-                "{e}"
-            );
+            majority_may_start_foreign_ctl3_may_not(&nodes, "ctl1");
         }
         // two against one unreachable: no majority of the site's three
         let split = [
@@ -839,20 +843,7 @@ mod tests {
             );
             assert!(e.contains("wiped and re-provisioned"), "{e}");
             // the majority's node may start it; ctl3 joins afresh
-            let b = pick(&nodes, Some("ctl2")).unwrap().unwrap();
-            assert_eq!(b.host, "ctl2");
-            assert!(
-                b.reason.contains("ctl3 named another cluster"),
-                "{}",
-                b.reason
-            );
-            let e = pick(&nodes, Some("ctl3")).unwrap_err();
-            assert!(
-                e.contains(
-                    "--galera-bootstrap ctl3: ctl3 is not of the cluster most controllers name"
-                ),
-                "{e}"
-            );
+            majority_may_start_foreign_ctl3_may_not(&nodes, "ctl2");
         }
         // grastate.dat and InnoDB disagree on one node: it names both
         let mut torn = node(false, 99, false, false);

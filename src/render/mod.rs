@@ -27,6 +27,31 @@ use crate::plan::Action;
 /// A value as human output shows it (see the module).
 pub use crate::model::diagnostic::terminal_text as safe;
 
+/// For tests: panics unless every ESC in `text` starts one of [`Style`]'s
+/// colours (`ESC [ digits m`) and no other control or format character is
+/// left but line ends and tabs.
+#[cfg(any(test, feature = "testing"))]
+#[track_caller]
+pub fn assert_only_colours(text: &str) {
+    let mut rest = text;
+    while let Some(i) = rest.find('\u{1b}') {
+        let after = &rest[i + 1..];
+        let end = after.find('m').expect("an ESC without its `m`");
+        assert!(
+            after.starts_with('[') && after[1..end].bytes().all(|b| b.is_ascii_digit()),
+            "an escape sequence that is not a colour: {:?} in {text:?}",
+            &after[..end + 1]
+        );
+        rest = &after[end + 1..];
+    }
+    let raw: Vec<char> = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{1b}' | '\n' | '\t'))
+        .filter(|c| crate::model::diagnostic::needs_escape(*c))
+        .collect();
+    assert!(raw.is_empty(), "raw {raw:?} in {text:?}");
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub color: bool,

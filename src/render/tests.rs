@@ -4,7 +4,6 @@
 
 use super::*;
 use crate::apply::Failure;
-use crate::model::diagnostic::needs_escape;
 use crate::tempest::{Exclusion, Report, TempestError, TestResult};
 use crate::transport::{TransportError, TransportStats};
 use crate::verify::Check;
@@ -35,21 +34,7 @@ fn colour() -> Style {
 /// there, escaped (a value left out would pass the first check unseen).
 #[track_caller]
 fn escaped(text: &str, tags: &[&str]) {
-    let mut rest = text;
-    while let Some(i) = rest.find('\u{1b}') {
-        let after = &rest[i + 1..];
-        let end = after.find('m').expect("an ESC without its `m`");
-        assert!(
-            after.starts_with('[') && after[1..end].bytes().all(|b| b.is_ascii_digit()),
-            "an escape sequence that is not a colour in {text:?}"
-        );
-        rest = &after[end + 1..];
-    }
-    let raw: Vec<char> = text
-        .chars()
-        .filter(|c| !matches!(c, '\u{1b}' | '\n' | '\t') && needs_escape(*c))
-        .collect();
-    assert!(raw.is_empty(), "raw {raw:?} in {text:?}");
+    super::assert_only_colours(text);
     for t in tags {
         assert!(
             text.contains(&shown(t)),
