@@ -2,6 +2,8 @@
 
 use assert_cmd::Command;
 
+mod common;
+
 fn validate(name: &str, content: &[u8]) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = format!("{name}.yaml");
@@ -462,19 +464,12 @@ fn invalid_identity_v3_before_ocata() {
 /// `-v` it also lists what needs nothing and why; the JSON plan always does.
 #[test]
 fn plan_v_lists_the_noops_with_their_reasons_and_json_has_them() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site.yaml");
-    std::fs::write(
-        &site,
+    let (_dir, site) = common::site_dir(
         "site: golden\nrelease: caracal\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base, mariadb, messaging, keystone, glance, openrc]\n",
-    )
-    .unwrap();
-    let secrets = dir.path().join("site.secrets.yaml");
-    std::fs::write(&secrets, "admin: \"admin-pass\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nrabbit_openstack: \"rabbit-pass\"\n").unwrap();
-    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+        "admin: \"admin-pass\"\nglance_db: \"glance-db-pass\"\nglance_user: \"glance-user-pass\"\nkeystone_db: \"keystone-db-pass\"\nrabbit_openstack: \"rabbit-pass\"\n",
+    );
     let facts = format!("{}/tests/golden/rocky9.json", env!("CARGO_MANIFEST_DIR"));
-    let site = site.to_str().unwrap();
+    let site = site.as_str();
     let plan = |args: &[&str]| {
         let out = Command::cargo_bin("stackprov")
             .unwrap()
@@ -715,19 +710,12 @@ fn usage_errors_are_one_json_document_under_format_json() {
 /// the plan's document, then the error's).
 #[test]
 fn a_refused_out_is_the_one_json_document() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site.yaml");
-    std::fs::write(
-        &site,
+    let (_dir, site) = common::site_dir(
         "site: golden\nrelease: zed\ncontroller: controller\nhosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [base]\n",
-    )
-    .unwrap();
-    let secrets = dir.path().join("site.secrets.yaml");
-    std::fs::write(&secrets, "admin: \"admin-pass\"\n").unwrap();
-    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+        "admin: \"admin-pass\"\n",
+    );
     let facts = format!("{}/tests/golden/debian12.json", env!("CARGO_MANIFEST_DIR"));
-    let site = site.to_str().unwrap();
+    let site = site.as_str();
     let out = Command::cargo_bin("stackprov")
         .unwrap()
         .args([

@@ -20,21 +20,14 @@ fn run(args: &[&str]) -> (i32, String, String) {
 
 /// The printed plan, the operations and the files of one recorded host.
 fn golden(name: &str, release: &str, extra: &str) -> (String, String) {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site.yaml");
-    std::fs::write(
-        &site,
-        format!(
+    let (_dir, site) = common::site_dir(
+        &format!(
             "site: golden\nrelease: {release}\ncontroller: controller\n{extra}hosts:\n  - name: controller\n    address: 10.0.0.11\n    roles: [{ROLES}]\n"
         ),
-    )
-    .unwrap();
-    let secrets = dir.path().join("site.secrets.yaml");
-    std::fs::write(&secrets, SECRETS).unwrap();
-    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+        SECRETS,
+    );
     let facts = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let site = site.to_str().unwrap();
+    let site = site.as_str();
 
     let (code, text, err) = run(&["plan", site, "--facts", &facts, "--detailed-exitcode"]);
     assert_eq!(code, 2, "{text}{err}");

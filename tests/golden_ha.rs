@@ -14,18 +14,7 @@ fn plan(secrets: &str) -> (i32, String, String, serde_json::Value) {
     plan_site(SITE, secrets)
 }
 
-/// The site and its 0600 secrets file in a fresh directory.
-fn site_dir(site_text: &str, secrets: &str) -> (tempfile::TempDir, String) {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site.yaml");
-    std::fs::write(&site, site_text).unwrap();
-    let s = dir.path().join("site.secrets.yaml");
-    std::fs::write(&s, secrets).unwrap();
-    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let site = site.to_str().unwrap().to_string();
-    (dir, site)
-}
+use common::site_dir;
 
 /// Three bare Debian hosts (the fake host of the test builds): a plan needs
 /// their facts, so it runs against them (nothing is applied). The fake
@@ -43,14 +32,19 @@ fn three_fakes() -> Vec<SharedFake> {
         .collect()
 }
 
-fn plan_site(site_text: &str, secrets: &str) -> (i32, String, String, serde_json::Value) {
-    let (_dir, site) = site_dir(site_text, secrets);
-    let fakes = three_fakes();
-    let hosts = [
+/// The site's three controllers, by name, on `fakes`.
+fn by_name(fakes: &[SharedFake]) -> [(&'static str, &SharedFake); 3] {
+    [
         ("ctl1", &fakes[0]),
         ("ctl2", &fakes[1]),
         ("ctl3", &fakes[2]),
-    ];
+    ]
+}
+
+fn plan_site(site_text: &str, secrets: &str) -> (i32, String, String, serde_json::Value) {
+    let (_dir, site) = site_dir(site_text, secrets);
+    let fakes = three_fakes();
+    let hosts = by_name(&fakes);
     let site = site.as_str();
     let text = common::run_cli_hosts(&hosts, &["plan", site, "--detailed-exitcode"]);
     let json = common::run_cli_hosts(&hosts, &["--format", "json", "plan", site]);
@@ -184,24 +178,14 @@ fn a_secrets_file_key_that_is_not_a_fernet_key_is_refused_by_name() {
 
 #[test]
 fn only_the_first_controller_starts_a_new_cluster_even_when_no_guard_passes() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site.yaml");
-    std::fs::write(&site, SITE).unwrap();
-    let s = dir.path().join("site.secrets.yaml");
-    std::fs::write(&s, SECRETS).unwrap();
-    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (_dir, site) = site_dir(SITE, SECRETS);
     // no guard passes anywhere (no grastate, nothing answers): still only the
     // first controller starts a new cluster, the others join it
     let fakes: Vec<SharedFake> = (0..3)
         .map(|_| SharedFake::new(FakeHost::debian()))
         .collect();
-    let hosts = [
-        ("ctl1", &fakes[0]),
-        ("ctl2", &fakes[1]),
-        ("ctl3", &fakes[2]),
-    ];
-    let site = site.to_str().unwrap();
+    let hosts = by_name(&fakes);
+    let site = site.as_str();
     let r = common::run_cli_hosts(&hosts, &["plan", site]);
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     assert!(
@@ -272,11 +256,7 @@ fn a_shared_image_store_spreads_glance_and_must_be_mounted() {
 fn saved_facts_that_would_start_two_clusters_are_refused() {
     let (dir, site) = site_dir(SITE, SECRETS);
     let fakes = three_fakes();
-    let hosts = [
-        ("ctl1", &fakes[0]),
-        ("ctl2", &fakes[1]),
-        ("ctl3", &fakes[2]),
-    ];
+    let hosts = by_name(&fakes);
     let site = site.as_str();
     let facts = dir.path().join("facts.json");
     let f = facts.to_str().unwrap();

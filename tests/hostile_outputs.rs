@@ -101,18 +101,11 @@ fn an_error_with_format_json_is_one_json_document_on_stdout() {
 
 #[test]
 fn an_unencodable_secret_in_validate_json_is_a_json_finding() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("site.yaml");
-    std::fs::write(
-        &p,
+    let (_dir, p) = common::site_dir(
         "site: t\nrelease: zed\ncontroller: controller\nhosts:\n  - {name: controller, address: 192.0.2.10, roles: [base, mariadb, keystone]}\n",
-    )
-    .unwrap();
-    let secrets = dir.path().join("site.secrets.yaml");
-    std::fs::write(&secrets, "keystone_db: \"50%off-tonight\"\n").unwrap();
-    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let r = cli(None, &["--format", "json", "validate", p.to_str().unwrap()]);
+        "keystone_db: \"50%off-tonight\"\n",
+    );
+    let r = cli(None, &["--format", "json", "validate", &p]);
     assert_eq!((r.code, r.err.as_str()), (1, ""), "{}", r.out);
     let v = json(&r.out);
     assert_eq!(v["valid"], false);

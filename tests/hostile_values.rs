@@ -3,6 +3,7 @@
 //! tests/golden), with its exact message and exit code, each run under 1 s
 //! of CPU time and 50 MB peak RSS (`common/measure.rs`).
 
+mod common;
 #[path = "common/measure.rs"]
 mod measure;
 
@@ -18,12 +19,7 @@ struct Run {
 /// `stackprov ARGS` in a directory holding `site.yaml` and its 0600 secrets
 /// file, held to the time and memory bound of `common/measure.rs`.
 fn run(site: &str, secrets: &str, args: &[&str]) -> Run {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("site.yaml"), site).unwrap();
-    let s = dir.path().join("site.secrets.yaml");
-    std::fs::write(&s, secrets).unwrap();
-    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (dir, _) = common::site_dir(site, secrets);
     let run = measure::run_in(dir.path(), args);
     measure::check_limits(&args.join(" "), &run);
     Run {

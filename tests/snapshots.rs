@@ -14,13 +14,7 @@ fn run(_dir: &std::path::Path, fake: &SharedFake, args: &[&str]) -> (i32, String
 }
 
 fn setup() -> (tempfile::TempDir, String, SharedFake) {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("site.yaml"), SITE).unwrap();
-    let secrets = dir.path().join("site.secrets.yaml");
-    std::fs::write(&secrets, SECRETS).unwrap();
-    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let site = dir.path().join("site.yaml").to_string_lossy().into_owned();
+    let (dir, site) = common::site_dir(SITE, SECRETS);
     (dir, site, SharedFake::new(FakeHost::debian_controller()))
 }
 

@@ -153,3 +153,19 @@ pub fn within<T>(what: &str, cpu: std::time::Duration, rss_kb: i64, f: impl FnOn
     );
     out
 }
+
+/// A fresh directory holding `site.yaml` with `site` and its secrets file
+/// `site.secrets.yaml` with `secrets` (mode 0600, as stackprov requires);
+/// the directory and the site file's path.
+#[allow(dead_code)] // not every test binary uses it
+pub fn site_dir(site: &str, secrets: &str) -> (tempfile::TempDir, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("site.yaml");
+    std::fs::write(&path, site).unwrap();
+    let s = dir.path().join("site.secrets.yaml");
+    std::fs::write(&s, secrets).unwrap();
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    (dir, path)
+}
